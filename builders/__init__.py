@@ -1,0 +1,1 @@
+"""Dataset builders: gold readers, target-sentence sources and the silver NER GeneratorBasedBuilder."""

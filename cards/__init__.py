@@ -1,0 +1,1 @@
+"""Card templates for datasets and models."""

@@ -1,0 +1,1 @@
+"""Evaluation: the local seqeval evaluate module, scoring and the leaderboard."""

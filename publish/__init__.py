@@ -1,0 +1,1 @@
+"""Publishing silver datasets and student models to a Hugging Face Hub."""

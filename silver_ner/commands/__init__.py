@@ -1,0 +1,1 @@
+"""Subcommands of the silver-ner command line, one module per area."""

@@ -1,0 +1,1 @@
+"""Teacher and student token-classification training."""
