@@ -1,0 +1,750 @@
+"""A small Hugging Face Hub-compatible HTTP server for offline tests.
+
+It speaks the subset of the Hub protocol that ``huggingface_hub`` and ``datasets`` use to create
+repositories, upload commits (regular files inline, LFS files through the basic LFS transfer),
+list trees, create branches and tags and download files (with ``Range``).  Storage is in memory
+and git-like: a commit is a full snapshot ``{path: blob}`` with a sha and a parent; branches and
+tags are names pointing at commit shas.
+
+Tokens: ``WRITE_TOKEN`` may read and write, ``READ_TOKEN`` may only read (403 on writes); any other
+token gets 401.  Private repositories are invisible (404 ``RepoNotFound``) without a valid token.
+
+Fault injection: :meth:`HubServer.inject` makes the Nth request matching a method and a path
+pattern answer an HTTP error or drop the connection without an answer.
+
+Run ``python tests/hub_server.py`` to serve on a port for manual experiments.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import yaml
+
+USER = "tester"
+ORGS = ("silver-org",)
+WRITE_TOKEN = "hf_test_write_token"
+READ_TOKEN = "hf_test_read_token"
+
+# Files that the Hub stores through LFS whatever their size (a subset of its default .gitattributes).
+LFS_SUFFIXES = (".parquet", ".safetensors", ".bin", ".arrow", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".npy", ".npz", ".zip", ".gz", ".tar")
+LFS_MIN_SIZE = 10 * 1024 * 1024
+
+# Metadata values the validator accepts (a subset of the Hub's lists).
+LICENSES = {
+    "apache-2.0", "mit", "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc-by-nc-nd-4.0",
+    "cc0-1.0", "odc-by", "openrail", "other", "unknown", "bsd-3-clause", "gpl-3.0", "lgpl-3.0", "agpl-3.0",
+}
+SIZE_CATEGORIES = {"n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "10M<n<100M", "100M<n<1B", "1B<n<10B", "10B<n<100B", "100B<n<1T", "n>1T"}
+
+
+def git_blob_sha(content: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+def lfs_pointer(sha256: str, size: int) -> bytes:
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@dataclass
+class Blob:
+    content: bytes
+    lfs: bool
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+    @property
+    def pointer(self) -> bytes:
+        return lfs_pointer(self.sha256, len(self.content))
+
+    @property
+    def oid(self) -> str:
+        return git_blob_sha(self.pointer if self.lfs else self.content)
+
+
+@dataclass
+class Commit:
+    sha: str
+    parent: str | None
+    files: dict[str, Blob]
+    title: str
+    message: str
+    date: str
+    author: str
+
+
+@dataclass
+class Repo:
+    repo_type: str  # "model" or "dataset"
+    repo_id: str
+    private: bool
+    owner: str
+    created: str = field(default_factory=now_iso)
+    commits: dict[str, Commit] = field(default_factory=dict)
+    branches: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def resolve(self, rev: str) -> Commit | None:
+        for prefix in ("refs/heads/", "refs/tags/"):
+            if rev.startswith(prefix):
+                rev = rev[len(prefix):]
+        if rev in self.branches:
+            return self.commits[self.branches[rev]]
+        if rev in self.tags:
+            return self.commits[self.tags[rev]]
+        if len(rev) == 40 and rev in self.commits:
+            return self.commits[rev]
+        return None
+
+
+@dataclass
+class Fault:
+    method: str
+    pattern: re.Pattern
+    nth: int
+    action: str  # "status" or "drop"
+    status: int
+    times: int
+    seen: int = 0
+    fired: int = 0
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str, code: str | None = None, extra: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.code, self.extra = status, message, code, extra or {}
+
+
+class DropConnection(Exception):
+    """Close the connection without any answer."""
+
+
+class HubServer:
+    """The server state and the threaded HTTP server around it; use as a context manager."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.repos: dict[tuple[str, str], Repo] = {}
+        self.lfs_store: dict[str, bytes] = {}
+        self.faults: list[Fault] = []
+        self.log: list[tuple[str, str, int]] = []
+        self.lock = threading.RLock()
+        self._counter = 0
+        handler = type("Handler", (_Handler,), {"hub": self})
+        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd.daemon_threads = True
+        self.endpoint = f"http://{host}:{self.httpd.server_address[1]}"
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> "HubServer":
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="hub-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> "HubServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- test helpers ----------------------------------------------------------------------
+    def inject(self, method: str, pattern: str, *, nth: int = 1, action: str = "status", status: int = 503, times: int = 1) -> Fault:
+        """From the ``nth`` request matching ``method`` and the regex ``pattern`` on, fail ``times`` requests."""
+        if action not in ("status", "drop"):
+            raise ValueError(f"unknown fault action {action!r}")
+        fault = Fault(method.upper(), re.compile(pattern), nth, action, status, times)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def repo(self, repo_id: str, repo_type: str = "model") -> Repo:
+        return self.repos[(repo_type, repo_id)]
+
+    def requests(self, method: str | None = None, pattern: str = "") -> list[tuple[str, str, int]]:
+        rx = re.compile(pattern)
+        return [r for r in self.log if (method is None or r[0] == method) and rx.search(r[1])]
+
+    def _check_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.method == method and fault.pattern.search(path):
+                    fault.seen += 1
+                    if fault.seen >= fault.nth and fault.fired < fault.times:
+                        fault.fired += 1
+                        return fault
+        return None
+
+    def _new_sha(self, seed: str) -> str:
+        with self.lock:
+            self._counter += 1
+            return hashlib.sha1(f"{seed}:{self._counter}:{time.time_ns()}".encode()).hexdigest()
+
+    # -- storage operations ----------------------------------------------------------------
+    def create_repo(self, repo_type: str, repo_id: str, private: bool, owner: str) -> Repo:
+        repo = Repo(repo_type, repo_id, private, owner)
+        gitattributes = "".join(f"*{s} filter=lfs diff=lfs merge=lfs -text\n" for s in LFS_SUFFIXES).encode()
+        sha = self._new_sha(repo_id)
+        repo.commits[sha] = Commit(sha, None, {".gitattributes": Blob(gitattributes, False)}, "initial commit", "", now_iso(), owner)
+        repo.branches["main"] = sha
+        self.repos[(repo_type, repo_id)] = repo
+        return repo
+
+
+def _tree_entries(files: dict[str, Blob], folder: str, recursive: bool) -> list[dict]:
+    prefix = folder.strip("/") + "/" if folder.strip("/") else ""
+    entries, dirs = [], set()
+    for path in sorted(files):
+        if not path.startswith(prefix):
+            continue
+        rest = path[len(prefix):]
+        parts = rest.split("/")
+        for i in range(1, len(parts)):
+            if not recursive and i > 1:
+                break
+            dirs.add(prefix + "/".join(parts[:i]))
+        if recursive or len(parts) == 1:
+            entries.append(_file_entry(path, files[path]))
+    for d in sorted(dirs):
+        entries.append({"type": "directory", "oid": hashlib.sha1(d.encode()).hexdigest(), "size": 0, "path": d})
+    return entries
+
+
+def _file_entry(path: str, blob: Blob) -> dict:
+    entry = {"type": "file", "oid": blob.oid, "size": len(blob.content), "path": path}
+    if blob.lfs:
+        entry["lfs"] = {"oid": blob.sha256, "size": len(blob.content), "pointerSize": len(blob.pointer)}
+    return entry
+
+
+def _is_folder(files: dict[str, Blob], folder: str) -> bool:
+    prefix = folder.strip("/") + "/"
+    return any(p.startswith(prefix) for p in files)
+
+
+def validate_card(content: str, repo_type: str) -> list[str]:
+    """The metadata checks of ``/api/validate-yaml``: a list of problems (empty when valid)."""
+    if not content.startswith("---"):
+        return []
+    match = re.match(r"^---\s*\n(.*?)\n---\s*(\n|$)", content, re.S)
+    if not match:
+        return ["YAML front matter is not closed by '---'"]
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        return [f"invalid YAML: {exc}"]
+    if not isinstance(meta, dict):
+        return ["YAML metadata must be a mapping"]
+    problems = []
+    lic = meta.get("license")
+    for value in lic if isinstance(lic, list) else [lic] if lic is not None else []:
+        if value not in LICENSES:
+            problems.append(f'"license" must be one of the Hub licence identifiers, got {value!r}')
+    lang = meta.get("language")
+    if lang is not None:
+        for value in lang if isinstance(lang, list) else [lang]:
+            if not isinstance(value, str) or not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]+)*", value):
+                problems.append(f'"language" must be ISO 639 codes, got {value!r}')
+    for key in ("task_categories", "task_ids", "tags", "datasets"):
+        if key in meta and not (isinstance(meta[key], list) and all(isinstance(v, str) for v in meta[key])):
+            problems.append(f'"{key}" must be a list of strings')
+    if repo_type == "dataset":
+        sizes = meta.get("size_categories")
+        for value in sizes if isinstance(sizes, list) else [sizes] if sizes is not None else []:
+            if value not in SIZE_CATEGORIES:
+                problems.append(f'"size_categories" has an unknown value {value!r}')
+        configs = meta.get("configs")
+        if configs is not None:
+            if not isinstance(configs, list):
+                problems.append('"configs" must be a list')
+            else:
+                for cfg in configs:
+                    if not isinstance(cfg, dict) or not isinstance(cfg.get("config_name"), str):
+                        problems.append('"configs" items need a "config_name"')
+                    elif "data_files" in cfg and not isinstance(cfg["data_files"], (str, list, dict)):
+                        problems.append(f'"data_files" of config {cfg["config_name"]!r} is malformed')
+    if repo_type == "model" and "model-index" in meta:
+        index = meta["model-index"]
+        if not isinstance(index, list):
+            problems.append('"model-index" must be a list')
+        else:
+            for model in index:
+                if not isinstance(model, dict) or "name" not in model or not isinstance(model.get("results"), list):
+                    problems.append('"model-index" items need "name" and a list of "results"')
+                    continue
+                for res in model["results"]:
+                    task, ds, metrics = res.get("task"), res.get("dataset"), res.get("metrics")
+                    if not (isinstance(task, dict) and "type" in task):
+                        problems.append('"model-index" results need "task.type"')
+                    if not (isinstance(ds, dict) and "type" in ds and "name" in ds):
+                        problems.append('"model-index" results need "dataset.type" and "dataset.name"')
+                    if not (isinstance(metrics, list) and all(isinstance(m, dict) and "type" in m and "value" in m for m in metrics)):
+                        problems.append('"model-index" metrics need "type" and "value"')
+    return problems
+
+
+class _Handler(BaseHTTPRequestHandler):
+    hub: HubServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # quiet
+        pass
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                line = self.rfile.readline().strip()
+                size = int(line.split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, body: bytes = b"", headers: dict | None = None, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self._status = status
+
+    def _json(self, status: int, obj, headers: dict | None = None) -> None:
+        self._send(status, json.dumps(obj).encode(), headers)
+
+    def _token(self) -> str | None:
+        auth = self.headers.get("Authorization", "")
+        return auth[7:].strip() if auth.lower().startswith("bearer ") else None
+
+    def _role(self) -> str | None:
+        """'write', 'read' or None (anonymous); raises 401 for an unknown token."""
+        token = self._token()
+        if token is None:
+            return None
+        if token == WRITE_TOKEN:
+            return "write"
+        if token == READ_TOKEN:
+            return "read"
+        raise HttpError(401, "Invalid credentials in Authorization header", None)
+
+    def _need_write(self) -> None:
+        role = self._role()
+        if role is None:
+            raise HttpError(401, "You must be authenticated to perform this action")
+        if role != "write":
+            raise HttpError(403, "You don't have the rights to perform this action: the token is read-only")
+
+    def _repo(self, repo_type: str, repo_id: str, write: bool = False) -> Repo:
+        role = self._role()
+        repo = self.hub.repos.get((repo_type, repo_id))
+        if repo is None or (repo.private and role is None):
+            raise HttpError(404, "Repository not found", "RepoNotFound")
+        if write:
+            self._need_write()
+        return repo
+
+    def _commit(self, repo: Repo, rev: str) -> Commit:
+        commit = repo.resolve(rev)
+        if commit is None:
+            raise HttpError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
+        return commit
+
+    def _handle(self) -> None:
+        self._status = 0
+        body = self._read_body()  # always consume the request, even when answering an error
+        split = urlsplit(self.path)
+        raw_path, query = split.path, parse_qs(split.query)
+        try:
+            fault = self.hub._check_fault(self.command, raw_path)
+            if fault is not None:
+                if fault.action == "drop":
+                    raise DropConnection
+                raise HttpError(fault.status, "Injected server error")
+            with self.hub.lock:
+                self._route(raw_path, query, body)
+        except DropConnection:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._status = -1
+        except HttpError as err:
+            headers = {"X-Error-Message": err.message}
+            if err.code:
+                headers["X-Error-Code"] = err.code
+            self._json(err.status, {"error": err.message, **err.extra}, headers)
+        finally:
+            self.hub.log.append((self.command, raw_path, self._status))
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+
+    # -- routing -----------------------------------------------------------------------------
+    def _route(self, raw_path: str, query: dict, body: bytes) -> None:
+        parts = [unquote(p) for p in raw_path.strip("/").split("/")]
+        method = self.command
+        if parts[:2] == ["api", "whoami-v2"]:
+            return self._whoami()
+        if parts[:2] == ["api", "validate-yaml"] and method == "POST":
+            payload = json.loads(body or b"{}")
+            problems = validate_card(payload.get("content", ""), payload.get("repoType", "model"))
+            status = 400 if problems else 200
+            headers = {"X-Error-Message": problems[0]} if problems else None
+            return self._json(status, {"errors": [{"message": p} for p in problems], "warnings": []}, headers)
+        if parts[:2] == ["api", "repos"] and len(parts) == 3:
+            return self._repos_crud(parts[2], method, json.loads(body or b"{}"))
+        if parts[0] == "api" and len(parts) >= 4 and parts[1] in ("models", "datasets"):
+            repo_type = parts[1][:-1]
+            return self._api(repo_type, f"{parts[2]}/{parts[3]}", parts[4:], method, query, body)
+        if parts[0] == "lfs-upload" and method == "PUT" and len(parts) == 2:
+            return self._lfs_put(parts[1], body)
+        # git LFS batch and file downloads: [datasets/]ns/name/...
+        repo_type = "model"
+        if parts[0] == "datasets":
+            repo_type, parts = "dataset", parts[1:]
+        if len(parts) >= 5 and parts[1].endswith(".git") and parts[2:] == ["info", "lfs", "objects", "batch"]:
+            return self._lfs_batch(repo_type, f"{parts[0]}/{parts[1][:-4]}", json.loads(body))
+        if len(parts) >= 5 and parts[2] == "resolve" and method in ("GET", "HEAD"):
+            return self._resolve(repo_type, f"{parts[0]}/{parts[1]}", parts[3], "/".join(parts[4:]))
+        raise HttpError(404, f"Not found: {method} {raw_path}")
+
+    def _whoami(self) -> None:
+        role = self._role()
+        if role is None:
+            raise HttpError(401, "Invalid credentials in Authorization header")
+        self._json(200, {
+            "type": "user", "id": "0" * 24, "name": USER, "fullname": "Test User",
+            "orgs": [{"type": "org", "name": org} for org in ORGS],
+            "auth": {"type": "access_token", "accessToken": {"displayName": role, "role": role}},
+        })
+
+    def _repos_crud(self, action: str, method: str, payload: dict) -> None:
+        self._need_write()
+        repo_type = payload.get("type") or "model"
+        name, org = payload.get("name"), payload.get("organization") or USER
+        repo_id = f"{org}/{name}"
+        prefix = "" if repo_type == "model" else f"{repo_type}s/"
+        url = f"{self.hub.endpoint}/{prefix}{repo_id}"
+        if org != USER and org not in ORGS:
+            raise HttpError(403, f"You don't have the rights to create a repo under the namespace {org!r}")
+        if action == "create" and method == "POST":
+            if (repo_type, repo_id) in self.hub.repos:
+                raise HttpError(409, "You already created this repo", None, {"url": url})
+            private = payload.get("visibility") == "private" or bool(payload.get("private"))
+            self.hub.create_repo(repo_type, repo_id, private, USER)
+            return self._json(200, {"url": url, "name": repo_id, "id": hashlib.sha1(repo_id.encode()).hexdigest()[:24]})
+        if action == "delete" and method == "DELETE":
+            if self.hub.repos.pop((repo_type, repo_id), None) is None:
+                raise HttpError(404, "Repository not found", "RepoNotFound")
+            return self._send(200, b"")
+        raise HttpError(404, f"Not found: {method} /api/repos/{action}")
+
+    def _api(self, repo_type: str, repo_id: str, rest: list[str], method: str, query: dict, body: bytes) -> None:
+        write = method in ("POST", "PUT", "DELETE") and (not rest or rest[0] not in ("paths-info",))
+        repo = self._repo(repo_type, repo_id, write=write)
+        op = rest[0] if rest else ""
+        if method == "GET" and op in ("", "revision"):
+            rev = rest[1] if op == "revision" and len(rest) > 1 else "main"
+            return self._json(200, self._info(repo, self._commit(repo, rev)))
+        if method == "GET" and op == "refs":
+            def refs(kind, names):
+                return [{"name": n, "ref": f"refs/{kind}/{n}", "targetCommit": sha} for n, sha in sorted(names.items())]
+            return self._json(200, {"branches": refs("heads", repo.branches), "tags": refs("tags", repo.tags), "converts": []})
+        if method == "GET" and op == "tree" and len(rest) >= 2:
+            commit = self._commit(repo, rest[1])
+            folder = "/".join(rest[2:])
+            if folder and not _is_folder(commit.files, folder):
+                raise HttpError(404, f"{folder} does not exist on {rest[1]}", "EntryNotFound")
+            recursive = query.get("recursive", ["false"])[0].lower() in ("1", "true")
+            return self._json(200, _tree_entries(commit.files, folder, recursive))
+        if method == "POST" and op == "paths-info" and len(rest) == 2:
+            commit = self._commit(repo, rest[1])
+            paths = self._paths_from(body)
+            out = []
+            for path in paths:
+                path = path.strip("/")
+                if path in commit.files:
+                    out.append(_file_entry(path, commit.files[path]))
+                elif _is_folder(commit.files, path):
+                    out.append({"type": "directory", "oid": hashlib.sha1(path.encode()).hexdigest(), "size": 0, "path": path})
+            return self._json(200, out)
+        if method == "GET" and op == "commits" and len(rest) == 2:
+            commit, out = self._commit(repo, rest[1]), []
+            while commit is not None:
+                out.append({"id": commit.sha, "title": commit.title, "message": commit.message,
+                            "authors": [{"user": commit.author}], "date": commit.date})
+                commit = repo.commits.get(commit.parent) if commit.parent else None
+            return self._json(200, out)
+        if method == "POST" and op == "preupload" and len(rest) == 2:
+            commit = self._commit(repo, rest[1])
+            files = []
+            for f in json.loads(body)["files"]:
+                sample = base64.b64decode(f.get("sample", ""))
+                lfs = f["path"].endswith(LFS_SUFFIXES) or f["size"] >= LFS_MIN_SIZE or b"\0" in sample
+                existing = commit.files.get(f["path"])
+                files.append({"path": f["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False,
+                              "oid": existing.oid if existing else None})
+            return self._json(200, {"files": files, "commitOid": commit.sha})
+        if method == "POST" and op == "commit" and len(rest) == 2:
+            return self._apply_commit(repo, rest[1], body)
+        if op == "branch" and len(rest) == 2:
+            branch = rest[1]
+            if method == "POST":
+                if branch in repo.branches:
+                    raise HttpError(409, f"Branch {branch} already exists")
+                start = (json.loads(body or b"{}") or {}).get("startingPoint") or "main"
+                repo.branches[branch] = self._commit(repo, start).sha
+                return self._json(200, {})
+            if method == "DELETE":
+                if repo.branches.pop(branch, None) is None:
+                    raise HttpError(404, f"Branch {branch} not found", "RevisionNotFound")
+                return self._json(200, {})
+        if op == "tag" and len(rest) == 2:
+            if method == "POST":
+                payload = json.loads(body or b"{}")
+                tag = payload.get("tag")
+                if not tag:
+                    raise HttpError(400, "Missing tag name")
+                if tag in repo.tags:
+                    raise HttpError(409, f"Tag {tag} already exists")
+                repo.tags[tag] = self._commit(repo, rest[1]).sha
+                return self._json(200, {})
+            if method == "DELETE":
+                if repo.tags.pop(rest[1], None) is None:
+                    raise HttpError(404, f"Tag {rest[1]} not found", "RevisionNotFound")
+                return self._json(200, {})
+        if method == "PUT" and op == "settings":
+            payload = json.loads(body or b"{}")
+            if "private" in payload:
+                repo.private = bool(payload["private"])
+            if "visibility" in payload:
+                repo.private = payload["visibility"] == "private"
+            return self._json(200, {"private": repo.private})
+        raise HttpError(404, f"Not found: {method} /api/{repo_type}s/{repo_id}/{'/'.join(rest)}")
+
+    @staticmethod
+    def _paths_from(body: bytes) -> list[str]:
+        text = body.decode()
+        if text.startswith("{"):
+            return list(json.loads(text).get("paths", []))
+        return parse_qs(text).get("paths", [])
+
+    def _info(self, repo: Repo, commit: Commit) -> dict:
+        card = None
+        readme = commit.files.get("README.md")
+        if readme is not None:
+            m = re.match(r"^---\s*\n(.*?)\n---\s*(\n|$)", readme.content.decode("utf-8", "replace"), re.S)
+            if m:
+                try:
+                    card = yaml.safe_load(m.group(1))
+                except yaml.YAMLError:
+                    card = None
+        info = {
+            "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24], "id": repo.repo_id, "author": repo.owner,
+            "sha": commit.sha, "private": repo.private, "gated": False, "disabled": False, "downloads": 0, "likes": 0,
+            "tags": [], "createdAt": repo.created, "lastModified": commit.date,
+            "siblings": [{"rfilename": p} for p in sorted(commit.files)],
+        }
+        if card is not None:
+            info["cardData"] = card
+        if repo.repo_type == "model":
+            info["modelId"] = repo.repo_id
+        return info
+
+    def _apply_commit(self, repo: Repo, rev: str, body: bytes) -> None:
+        branch = rev
+        if branch not in repo.branches:
+            if repo.resolve(rev) is None:
+                raise HttpError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
+            raise HttpError(400, f"Can only commit to a branch, not {rev}")
+        head = repo.commits[repo.branches[branch]]
+        lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
+        if not lines or lines[0].get("key") != "header":
+            raise HttpError(400, "Commit payload must start with a header line")
+        header = lines[0]["value"]
+        parent = header.get("parentCommit")
+        if parent and parent != head.sha:
+            raise HttpError(412, "A commit has happened since the parent commit. Please retry.")
+        files = dict(head.files)
+        for item in lines[1:]:
+            key, value = item["key"], item["value"]
+            path = value["path"].strip("/")
+            if key == "file":
+                files[path] = Blob(base64.b64decode(value["content"]), False)
+            elif key == "lfsFile":
+                data = self.hub.lfs_store.get(value["oid"])
+                if data is None:
+                    raise HttpError(422, f"LFS object {value['oid']} for {path} was never uploaded")
+                files[path] = Blob(data, True)
+            elif key == "deletedFile":
+                if files.pop(path, None) is None:
+                    raise HttpError(404, f"File {path} does not exist", "EntryNotFound")
+            elif key == "deletedFolder":
+                for p in [p for p in files if p.startswith(path + "/")]:
+                    del files[p]
+            else:
+                raise HttpError(400, f"Unknown commit operation {key!r}")
+        sha = self.hub._new_sha(repo.repo_id)
+        repo.commits[sha] = Commit(sha, head.sha, files, header.get("summary", ""), header.get("description", ""), now_iso(), USER)
+        repo.branches[branch] = sha
+        prefix = "" if repo.repo_type == "model" else f"{repo.repo_type}s/"
+        self._json(200, {"commitOid": sha, "commitUrl": f"{self.hub.endpoint}/{prefix}{repo.repo_id}/commit/{sha}",
+                         "pullRequestUrl": None, "success": True})
+
+    def _lfs_batch(self, repo_type: str, repo_id: str, payload: dict) -> None:
+        self._repo(repo_type, repo_id, write=payload.get("operation") == "upload")
+        objects = []
+        for obj in payload.get("objects", []):
+            entry = {"oid": obj["oid"], "size": obj["size"], "authenticated": True}
+            if obj["oid"] not in self.hub.lfs_store:
+                entry["actions"] = {"upload": {"href": f"{self.hub.endpoint}/lfs-upload/{obj['oid']}", "header": {}}}
+            objects.append(entry)
+        self._json(200, {"transfer": "basic", "objects": objects})
+
+    def _lfs_put(self, oid: str, body: bytes) -> None:
+        if hashlib.sha256(body).hexdigest() != oid:
+            raise HttpError(400, f"Uploaded content does not match the sha256 {oid}")
+        self.hub.lfs_store[oid] = body
+        self._send(200, b"")
+
+    def _resolve(self, repo_type: str, repo_id: str, rev: str, path: str) -> None:
+        repo = self._repo(repo_type, repo_id)
+        commit = self._commit(repo, rev)
+        blob = commit.files.get(path)
+        if blob is None:
+            raise HttpError(404, f"Entry not found: {path}", "EntryNotFound")
+        data = blob.content
+        headers = {"X-Repo-Commit": commit.sha, "Accept-Ranges": "bytes"}
+        if blob.lfs:
+            headers.update({"ETag": f'"{blob.sha256}"', "X-Linked-Etag": f'"{blob.sha256}"', "X-Linked-Size": str(len(data))})
+        else:
+            headers["ETag"] = f'"{blob.oid}"'
+        rng = self.headers.get("Range")
+        m = re.fullmatch(r"bytes=(\d*)-(\d*)", rng.strip()) if rng else None
+        if m and data:
+            if m.group(1):
+                start = int(m.group(1))
+                end = min(int(m.group(2)), len(data) - 1) if m.group(2) else len(data) - 1
+            else:
+                start, end = max(0, len(data) - int(m.group(2))), len(data) - 1
+            if start >= len(data):
+                raise HttpError(416, "Requested range not satisfiable")
+            headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+            return self._send(206, data[start:end + 1], headers, "application/octet-stream")
+        self._send(200, data, headers, "application/octet-stream")
+
+
+def main() -> None:  # pragma: no cover - manual use
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    with HubServer(port=args.port) as hub:
+        print(f"serving on {hub.endpoint}  write token {WRITE_TOKEN}  read token {READ_TOKEN}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
+
+# -- pointing the real clients at a server ------------------------------------------------------
+
+_PATCHES = (
+    ("huggingface_hub.constants", "ENDPOINT", lambda e, h: e),
+    ("huggingface_hub.constants", "HUGGINGFACE_CO_URL_TEMPLATE", lambda e, h: e + "/{repo_id}/resolve/{revision}/{filename}"),
+    ("huggingface_hub.constants", "HF_HUB_DISABLE_XET", lambda e, h: True),
+    ("huggingface_hub.constants", "HF_HUB_OFFLINE", lambda e, h: False),
+    ("huggingface_hub.constants", "HF_HOME", lambda e, h: str(h)),
+    ("huggingface_hub.constants", "HF_HUB_CACHE", lambda e, h: str(h / "hub")),
+    ("huggingface_hub.constants", "HF_TOKEN_PATH", lambda e, h: str(h / "token")),
+    ("huggingface_hub.constants", "HF_STORED_TOKENS_PATH", lambda e, h: str(h / "stored_tokens")),
+    ("datasets.config", "HF_ENDPOINT", lambda e, h: e),
+    ("datasets.config", "HUB_DATASETS_URL", lambda e, h: e + "/datasets/{repo_id}/resolve/{revision}/{path}"),
+    ("datasets.config", "HF_HUB_OFFLINE", lambda e, h: False),
+    ("datasets.config", "HF_DATASETS_CACHE", lambda e, h: h / "datasets"),
+    ("datasets.config", "HF_CACHE_HOME", lambda e, h: str(h)),
+    ("datasets.config", "DOWNLOADED_DATASETS_PATH", lambda e, h: h / "datasets" / "downloads"),
+    ("datasets.config", "EXTRACTED_DATASETS_PATH", lambda e, h: h / "datasets" / "downloads" / "extracted"),
+)
+ENV_KEYS = ("HF_ENDPOINT", "HF_HUB_DISABLE_XET", "HF_HOME", "HF_DATASETS_CACHE", "HF_TOKEN", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
+class ClientEnvironment:
+    """Point ``huggingface_hub``, ``datasets`` and ``transformers`` of this process at ``endpoint``.
+
+    The libraries read ``HF_ENDPOINT`` and the cache paths into module constants when they are
+    imported, so besides setting the environment (inherited by subprocesses) the constants they
+    read at call time are patched, and restored by :meth:`restore`.  ``home`` isolates every cache.
+    """
+
+    def __init__(self, endpoint: str, home, token: str | None = WRITE_TOKEN):
+        import importlib
+        from pathlib import Path
+
+        self.home = Path(home)
+        self.endpoint = endpoint
+        self._saved_env = {k: __import__("os").environ.get(k) for k in ENV_KEYS}
+        self._saved = []
+        env = __import__("os").environ
+        env.update({"HF_ENDPOINT": endpoint, "HF_HUB_DISABLE_XET": "1", "HF_HOME": str(self.home),
+                    "HF_DATASETS_CACHE": str(self.home / "datasets"), "HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "0"})
+        self.set_token(token)
+        for module_name, attr, value in _PATCHES:
+            module = importlib.import_module(module_name)
+            self._saved.append((module, attr, getattr(module, attr)))
+            setattr(module, attr, value(endpoint, self.home))
+
+    def set_token(self, token: str | None) -> None:
+        env = __import__("os").environ
+        if token is None:
+            env.pop("HF_TOKEN", None)
+        else:
+            env["HF_TOKEN"] = token
+
+    def restore(self) -> None:
+        env = __import__("os").environ
+        for module, attr, value in reversed(self._saved):
+            setattr(module, attr, value)
+        for key, value in self._saved_env.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
