@@ -1,0 +1,405 @@
+"""Publishing a built silver dataset: one Hub config per target language, versioned by tags.
+
+``load_built_dataset`` checks a folder written by ``silver-ner build``; ``plan_dataset`` renders
+the card and lists what would be pushed (no network); ``publish_dataset`` pushes each language
+with ``DatasetDict.push_to_hub(repo, config_name=lang)``, writes the final card and the release
+manifest in one last commit, verifies that commit and only then tags it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from silver_ner.publish.cards import (
+    CUSTOM_LICENSE_NAME,
+    PAPER_CITATION,
+    REUTERS_TERMS,
+    SOURCE_CITATIONS,
+    inherited_license,
+    normalise_license,
+    require_valid,
+    size_category,
+    template_path,
+)
+from silver_ner.publish.hub import (
+    RELEASE_FORMAT,
+    RELEASE_MANIFEST,
+    Hub,
+    PublishError,
+    ReleaseResult,
+    history_with,
+    hub_errors,
+    previous_manifest,
+    release,
+)
+from silver_ner.publish.versions import Version, check_repo_id, parse_version
+
+BUILD_MANIFEST = "silver_ner_build.json"
+BUILD_FORMAT = "silver-ner-build/1"
+SPLITS = ("train", "validation")
+REQUIRED_CONFIG_KEYS = ("path", "num_rows", "label_names", "stats", "source", "method", "fingerprint")
+MAX_SHARD_BYTES = 500 * 1024 * 1024  # the datasets default shard size
+
+
+@dataclass
+class BuiltConfig:
+    lang: str
+    meta: dict[str, Any]
+    data: Any  # datasets.DatasetDict
+
+    @property
+    def num_rows(self) -> dict[str, int]:
+        return {split: self.data[split].num_rows for split in SPLITS}
+
+    def num_shards(self) -> dict[str, int]:
+        return {split: max(1, math.ceil(self.data[split].data.nbytes / MAX_SHARD_BYTES)) for split in SPLITS}
+
+    def data_files(self) -> list[str]:
+        return [f"{self.lang}/{split}-{i:05d}-of-{n:05d}.parquet" for split, n in self.num_shards().items() for i in range(n)]
+
+    def content_hash(self) -> str:
+        """sha256 over the features and every row of every split (stable across saves and machines)."""
+        h = hashlib.sha256()
+        h.update(json.dumps(self.data["train"].features.to_dict(), sort_keys=True).encode())
+        for split in SPLITS:
+            h.update(f"\0split:{split}\0".encode())
+            for batch in self.data[split].with_format("arrow").iter(batch_size=1000):
+                h.update(json.dumps(batch.to_pylist(), sort_keys=True, ensure_ascii=False).encode())
+        return h.hexdigest()
+
+
+@dataclass
+class BuiltDataset:
+    path: Path
+    meta: dict[str, Any]
+    configs: dict[str, BuiltConfig]
+
+    @property
+    def licenses(self) -> list[str]:
+        return sorted({lic for c in self.configs.values() for lic in c.meta.get("licenses", [])})
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+
+
+def load_built_dataset(folder: str | Path) -> BuiltDataset:
+    """Open and check a folder written by ``silver-ner build``; errors name the file and the problem."""
+    from datasets import ClassLabel, DatasetDict, List, Sequence, load_from_disk
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder (expected a built silver dataset)")
+    manifest_path = folder / BUILD_MANIFEST
+    if not manifest_path.is_file():
+        raise ValueError(f"{folder}: not a built silver dataset (no {BUILD_MANIFEST}; make one with `silver-ner build`)")
+    meta = _read_json(manifest_path)
+    if not isinstance(meta, dict) or meta.get("format") != BUILD_FORMAT:
+        got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise ValueError(f"{manifest_path}: format is {got!r}, expected {BUILD_FORMAT!r}")
+    if not isinstance(meta.get("configs"), dict) or not meta["configs"]:
+        raise ValueError(f"{manifest_path}: 'configs' is missing or empty")
+    configs = {}
+    for lang, cmeta in meta["configs"].items():
+        where = f"{manifest_path}: config {lang!r}"
+        missing = [k for k in REQUIRED_CONFIG_KEYS if k not in cmeta]
+        if missing:
+            raise ValueError(f"{where}: missing {', '.join(missing)}")
+        data_dir = folder / cmeta["path"]
+        if not data_dir.is_dir():
+            raise FileNotFoundError(f"{where}: data folder {data_dir} does not exist")
+        try:
+            data = load_from_disk(str(data_dir))
+        except Exception as exc:  # noqa: BLE001 - datasets raises several kinds
+            raise ValueError(f"{data_dir}: cannot be loaded with load_from_disk ({exc})") from exc
+        if not isinstance(data, DatasetDict) or set(data) != set(SPLITS):
+            got = sorted(data) if isinstance(data, DatasetDict) else type(data).__name__
+            raise ValueError(f"{data_dir}: expected splits {list(SPLITS)}, found {got}")
+        for split in SPLITS:
+            feats = data[split].features
+            for col in ("id", "tokens", "ner_tags"):
+                if col not in feats:
+                    raise ValueError(f"{data_dir}/{split}: column {col!r} is missing")
+            tags = feats["ner_tags"]
+            inner = getattr(tags, "feature", None) if isinstance(tags, (List, Sequence)) else None
+            if not isinstance(inner, ClassLabel):
+                raise ValueError(f"{data_dir}/{split}: ner_tags must be a list of ClassLabel, got {tags}")
+            if list(inner.names) != list(cmeta["label_names"]):
+                raise ValueError(f"{data_dir}/{split}: ner_tags names {inner.names} differ from label_names {cmeta['label_names']} in {manifest_path}")
+            want = (cmeta.get("num_rows") or {}).get(split)
+            if want is not None and want != data[split].num_rows:
+                raise ValueError(f"{data_dir}/{split}: {data[split].num_rows} rows, but {manifest_path} says {want}")
+        configs[lang] = BuiltConfig(lang, cmeta, data)
+    return BuiltDataset(folder, meta, configs)
+
+
+def _config_yaml(lang: str) -> dict:
+    return {"config_name": lang, "data_files": [{"split": s, "path": f"{lang}/{s}-*"} for s in SPLITS]}
+
+
+def _local_dataset_info(cfg: BuiltConfig) -> dict:
+    """``dataset_info`` as far as it is known before the upload (sizes come from the Hub after it)."""
+    return {
+        "config_name": cfg.lang,
+        "features": cfg.data["train"].features._to_yaml_list(),
+        "splits": [{"name": s, "num_bytes": cfg.data[s].data.nbytes, "num_examples": cfg.data[s].num_rows} for s in SPLITS],
+    }
+
+
+def _citations(built: BuiltDataset) -> list[str]:
+    text = json.dumps(built.meta).lower()
+    keys = [k for k in SOURCE_CITATIONS if k in text or (k == "masakhaner2" and "masakhaner" in text)]
+    if "conll2003" not in keys and ("conll" in text):
+        keys.insert(0, "conll2003")
+    return [SOURCE_CITATIONS[k] for k in dict.fromkeys(keys)]
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_describe(v)}" for k, v in value.items() if v not in (None, "", [], {}))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_describe(v) for v in value)
+    return str(value)
+
+
+@dataclass
+class DatasetPlan:
+    """Everything a dataset publish would do, computed without network."""
+
+    repo_id: str
+    version: Version
+    built: BuiltDataset
+    card: Any  # huggingface_hub.DatasetCard
+    license: str
+    content: dict
+    history_entry: dict
+    files: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        lines = [f"dataset {self.repo_id} version {self.version} (tag {self.version.tag}), licence {self.license}", "configs:"]
+        for lang, cfg in self.built.configs.items():
+            rows = ", ".join(f"{s} {n}" for s, n in cfg.num_rows.items())
+            lines.append(f"  {lang}: {rows}; load_dataset({self.repo_id!r}, {lang!r}, revision={self.version.tag!r})")
+        lines.append("files:")
+        lines += [f"  {f}" for f in self.files]
+        return "\n".join(lines)
+
+
+def _card_data(built: BuiltDataset, license_id: str, dataset_info: list[dict], pretty_name: str | None):
+    from huggingface_hub import DatasetCardData
+
+    langs = list(built.configs)
+    total = sum(sum(c.num_rows.values()) for c in built.configs.values())
+    extra: dict[str, Any] = {}
+    if license_id == "other":
+        extra["license_name"] = CUSTOM_LICENSE_NAME
+        extra["license_details"] = "Inherited from the sources: " + "; ".join(built.licenses)
+    return DatasetCardData(
+        pretty_name=pretty_name or f"Silver NER by annotation projection ({', '.join(langs)})",
+        language=langs,
+        license=license_id,
+        annotations_creators=["machine-generated"],
+        multilinguality="multilingual" if len(langs) > 1 else "monolingual",
+        size_categories=[size_category(total)],
+        task_categories=["token-classification"],
+        task_ids=["named-entity-recognition"],
+        tags=["silver-data", "annotation-projection", "cross-lingual-transfer", "low-resource"],
+        configs=[_config_yaml(lang) for lang in langs],
+        dataset_info=dataset_info,
+        **extra,
+    )
+
+
+def render_dataset_card(
+    built: BuiltDataset,
+    repo_id: str,
+    version: Version,
+    *,
+    history: list[dict],
+    dataset_info: list[dict] | None = None,
+    quality: dict[str, Any] | None = None,
+    license: str | None = None,
+    pretty_name: str | None = None,
+):
+    """The dataset card (``DatasetCard.from_template`` on ``cards/dataset_card_template.md``)."""
+    from huggingface_hub import DatasetCard
+
+    license_id = license or inherited_license(built.licenses)
+    infos = dataset_info if dataset_info is not None else [_local_dataset_info(c) for c in built.configs.values()]
+    data = _card_data(built, license_id, infos, pretty_name)
+    configs = []
+    for lang, cfg in built.configs.items():
+        m = cfg.meta
+        stats = m.get("stats", {})
+        configs.append({
+            "lang": lang,
+            "train": cfg.num_rows["train"],
+            "validation": cfg.num_rows["validation"],
+            "label_names": m.get("label_names", []),
+            "entities": stats.get("entities_per_class", {}),
+            "sentences_in": stats.get("sentences_in"),
+            "sentences_out": stats.get("sentences_out"),
+            "projection_rate": stats.get("projection_rate"),
+            "filters": stats.get("filters", {}),
+            "source": _describe(m.get("source", {})),
+            "target_source": _describe(m.get("target_source", {})),
+            "aligner": _describe(m.get("aligner", "")),
+            "method": m.get("method", ""),
+            "method_params": _describe(m.get("method_params", {})) or "defaults",
+            "label_mapping": _describe({k: v or "dropped" for k, v in (m.get("label_mapping") or {}).items()}),
+            "fingerprint": m.get("fingerprint", ""),
+            "licenses": ", ".join(m.get("licenses", [])) or "not recorded",
+        })
+    source_licenses = [(lic, normalise_license(lic)[0]) for lic in built.licenses]
+    return DatasetCard.from_template(
+        data,
+        template_path=template_path("dataset_card_template.md"),
+        repo_id=repo_id,
+        version=str(version),
+        tag=version.tag,
+        first_config=next(iter(built.configs)),
+        configs=configs,
+        history=history,
+        quality=quality or {},
+        license_id=license_id,
+        license_name=CUSTOM_LICENSE_NAME if license_id == "other" else None,
+        source_licenses=source_licenses,
+        reuters=any("reuters" in lic.lower() or "conll" in lic.lower() for lic in built.licenses),
+        reuters_terms=REUTERS_TERMS,
+        silver_ner_version=built.meta.get("silver_ner_version", "unknown"),
+        built=built.meta.get("created", "unknown"),
+        paper_citation=PAPER_CITATION,
+        source_citations=_citations(built),
+    )
+
+
+def _content(built: BuiltDataset) -> dict:
+    return {
+        lang: {"rows": cfg.num_rows, "label_names": list(cfg.meta["label_names"]), "sha256": cfg.content_hash(),
+               "fingerprint": cfg.meta.get("fingerprint")}
+        for lang, cfg in built.configs.items()
+    }
+
+
+def plan_dataset(
+    folder: str | Path,
+    repo_id: str,
+    version: str | Version,
+    *,
+    history: list[dict] | None = None,
+    quality: dict[str, Any] | None = None,
+    license: str | None = None,
+    pretty_name: str | None = None,
+) -> DatasetPlan:
+    """Check the inputs, render and check the card, list the files; no network."""
+    check_repo_id(repo_id)
+    version = version if isinstance(version, Version) else parse_version(version)
+    built = load_built_dataset(folder)
+    content = _content(built)
+    entry = {
+        "version": str(version),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "configs": {lang: sum(c["rows"].values()) for lang, c in content.items()},
+        "silver_ner_version": built.meta.get("silver_ner_version", "unknown"),
+    }
+    history = history_with({"history": history or []}, entry)
+    card = render_dataset_card(built, repo_id, version, history=history, quality=quality, license=license, pretty_name=pretty_name)
+    license_id = card.data.license
+    require_valid(card, "dataset", f"dataset {repo_id}", built.licenses)
+    files = [f for c in built.configs.values() for f in c.data_files()] + ["README.md", RELEASE_MANIFEST]
+    return DatasetPlan(repo_id, version, built, card, license_id, content, entry, files)
+
+
+def _hub_dataset_info(hub: Hub, repo_id: str, revision: str) -> list[dict]:
+    from huggingface_hub import DatasetCard
+
+    text = hub.read_file(repo_id, "dataset", "README.md", revision)
+    if text is None:
+        raise PublishError(f"{repo_id}@{revision}: README.md is missing after the upload")
+    info = DatasetCard(text.decode("utf-8")).data.to_dict().get("dataset_info") or []
+    return info if isinstance(info, list) else [info]
+
+
+def publish_dataset(
+    folder: str | Path,
+    repo_id: str,
+    version: str,
+    *,
+    private: bool = False,
+    branch: bool = False,
+    quality: dict[str, Any] | None = None,
+    license: str | None = None,
+    pretty_name: str | None = None,
+    token: str | None = None,
+    dry_run: bool = False,
+) -> tuple[ReleaseResult, DatasetPlan]:
+    """Publish a built silver dataset as version ``version`` of ``repo_id``; see the module docstring."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+    plan = plan_dataset(folder, repo_id, version, quality=quality, license=license, pretty_name=pretty_name)
+    v = plan.version
+    if dry_run:
+        return ReleaseResult(repo_id, "dataset", str(v), v.tag, "dry-run"), plan
+    hub = Hub(token)
+    hub.check_write_access(repo_id)
+    hub.validate_card(plan.card, "dataset", repo_id)
+    tags = hub.tags(repo_id, "dataset")
+    previous = previous_manifest(hub, repo_id, "dataset", tags) if tags else None
+    history = history_with(previous, plan.history_entry)
+    render = dict(quality=quality, license=license, pretty_name=pretty_name, history=history)
+    if previous is not None:
+        card = render_dataset_card(plan.built, repo_id, v, **render)
+        require_valid(card, "dataset", f"dataset {repo_id}", plan.built.licenses)
+        hub.validate_card(card, "dataset", repo_id)
+
+    def upload() -> str:
+        for lang, cfg in plan.built.configs.items():
+            cfg.data.push_to_hub(
+                repo_id, config_name=lang, token=hub.token, private=private, num_shards=cfg.num_shards(),
+                commit_message=f"silver-ner {v}: config {lang}",
+            )
+        with hub_errors(repo_id, "read the uploaded card"):
+            head = hub.api.repo_info(repo_id, repo_type="dataset").sha
+            infos = [i for i in _hub_dataset_info(hub, repo_id, head) if i.get("config_name") in plan.built.configs]
+            stale = sorted({p.split("/")[0] for p in hub.tree(repo_id, "dataset", head)
+                            if "/" in p and p.split("/")[0] not in plan.built.configs and p.endswith(".parquet")})
+        card = render_dataset_card(plan.built, repo_id, v, dataset_info=infos, **render)
+        require_valid(card, "dataset", f"dataset {repo_id}", plan.built.licenses)
+        manifest = {"format": RELEASE_FORMAT, "kind": "dataset", "version": str(v), "content": plan.content,
+                    "history": history, "build": {k: plan.built.meta.get(k) for k in ("silver_ner_version", "created")}}
+        ops = [
+            CommitOperationAdd("README.md", str(card).encode("utf-8")),
+            CommitOperationAdd(RELEASE_MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8")),
+        ] + [CommitOperationDelete(f"{d}/", is_folder=True) for d in stale]
+        with hub_errors(repo_id, "commit the card"):
+            info = hub.api.create_commit(repo_id, ops, repo_type="dataset", parent_commit=head,
+                                         commit_message=f"silver-ner {v}: card and release manifest")
+        return info.oid
+
+    def verify(sha: str) -> None:
+        files = hub.tree(repo_id, "dataset", sha)
+        for lang, cfg in plan.built.configs.items():
+            for split in SPLITS:
+                if not any(p.startswith(f"{lang}/{split}-") and p.endswith(".parquet") for p in files):
+                    raise PublishError(f"verify {repo_id}@{sha[:12]}: no parquet files for {lang}/{split}")
+        infos = {i.get("config_name"): i for i in _hub_dataset_info(hub, repo_id, sha)}
+        for lang, cfg in plan.built.configs.items():
+            got = {s.get("name"): s.get("num_examples") for s in (infos.get(lang) or {}).get("splits", [])}
+            if got != cfg.num_rows:
+                raise PublishError(f"verify {repo_id}@{sha[:12]}: config {lang} has rows {got} on the Hub, {cfg.num_rows} locally")
+        manifest = hub.read_json(repo_id, "dataset", RELEASE_MANIFEST, sha)
+        if not manifest or manifest.get("content") != plan.content:
+            raise PublishError(f"verify {repo_id}@{sha[:12]}: the release manifest does not match the local content")
+
+    result = release(hub, repo_id=repo_id, repo_type="dataset", version=v, content=plan.content,
+                     upload=upload, verify=verify, private=private, branch=branch, tags=tags)
+    return result, plan

@@ -1,0 +1,267 @@
+"""Talking to a Hub: token and endpoint, clear errors, and the versioned release transaction.
+
+A release is: refuse or skip an existing version, create the repository, upload, verify the
+uploaded commit, and only then tag that exact commit (``vX.Y.Z``) and optionally branch it.  A
+failure anywhere before the tag leaves no tag, so a version never names a partial upload.
+
+The endpoint is the one ``huggingface_hub`` reads from ``HF_ENDPOINT`` (self-hosted hubs); the
+token comes from ``HF_TOKEN`` or the ``huggingface_hub`` login and is never printed or logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from silver_ner.publish.versions import Version, check_repo_id, version_from_tag
+
+log = logging.getLogger(__name__)
+
+RELEASE_MANIFEST = "silver_ner_release.json"
+RELEASE_FORMAT = "silver-ner-release/1"
+
+
+class PublishError(Exception):
+    """A publish step failed; the message says what happened and what to do, never the token."""
+
+
+def hub_endpoint() -> str:
+    """The Hub endpoint the clients use (``HF_ENDPOINT``, default https://huggingface.co)."""
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
+def _status(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def explain(exc: BaseException, repo_id: str, action: str) -> PublishError:
+    """A :class:`PublishError` with a clear message for a ``huggingface_hub`` / network error."""
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+
+    where = hub_endpoint()
+    status = _status(exc)
+    if isinstance(exc, RepositoryNotFoundError) or (status == 404 and "RepoNotFound" in str(getattr(getattr(exc, "response", None), "headers", {}))):
+        return PublishError(f"{action}: repository {repo_id} not found on {where} (it does not exist, or it is private and the token cannot see it)")
+    if isinstance(exc, RevisionNotFoundError):
+        return PublishError(f"{action}: revision not found in {repo_id} on {where}: {exc.server_message or exc}")
+    if status == 401:
+        return PublishError(
+            f"{action}: the Hub at {where} rejected the token (401 Unauthorized); "
+            "set HF_TOKEN to a valid access token or log in with `hf auth login`"
+        )
+    if status == 403:
+        return PublishError(
+            f"{action}: the token may not write to {repo_id} on {where} (403 Forbidden); "
+            "use a token with write access to that namespace"
+        )
+    if isinstance(exc, HfHubHTTPError):
+        detail = getattr(exc, "server_message", None) or str(exc).splitlines()[0]
+        return PublishError(f"{action}: the Hub at {where} answered {status or 'an error'}: {detail}")
+    return PublishError(f"{action}: cannot talk to the Hub at {where}: {type(exc).__name__}: {exc}")
+
+
+@contextmanager
+def hub_errors(repo_id: str, action: str) -> Iterator[None]:
+    """Turn client and network errors raised inside the block into one-line :class:`PublishError`."""
+    import httpx2
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        yield
+    except PublishError:
+        raise
+    except (HfHubHTTPError, httpx2.HTTPError, OSError) as exc:
+        raise explain(exc, repo_id, action) from exc
+
+
+def resolve_token(token: str | None = None) -> str | None:
+    """The access token: the argument, else ``HF_TOKEN``, else the saved ``huggingface_hub`` login."""
+    if token:
+        return token
+    from huggingface_hub import get_token
+
+    return get_token()
+
+
+@dataclass
+class ReleaseResult:
+    """What a publish did: ``status`` is ``"published"``, ``"unchanged"`` (same version, same content) or ``"dry-run"``."""
+
+    repo_id: str
+    repo_type: str
+    version: str
+    tag: str
+    status: str
+    commit: str | None = None
+    branch: str | None = None
+    url: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        kind = "dataset" if self.repo_type == "dataset" else self.repo_type
+        if self.status == "unchanged":
+            return f"{kind} {self.repo_id} {self.tag}: already published with identical content at {self.commit}; nothing pushed"
+        if self.status == "dry-run":
+            return f"{kind} {self.repo_id} {self.tag}: dry run, nothing pushed"
+        extra = f" and branch {self.branch}" if self.branch else ""
+        return f"{kind} {self.repo_id}: published {self.tag}{extra} at commit {self.commit} ({self.url})"
+
+
+class Hub:
+    """A thin wrapper over :class:`huggingface_hub.HfApi` with the checks a release needs."""
+
+    def __init__(self, token: str | None = None):
+        from huggingface_hub import HfApi
+
+        self.token = resolve_token(token)
+        self.endpoint = hub_endpoint()
+        self.api = HfApi(endpoint=self.endpoint, token=self.token)
+
+    def __repr__(self) -> str:  # never show the token
+        return f"Hub(endpoint={self.endpoint!r}, token={'set' if self.token else 'none'})"
+
+    def check_write_access(self, repo_id: str) -> str:
+        """The user name of a token that may write; a clear error for no token, a bad one or a read-only one."""
+        if not self.token:
+            raise PublishError(
+                f"publish {repo_id}: no Hub token; set HF_TOKEN or log in with `hf auth login` (endpoint {self.endpoint})"
+            )
+        with hub_errors(repo_id, "check the token"):
+            who = self.api.whoami(token=self.token)
+        role = (((who.get("auth") or {}).get("accessToken") or {}).get("role")) or "write"
+        if role == "read":
+            raise PublishError(
+                f"publish {repo_id}: the token is read-only (role 'read') on {self.endpoint}; "
+                "use a token with write access"
+            )
+        return str(who.get("name", ""))
+
+    def tags(self, repo_id: str, repo_type: str) -> dict[str, str] | None:
+        """``{tag: commit}`` of the repository, or ``None`` when it does not exist (or is invisible)."""
+        from huggingface_hub.errors import RepositoryNotFoundError
+
+        try:
+            refs = self.api.list_repo_refs(repo_id, repo_type=repo_type)
+        except RepositoryNotFoundError:
+            return None
+        except Exception as exc:  # noqa: BLE001 - translated below
+            with hub_errors(repo_id, "list versions"):
+                raise exc
+        return {t.name: t.target_commit for t in refs.tags}
+
+    def read_file(self, repo_id: str, repo_type: str, path: str, revision: str) -> bytes | None:
+        """The bytes of ``path`` at ``revision``, or ``None`` when the file is absent."""
+        from huggingface_hub.errors import EntryNotFoundError, RemoteEntryNotFoundError
+
+        with hub_errors(repo_id, f"read {path}"):
+            try:
+                local = self.api.hf_hub_download(repo_id, path, repo_type=repo_type, revision=revision)
+            except (EntryNotFoundError, RemoteEntryNotFoundError):
+                return None
+        with open(local, "rb") as fh:
+            return fh.read()
+
+    def read_json(self, repo_id: str, repo_type: str, path: str, revision: str) -> dict | None:
+        data = self.read_file(repo_id, repo_type, path, revision)
+        if data is None:
+            return None
+        try:
+            return json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise PublishError(f"{repo_id}@{revision}: {path} line {exc.lineno}: not valid JSON ({exc.msg})") from exc
+
+    def tree(self, repo_id: str, repo_type: str, revision: str) -> dict[str, Any]:
+        """``{path: RepoFile}`` of every file at ``revision``."""
+        from huggingface_hub.hf_api import RepoFile
+
+        with hub_errors(repo_id, "list the uploaded files"):
+            entries = self.api.list_repo_tree(repo_id, repo_type=repo_type, revision=revision, recursive=True)
+            return {e.path: e for e in entries if isinstance(e, RepoFile)}
+
+    def validate_card(self, card, repo_type: str, repo_id: str) -> None:
+        """The Hub's own metadata check (``/api/validate-yaml``); an invalid card is a ``ValueError``."""
+        from huggingface_hub import constants
+
+        saved = constants.ENDPOINT
+        constants.ENDPOINT = self.endpoint  # RepoCard.validate reads the module constant
+        try:
+            with hub_errors(repo_id, "validate the card"):
+                card.validate(repo_type=repo_type)
+        except ValueError as exc:
+            raise ValueError(f"the {repo_type} card for {repo_id} fails the Hub's metadata checks: {exc}") from exc
+        finally:
+            constants.ENDPOINT = saved
+
+
+def previous_manifest(hub: Hub, repo_id: str, repo_type: str, tags: dict[str, str] | None) -> dict | None:
+    """The release manifest of the newest version tag in the repository (for the version history)."""
+    versions = sorted(((v, t) for t in (tags or {}) if (v := version_from_tag(t)) is not None), key=lambda vt: vt[0].sort_key())
+    if not versions:
+        return None
+    tag = versions[-1][1]
+    return hub.read_json(repo_id, repo_type, RELEASE_MANIFEST, tags[tag])
+
+
+def history_with(previous: dict | None, entry: dict) -> list[dict]:
+    """The version history of ``previous`` plus ``entry`` (an entry for the same version is replaced)."""
+    history = [h for h in (previous or {}).get("history", []) if h.get("version") != entry["version"]]
+    history.append(entry)
+    return sorted(history, key=lambda h: version_from_tag("v" + h["version"]).sort_key())
+
+
+def release(
+    hub: Hub,
+    *,
+    repo_id: str,
+    repo_type: str,
+    version: Version,
+    content: dict,
+    upload: Callable[[], str],
+    verify: Callable[[str], None],
+    private: bool = False,
+    branch: bool = False,
+    tags: dict[str, str] | None = None,
+) -> ReleaseResult:
+    """Publish one version: refuse/skip an existing tag, create the repo, ``upload()`` → commit sha, ``verify(sha)``, tag it.
+
+    ``content`` is what identifies the release's content (hashes); republishing the same version
+    with equal content is a no-op, with different content an error.  ``tags`` may be passed when
+    the caller already listed them.
+    """
+    check_repo_id(repo_id)
+    if tags is None:
+        tags = hub.tags(repo_id, repo_type)
+    if tags is not None and version.tag in tags:
+        old = hub.read_json(repo_id, repo_type, RELEASE_MANIFEST, tags[version.tag]) or {}
+        if old.get("content") == content:
+            return ReleaseResult(repo_id, repo_type, str(version), version.tag, "unchanged", commit=tags[version.tag])
+        raise PublishError(
+            f"version {version} already exists in {repo_id} (tag {version.tag} at {tags[version.tag][:12]}) "
+            "with different content; publish it under a new version"
+        )
+    with hub_errors(repo_id, "create the repository"):
+        url = hub.api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+        if private and tags is not None:
+            hub.api.update_repo_settings(repo_id, repo_type=repo_type, private=True)
+    try:
+        sha = upload()
+        verify(sha)
+    except PublishError as exc:
+        raise PublishError(f"{exc}; no tag {version.tag} was created") from exc
+    except Exception as exc:  # noqa: BLE001 - any client error: report it, and that no tag exists
+        raise PublishError(f"{explain(exc, repo_id, 'upload')}; no tag {version.tag} was created") from exc
+    with hub_errors(repo_id, f"tag {version.tag}"):
+        hub.api.create_tag(repo_id, tag=version.tag, revision=sha, repo_type=repo_type,
+                           tag_message=f"silver-ner release {version}")
+        made_branch = None
+        if branch:
+            hub.api.create_branch(repo_id, branch=version.branch, revision=sha, repo_type=repo_type)
+            made_branch = version.branch
+    log.info("published %s %s at %s", repo_id, version.tag, sha)
+    return ReleaseResult(repo_id, repo_type, str(version), version.tag, "published", commit=sha, branch=made_branch, url=str(url))
