@@ -1,5 +1,63 @@
-"""`silver-ner` subcommands of this area (registered by :mod:`silver_ner.cli`)."""
+"""`silver-ner` subcommands of the projection area (registered by :mod:`silver_ner.cli`)."""
+
+from __future__ import annotations
+
+import json
 
 
 def register(sub) -> None:
     """Add this area's subcommands to the `silver-ner` parser."""
+    from silver_ner.projection.methods import DEFAULT_METHOD, METHODS
+
+    p = sub.add_parser(
+        "eval-projection",
+        help="project gold source entities onto a parallel gold target and score them",
+        description=(
+            "Project the gold entities of one or more sentence-parallel source CoNLL files onto the "
+            "target file through word alignment and score the result against the target's gold "
+            "entities (entity level, exact span). Several --source files are combined by voting."
+        ),
+    )
+    p.add_argument("--source", action="append", required=True, metavar="FILE", help="source CoNLL file (repeatable)")
+    p.add_argument("--target", required=True, metavar="FILE", help="target CoNLL file, sentence-parallel to the sources")
+    p.add_argument(
+        "--method",
+        default=None,
+        metavar="NAME",
+        help=f"projection method, one of: {', '.join(sorted(METHODS))} (default: {DEFAULT_METHOD}, the best measured)",
+    )
+    p.add_argument("--aligner-model", default=None, metavar="M", help="encoder name or folder (default: multilingual-e5-small)")
+    p.add_argument("--layer", type=int, default=None, metavar="N", help="encoder layer for the word embeddings")
+    p.add_argument(
+        "--align-method",
+        default=None,
+        metavar="M",
+        help="itermax, argmax or match, or several joined by '+' (default: what the method was measured with)",
+    )
+    p.add_argument("--cache-dir", default=None, metavar="DIR", help="cache folder for alignments")
+    p.add_argument("--candidates", default=None, metavar="FILE", help="CoNLL file of target candidate spans (spans-* methods)")
+    p.add_argument("--min-votes", type=int, default=1, metavar="K", help="with several sources: votes a span needs")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.set_defaults(func=run_eval_projection)
+
+
+def run_eval_projection(args) -> int:
+    from silver_ner.leaderboard.projection_eval import evaluate_projection, format_table
+
+    if args.min_votes < 1:
+        raise ValueError(f"--min-votes must be at least 1, got {args.min_votes}")
+    if args.layer is not None and args.layer < 0:
+        raise ValueError(f"--layer must be 0 or more, got {args.layer}")
+    result = evaluate_projection(
+        args.source,
+        args.target,
+        args.method,
+        aligner_model=args.aligner_model,
+        layer=args.layer,
+        align_method=args.align_method,
+        cache_dir=args.cache_dir,
+        candidates=args.candidates,
+        min_votes=args.min_votes,
+    )
+    print(json.dumps(result, indent=2) if args.json else format_table(result))
+    return 0

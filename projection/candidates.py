@@ -1,0 +1,164 @@
+"""Target candidates for candidate matching, and their scores against source entities.
+
+A candidate is a target token range ``(start, end)`` (end exclusive). The score of a source
+entity ``e`` against a candidate ``t`` is the Dice-like overlap of the alignment::
+
+    c(e, t) = 2 * links(e, t) / (|e| + |t|)
+
+where ``links(e, t)`` counts the alignment links between the words of ``e`` and of ``t``
+(or sums their link weights when ``weighted`` is set and the alignment carries scores).
+
+Everything here is pure: lists and alignments in, lists out.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Iterable, Sequence
+
+from .protocols import Alignment
+from .spans import Span
+
+SENTENCE_FINAL = frozenset({"!", "?"})
+
+
+def is_punct(token: str) -> bool:
+    """True for a token made only of punctuation characters (Unicode category P*)."""
+    return bool(token) and all(unicodedata.category(ch).startswith("P") for ch in token)
+
+
+def final_punct_positions(tokens: Sequence[str]) -> list[int]:
+    """Positions of sentence-final ``!`` / ``?`` tokens (the trailing run of them)."""
+    out = []
+    i = len(tokens) - 1
+    while i >= 0 and (tokens[i] in SENTENCE_FINAL or (tokens[i] and set(tokens[i]) <= SENTENCE_FINAL)):
+        out.append(i)
+        i -= 1
+    return out
+
+
+def candidate_limit(tgt_tokens: Sequence[str], exclude_final: bool) -> int:
+    """Candidates end at or before this position (before the sentence-final marks when excluded)."""
+    final = final_punct_positions(tgt_tokens) if exclude_final else []
+    return min(final) if final else len(tgt_tokens)
+
+
+def ngram_candidates(tgt_tokens: Sequence[str], max_len: int | None = None, exclude_final: bool = True) -> list[tuple[int, int]]:
+    """All target n-grams ``(start, end)``, optionally at most ``max_len`` long.
+
+    With ``exclude_final`` spans that contain a sentence-final ``!`` or ``?`` are left out.
+    """
+    limit = candidate_limit(tgt_tokens, exclude_final)
+    out = []
+    for a in range(limit):
+        top = limit if max_len is None else min(limit, a + max_len)
+        for b in range(a + 1, top + 1):
+            out.append((a, b))
+    return out
+
+
+def link_weights(alignment: Alignment, weighted: bool = False) -> list[tuple[int, int, float]]:
+    """``(source, target, weight)`` per link; weight 1 unless ``weighted`` and the alignment has scores."""
+    if weighted and alignment.scores is not None:
+        return [(s, t, float(w)) for (s, t), w in zip(alignment.links, alignment.scores)]
+    return [(s, t, 1.0) for s, t in alignment.links]
+
+
+def entity_profiles(src_spans: Sequence[Span], alignment: Alignment, n_tgt: int, weighted: bool = False) -> list[list[float]]:
+    """Per source entity, the (weighted) number of links to each target position."""
+    prof = [[0.0] * n_tgt for _ in src_spans]
+    for s, t, w in link_weights(alignment, weighted):
+        if t >= n_tgt:
+            raise ValueError(f"alignment links target word {t} but the target has {n_tgt} words")
+        for k, span in enumerate(src_spans):
+            if span.start <= s < span.end:
+                prof[k][t] += w
+    return prof
+
+
+def prefix_sums(values: Sequence[float]) -> list[float]:
+    out = [0.0]
+    acc = 0.0
+    for v in values:
+        acc += v
+        out.append(acc)
+    return out
+
+
+def dice(links: float, len_e: int, len_t: int) -> float:
+    return 2.0 * links / (len_e + len_t)
+
+
+def score_candidates(
+    src_spans: Sequence[Span],
+    candidates: Iterable[tuple[int, int]],
+    alignment: Alignment,
+    n_tgt: int,
+    threshold: float = 0.0,
+    weighted: bool = False,
+) -> list[list[tuple[float, int, int]]]:
+    """Per entity, the candidates scoring above ``threshold`` (and above 0) as ``(score, start, end)``."""
+    cands = list(candidates)
+    out = []
+    for k, prof in enumerate(entity_profiles(src_spans, alignment, n_tgt, weighted)):
+        pre = prefix_sums(prof)
+        le = len(src_spans[k])
+        row = []
+        for a, b in cands:
+            links = pre[b] - pre[a]
+            if links > 0:
+                sc = dice(links, le, b - a)
+                if sc > threshold:
+                    row.append((sc, a, b))
+        out.append(row)
+    return out
+
+
+def pruned_ngram_candidates(
+    src_spans: Sequence[Span],
+    tgt_tokens: Sequence[str],
+    alignment: Alignment,
+    threshold: float = 0.0,
+    max_len: int | None = None,
+    exclude_final: bool = True,
+    weighted: bool = False,
+) -> list[list[tuple[float, int, int]]]:
+    """The n-gram candidates of each entity whose first and last word link to the entity.
+
+    Any other n-gram with links is strictly beaten by the n-gram trimmed to its outermost
+    linked words (same links, fewer words, and inside it, so it overlaps nothing new); hence
+    this pruning never changes the optimum of the matching nor the choices of the greedy
+    solver.
+    """
+    limit = candidate_limit(tgt_tokens, exclude_final)
+    out = []
+    for k, prof in enumerate(entity_profiles(src_spans, alignment, len(tgt_tokens), weighted)):
+        linked = [t for t in range(limit) if prof[t] > 0]
+        le = len(src_spans[k])
+        row = []
+        for i, a in enumerate(linked):
+            acc = 0.0
+            for b in linked[i:]:
+                if max_len is not None and b + 1 - a > max_len:
+                    break
+                acc += prof[b]
+                sc = dice(acc, le, b + 1 - a)
+                if sc > threshold:
+                    row.append((sc, a, b + 1))
+        out.append(row)
+    return out
+
+
+def combine_alignments(alignments: Sequence[Alignment], weights: Sequence[float] | None = None) -> Alignment:
+    """Union of several alignments of one sentence pair; a link's score is the summed weight
+    of the alignments that contain it (weights default to 1 each)."""
+    if weights is None:
+        weights = [1.0] * len(alignments)
+    if len(weights) != len(alignments):
+        raise ValueError(f"{len(alignments)} alignments but {len(weights)} weights")
+    acc: dict[tuple[int, int], float] = {}
+    for al, w in zip(alignments, weights):
+        for link in al.links:
+            acc[link] = acc.get(link, 0.0) + float(w)
+    keys = tuple(sorted(acc))
+    return Alignment(keys, tuple(acc[k] for k in keys))
