@@ -1,0 +1,168 @@
+import random
+
+import numpy as np
+import pytest
+
+from silver_ner.projection.aligner import (
+    EmbeddingAligner,
+    assign_windows,
+    link_agreement,
+    plan_windows,
+    simalign_reference,
+)
+from silver_ner.projection.link_methods import apply_distortion, argmax_links, itermax_links
+from silver_ner.projection.protocols import Aligner, Alignment
+
+VOCAB = (
+    "the European Union Parliament Commission John Smith Paris Berlin Nairobi Kenya said today "
+    "die der das und ist Europa Kommission Rais Kenyatta alisema kwamba leo Bunge la Ulaya "
+    "xylophone Quagmire 1999 , . ( ) -"
+).split()
+
+
+def make_pairs(n, seed=0, low=1, high=14):
+    rng = random.Random(seed)
+    return [
+        ([rng.choice(VOCAB) for _ in range(rng.randint(low, high))], [rng.choice(VOCAB) for _ in range(rng.randint(low, high))])
+        for _ in range(n)
+    ]
+
+
+@pytest.fixture(scope="module")
+def aligner(tiny_bert):
+    return EmbeddingAligner(model=tiny_bert, layer=2, method="itermax", batch_size=4)
+
+
+def test_is_an_aligner_with_an_identity(aligner, tiny_bert):
+    assert isinstance(aligner, Aligner)
+    assert aligner.identity.startswith(f"embedding:{tiny_bert.name}@")
+    assert "layer=2" in aligner.identity and "method=itermax" in aligner.identity
+    assert aligner.identity_for("match").endswith("method=match")
+
+
+def test_parity_with_simalign(aligner, tiny_bert):
+    pairs = make_pairs(20, seed=1)
+    methods = ("argmax", "itermax", "match")
+    ours = aligner.align_methods(pairs, methods)
+    ref = simalign_reference(tiny_bert, pairs, layer=2, methods=methods)
+    for m in methods:
+        agree = link_agreement(ours[m], ref[m])
+        assert agree["links"] >= 0.99, (m, agree)
+    assert sum(len(a) for a in ours["itermax"]) >= sum(len(a) for a in ours["argmax"]) > 0
+
+
+def test_link_methods_agree_with_simalign_on_random_matrices():
+    from simalign import SentenceAligner
+
+    rng = np.random.default_rng(1)
+    for _ in range(100):
+        sim = rng.random((rng.integers(1, 12), rng.integers(1, 12)))
+        np.testing.assert_array_equal(itermax_links(sim), SentenceAligner.iter_max(sim) > 0)
+        fwd, rev = SentenceAligner.get_alignment_matrix(sim)
+        np.testing.assert_array_equal(argmax_links(sim), (fwd * rev) > 0)
+        np.testing.assert_array_equal(apply_distortion(sim, 0.3), SentenceAligner.apply_distortion(sim, 0.3))
+
+
+def test_layer_cut_matches_the_full_model(aligner, tiny_bert):
+    import torch
+    from transformers import AutoModel
+
+    sent = ["the", "xylophone", "Parliament"]
+    vecs, word_ids = aligner.encode([sent])[0]
+    assert word_ids.tolist()[0] == 0 and word_ids.tolist()[-1] == 2
+    assert not aligner._encoder.full_hidden
+    assert len(aligner._encoder.model.encoder.layer) == 2  # layer 3 is never computed
+    full = AutoModel.from_pretrained(tiny_bert).eval()
+    enc = aligner._encoder.tokenizer([sent], is_split_into_words=True, return_tensors="pt")
+    with torch.inference_mode():
+        want = full(**enc, output_hidden_states=True).hidden_states[2][0, 1:-1].numpy()
+    np.testing.assert_allclose(vecs, want, atol=1e-5)
+
+
+def test_one_batch_and_many_batches_give_the_same_links(tiny_bert):
+    pairs = make_pairs(12, seed=2)
+    one = EmbeddingAligner(model=tiny_bert, layer=1, method="argmax", batch_size=64).align(pairs)
+    many = EmbeddingAligner(model=tiny_bert, layer=1, method="argmax", batch_size=1).align(pairs)
+    assert [a.links for a in one] == [a.links for a in many]
+    assert all(len(a.scores) == len(a.links) and all(0 <= s <= 1 for s in a.scores) for a in one)
+
+
+def test_empty_sentences_and_bad_input(aligner):
+    out = aligner.align([([], ["the"]), (["the"], ["the"])])
+    assert out[0] == Alignment((), ())
+    assert out[1].links == ((0, 0),)
+    with pytest.raises(ValueError, match="pair 1: target is a string"):
+        aligner.align([(["a"], ["b"]), (["a"], "b c")])
+    with pytest.raises(ValueError, match="pair 0: expected"):
+        aligner.align([("a",)])
+    with pytest.raises(ValueError, match="unknown alignment method"):
+        EmbeddingAligner(model=None, method="best")
+
+
+def test_words_without_subwords_are_encoded_as_unknown_and_counted(tiny_bert):
+    al = EmbeddingAligner(model=tiny_bert, layer=1, method="argmax")
+    out = al.align([(["the", "", "Parliament"], ["die", "Bunge"])])
+    assert al.stats["empty_words"] == 1
+    assert all(0 <= s < 3 and 0 <= t < 2 for s, t in out[0].links)
+
+
+def test_plan_windows_covers_every_word_with_overlap():
+    lengths = [1, 3, 2, 1, 4, 1, 1, 2, 3, 1]
+    windows = plan_windows(lengths, 6)
+    assert windows[0][0] == 0 and windows[-1][1] == len(lengths)
+    for a, b in windows:
+        assert sum(lengths[a:b]) <= 6 and b > a
+    for (a1, b1), (a2, b2) in zip(windows, windows[1:]):
+        assert a1 < a2 < b1 < b2  # overlapping and moving forward
+    owner = assign_windows(lengths, windows)
+    for k, w in enumerate(owner):
+        assert windows[w][0] <= k < windows[w][1]
+    assert plan_windows([2, 2], 10) == [(0, 2)]
+
+
+def test_a_word_longer_than_the_window_is_an_error_naming_the_sentence():
+    with pytest.raises(ValueError, match=r"sentence 7: word 1 has 5 subwords, more than the window of 4"):
+        plan_windows([1, 5, 1], 4, sentence="sentence 7")
+
+
+def test_long_sentences_are_windowed_not_truncated(tiny_bert):
+    long_src = [f"x{i}" for i in range(60)]  # 2 or 3 subwords each, about 150 in all
+    al = EmbeddingAligner(model=tiny_bert, layer=2, method="argmax", max_subwords=20)
+    out = al.align([(long_src, long_src)])[0]
+    assert al.stats["windowed_sentences"] == 1 and al.stats["windows"] > 7
+    diagonal = {(k, k) for k in range(60)}
+    assert len(diagonal & set(out.links)) >= 55  # words late in the sentence are linked too
+    assert {(k, k) for k in range(55, 60)} <= set(out.links)
+    # word vectors of a windowed sentence: every word has one, from its own context
+    vecs, word_ids = al.encode([long_src])[0]
+    assert vecs.shape[0] == len(word_ids) and word_ids.max() == len(long_src) - 1
+    with pytest.raises(ValueError, match="xylophone.*more than the window of 3 subwords"):
+        EmbeddingAligner(model=tiny_bert, layer=2, max_subwords=3).align([(["xylophone"], ["the"])])
+    with pytest.raises(ValueError, match="exceeds what"):
+        EmbeddingAligner(model=tiny_bert, layer=2, max_subwords=5000).align([(["a"], ["b"])])
+
+
+def test_layer_out_of_range_names_the_model(tiny_bert):
+    with pytest.raises(ValueError, match="layer 9 is out of range"):
+        EmbeddingAligner(model=tiny_bert, layer=9).align([(["a"], ["b"])])
+
+
+def test_cache_makes_reruns_free_and_keys_on_the_setup(tiny_bert, tmp_path):
+    pairs = make_pairs(6, seed=3)
+    first = EmbeddingAligner(model=tiny_bert, layer=2, cache_dir=tmp_path)
+    want = first.align_methods(pairs, ("argmax", "itermax"))
+    assert first.stats["cached"] == 0
+    again = EmbeddingAligner(model=tiny_bert, layer=2, cache_dir=tmp_path)
+    got = again.align_methods(pairs, ("argmax", "itermax"))
+    assert again.stats["cached"] == len(pairs) and again.stats["sentences"] == 0
+    assert again._encoder is None  # the model was never loaded
+    for m in want:
+        assert [a.links for a in got[m]] == [a.links for a in want[m]]
+        assert np.allclose([s for a in got[m] for s in a.scores], [s for a in want[m] for s in a.scores], atol=1e-5)
+    other_layer = EmbeddingAligner(model=tiny_bert, layer=1, cache_dir=tmp_path)
+    other_layer.align(pairs)
+    assert other_layer.stats["cached"] == 0
+    # one method cached, another not: only the missing pairs are encoded
+    mixed = EmbeddingAligner(model=tiny_bert, layer=2, cache_dir=tmp_path)
+    mixed.align_methods(pairs[:3] + make_pairs(2, seed=9), ("itermax",))
+    assert mixed.stats["cached"] == 3
