@@ -55,6 +55,7 @@ LABEL_SETS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_LABELS = LABEL_SETS["conll"]
 
+DEFAULT_LAYER = 8
 SOURCE_KINDS = ("parallel", "translate", "translated-conll", "pairs")
 
 
@@ -175,8 +176,9 @@ class BuildSpec:
     method: str | None = None  # None: the projection module's default method
     method_params: dict[str, Any] = field(default_factory=dict)
     aligner_model: str | None = None  # None: the default encoder (multilingual-e5-small)
-    layer: int = 8
-    align_method: str = "itermax"
+    layer: int | None = None  # None: the layer the projection method was measured with, else 8
+    align_method: str | None = None  # None: the link method the projection method reads
+    align_batch_size: int = 32
     labels: tuple[str, ...] = DEFAULT_LABELS
     label_mapping: dict[str, str | None] = field(default_factory=dict)  # extra renames, e.g. {"PERSON": "PER"}
     filters: FilterOptions = field(default_factory=FilterOptions)
@@ -201,6 +203,30 @@ class BuildSpec:
         from silver_ner.projection.methods import get_spec
 
         return get_spec(self.method).name
+
+    def link_settings(self) -> tuple[int, str]:
+        """``(layer, link method)`` for the aligner: as given, else what the projection method was measured with."""
+        from silver_ner.projection.methods import NEEDS_CANDIDATES, get_spec
+
+        ms = get_spec(self.method)
+        if ms.name in NEEDS_CANDIDATES:
+            raise ValueError(f"projection method {ms.name!r} needs candidate spans, which a silver build does not "
+                             "provide; use an n-gram or heuristic method")
+        if self.align_method is None and len(ms.links) != 1:
+            raise ValueError(f"projection method {ms.name!r} reads several link sets ({', '.join(ms.links)}); "
+                             "name one with align_method")
+        layer = self.layer if self.layer is not None else (ms.layer if ms.layer is not None else DEFAULT_LAYER)
+        return layer, self.align_method or ms.links[0]
+
+
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+DEMO_LANGS = ("swa", "deu")
+
+
+def demo_source() -> SourceSpec:
+    """The embedded offline sample: 30 labelled English sentences with Swahili and German translations."""
+    return SourceSpec("parallel", {"source_text": str(SAMPLES_DIR / "eng.txt"), "target_text": str(SAMPLES_DIR / "{lang}.txt"),
+                                   "source_labels": str(SAMPLES_DIR / "eng.conll")})
 
 
 def split_of(row_id: str, validation_fraction: float) -> str:
@@ -317,6 +343,7 @@ class LanguageBuild:
         if spec.source.kind == "pairs" and self._pairs is None:
             raise ValueError("a 'pairs' source needs the pairs handed to LanguageBuild(pairs=...)")
         self._chunk_memo: dict[int, ChunkResult] = {}
+        self._ids_checked = False
 
     def __getstate__(self):  # a model-holding aligner is rebuilt in worker processes from the spec
         state = dict(self.__dict__)
@@ -332,8 +359,9 @@ class LanguageBuild:
         if self._aligner is None:
             from silver_ner.projection.aligner import EmbeddingAligner
 
-            self._aligner = EmbeddingAligner(model=self.spec.aligner_model, layer=self.spec.layer,
-                                             method=self.spec.align_method,
+            layer, links = self.spec.link_settings()
+            self._aligner = EmbeddingAligner(model=self.spec.aligner_model, layer=layer, method=links,
+                                             batch_size=self.spec.align_batch_size,
                                              cache_dir=os.fspath(self.cache_dir / "aligner"))
         return self._aligner
 
@@ -376,10 +404,13 @@ class LanguageBuild:
                 self._pairs, self._report = load_pairs(self.spec)
                 cache.write_json_atomic(path, {"pairs": [pair_to_json(p) for p in self._pairs],
                                                "report": asdict(self._report)})
-            ids = [p.id for p in self._pairs]
-            if len(set(ids)) != len(ids):
-                dup = next(i for i in ids if ids.count(i) > 1)
-                raise ValueError(f"source for {self.spec.lang}: pair id {dup!r} occurs more than once")
+        if not self._ids_checked:
+            seen: set[str] = set()
+            for p in self._pairs:
+                if p.id in seen:
+                    raise ValueError(f"source for {self.spec.lang}: pair id {p.id!r} occurs more than once")
+                seen.add(p.id)
+            self._ids_checked = True
         return self._pairs
 
     @property
@@ -393,21 +424,12 @@ class LanguageBuild:
     # -- stage 2: alignment ----------------------------------------------------------------
 
     def align(self, pairs: Sequence[SourcePair]) -> list[Alignment]:
-        """Alignments of ``pairs``, from the cache when this aligner already aligned these token lists."""
+        """Alignments of ``pairs`` (the default aligner keeps its own cache of finished alignments)."""
         if not pairs:
             return []
-        toks = [[p.source_tokens, p.target_tokens] for p in pairs]
-        key = cache.make_key("align", self.aligner_identity, hashlib.sha256(cache.canonical(toks).encode()).hexdigest())
-        path = self.cache_dir / "alignments" / f"{key}.json"
-        hit = cache.read_json(path)
-        if hit is not None and len(hit) == len(pairs):
-            return [Alignment(tuple(map(tuple, a["links"])), tuple(a["scores"]) if a["scores"] is not None else None)
-                    for a in hit]
         out = self.aligner.align([(p.source_tokens, p.target_tokens) for p in pairs])
         if len(out) != len(pairs):
             raise ValueError(f"aligner {self.aligner_identity} returned {len(out)} alignments for {len(pairs)} pairs")
-        cache.write_json_atomic(path, [{"links": [list(l) for l in a.links],
-                                        "scores": list(a.scores) if a.scores is not None else None} for a in out])
         return out
 
     # -- stage 3: projection, filters, rows --------------------------------------------------

@@ -1,5 +1,216 @@
-"""`silver-ner` subcommands of this area (registered by :mod:`silver_ner.cli`)."""
+"""``silver-ner build``: silver NER configs per target language, with a summary table."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+EPILOG = """\
+sources (choose one):
+  --demo                                   the embedded offline sample (English -> Swahili, German)
+  --source-gold FILE --target-translate M  machine-translate a gold CoNLL file with model M
+  --source-gold FILE --translated-conll F  re-pair a translation of FILE (CoNLL, sentences may be missing)
+  --parallel SRC TGT --source-labels FILE  line-aligned corpus, source labels from a CoNLL file
+  --parallel SRC TGT --tagger MODEL        line-aligned corpus, source labels from a tagger
+
+Paths may contain {lang}, filled in per --lang. FILE for --source-gold/--source-labels may also be
+a gold spec such as conll2003:train (read from the data folder).
+
+examples:
+  silver-ner build --demo --output out/demo
+  silver-ner build --lang swa --source-gold conll2003:train \\
+      --translated-conll data/tprojection_mt/{lang}.train.txt --output out/swa
+"""
+
+
+def _key_values(items, what: str) -> dict:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"{what} {item!r}: expected KEY=VALUE")
+        k, v = item.split("=", 1)
+        out[k.strip()] = _scalar(v.strip())
+    return out
+
+
+def _scalar(v: str):
+    low = v.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(v)
+        except ValueError:
+            pass
+    return v
+
+
+def _label_map(items) -> dict:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"--label-map {item!r}: expected FROM=TO (TO empty to drop the type)")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip() or None
+    return out
+
+
+def source_from_args(args):
+    """The :class:`SourceSpec` named by the source flags (exactly one kind)."""
+    from silver_ner.builders.build import SourceSpec
+
+    kinds = [name for name, on in (("--demo", args.demo), ("--target-translate", args.target_translate),
+                                   ("--translated-conll", args.translated_conll), ("--parallel", args.parallel)) if on]
+    if len(kinds) != 1:
+        raise ValueError("name one source: --demo, --target-translate, --translated-conll or --parallel"
+                         + (f" (got {', '.join(kinds)})" if kinds else ""))
+    params = _key_values(args.source_param, "--source-param")
+    if args.demo:
+        from silver_ner.builders.build import demo_source
+
+        return demo_source()
+    if args.parallel:
+        if bool(args.source_labels) == bool(args.tagger):
+            raise ValueError("--parallel needs exactly one of --source-labels FILE or --tagger MODEL")
+        files = {"source_text": args.parallel[0], "target_text": args.parallel[1]}
+        if args.source_labels:
+            files["source_labels"] = args.source_labels
+        return SourceSpec("parallel", files, model=args.tagger, params=params)
+    if not args.source_gold:
+        raise ValueError(f"{kinds[0]} needs --source-gold FILE (the labelled source sentences)")
+    if args.target_translate:
+        return SourceSpec("translate", {"source_gold": args.source_gold}, model=args.target_translate, params=params)
+    return SourceSpec("translated-conll", {"source_gold": args.source_gold, "translated_conll": args.translated_conll},
+                      params=params)
+
+
+def specs_from_args(args):
+    from silver_ner.builders.build import DEMO_LANGS, BuildSpec, FilterOptions
+
+    langs = list(dict.fromkeys(args.lang or []))
+    if args.demo:
+        langs = langs or list(DEMO_LANGS)
+        bad = [x for x in langs if x not in DEMO_LANGS]
+        if bad:
+            raise ValueError(f"--demo ships {', '.join(DEMO_LANGS)} only, not {', '.join(bad)}")
+    if not langs:
+        raise ValueError("name at least one target language with --lang (e.g. --lang swa)")
+    source = source_from_args(args)
+    filters = FilterOptions(drop_unprojected=args.drop_unprojected, min_score=args.min_score,
+                            max_length_ratio=args.max_length_ratio)
+    licenses = list(args.license or []) or (["Apache-2.0"] if args.demo else [])
+    return [
+        BuildSpec(lang, source, method=args.method, method_params=_key_values(args.method_param, "--method-param"),
+                  aligner_model=args.aligner_model, layer=args.layer, align_method=args.align_method,
+                  align_batch_size=args.batch_size, labels=args.labels, label_mapping=_label_map(args.label_map),
+                  filters=filters, validation_fraction=args.validation_fraction, licenses=licenses)
+        for lang in langs
+    ]
+
+
+SUMMARY_COLUMNS = ("lang", "in", "out", "entities", "proj. rate", "filtered", "time")
+
+
+def summary_row(lang: str, entry: dict) -> list[str]:
+    st = entry["stats"]
+    ents = " ".join(f"{k}:{v}" for k, v in st["entities_per_class"].items()) or "-"
+    removed = " ".join(f"{k}:{v}" for k, v in st["filters"].items() if v) or "-"
+    rate = f"{st['projection_rate']:.3f}" if st["projection_rate"] is not None else "-"
+    secs = entry.get("seconds")
+    return [lang, str(st["sentences_in"]), str(st["sentences_out"]), ents, rate, removed,
+            f"{secs:.1f}s" if secs is not None else "-"]
+
+
+def format_table(rows: list[list[str]]) -> str:
+    table = [list(SUMMARY_COLUMNS)] + rows
+    widths = [max(len(r[i]) for r in table) for i in range(len(SUMMARY_COLUMNS))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from silver_ner.builders.build import LanguageBuild, build
+
+    specs = specs_from_args(args)
+    if args.world_size is not None or args.rank is not None:
+        if args.world_size is None or args.rank is None:
+            raise ValueError("--rank and --world-size go together")
+        for spec in specs:
+            lb = LanguageBuild(spec, cache_dir=args.cache_dir, chunk_size=args.chunk_size)
+            n = lb.run(rank=args.rank, world_size=args.world_size, progress=not args.quiet)
+            print(f"{spec.lang}: {n} of {lb.num_chunks()} chunks cached (rank {args.rank} of {args.world_size}); "
+                  "run without --rank to assemble the output", file=sys.stderr)
+        return 0
+    if args.output is None:
+        raise ValueError("--output DIR is required")
+    rows: list[list[str]] = []
+    t0 = time.perf_counter()
+    result = build(specs, args.output, cache_dir=args.cache_dir, num_proc=args.num_proc, parquet=args.parquet,
+                   progress=not args.quiet, chunk_size=args.chunk_size,
+                   on_language=lambda lang, entry: rows.append(summary_row(lang, entry)))
+    print(format_table(rows))
+    for lang, entry in result.manifest["configs"].items():
+        dropped = {k: v for k, v in entry["label_mapping"].items() if v is None}
+        if dropped:
+            print(f"{lang}: entity types not in the label set were dropped: {', '.join(dropped)}")
+    print(f"wrote {os.fspath(result.output_dir)} ({len(rows)} config(s), {time.perf_counter() - t0:.1f}s)")
+    return 0
 
 
 def register(sub) -> None:
-    """Add this area's subcommands to the `silver-ner` parser."""
+    """Add ``silver-ner build`` to the parser."""
+    p = sub.add_parser(
+        "build",
+        help="build silver NER datasets (one config per target language)",
+        description="Project entity labels from labelled source sentences onto target sentences by word "
+                    "alignment and write one datasets config per target language, plus a manifest "
+                    "(silver_ner_build.json).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--lang", action="append", metavar="LANG", help="target language code (ISO 639-3); repeat for several")
+    p.add_argument("--output", "-o", metavar="DIR", help="output folder (replaced atomically at the end)")
+    src = p.add_argument_group("source of sentence pairs")
+    src.add_argument("--demo", action="store_true", help="use the embedded offline sample (30 sentences; swa, deu)")
+    src.add_argument("--source-gold", metavar="FILE", help="labelled source sentences: a CoNLL file or a gold spec")
+    src.add_argument("--target-translate", metavar="MODEL", help="translate --source-gold with this translation model")
+    src.add_argument("--translated-conll", metavar="FILE", help="a translation of --source-gold in CoNLL format, re-paired")
+    src.add_argument("--parallel", nargs=2, metavar=("SRC", "TGT"), help="line-aligned source and target text files")
+    src.add_argument("--source-labels", metavar="FILE", help="with --parallel: CoNLL labels of the source lines")
+    src.add_argument("--tagger", metavar="MODEL", help="with --parallel: tag the source lines with this NER model")
+    src.add_argument("--source-param", action="append", metavar="KEY=VALUE",
+                     help="option of the source (e.g. min_confidence=0.5 for re-pairing); repeatable")
+    pr = p.add_argument_group("alignment and projection")
+    pr.add_argument("--method", metavar="NAME", default=None, help="projection method (default: the best measured)")
+    pr.add_argument("--method-param", action="append", metavar="KEY=VALUE", help="projection method parameter; repeatable")
+    pr.add_argument("--aligner-model", metavar="M", default=None,
+                    help="encoder for word alignment: a local folder or 'me5-small' (default)")
+    pr.add_argument("--layer", type=int, default=None, help="encoder layer (default: the method's, else 8)")
+    pr.add_argument("--align-method", default=None, help="link method: argmax, itermax, match (default: the method's)")
+    pr.add_argument("--batch-size", type=int, default=32, help="sentence pairs per encoder batch (default 32)")
+    lab = p.add_argument_group("labels")
+    lab.add_argument("--labels", default="conll",
+                     help="label set: conll (PER,ORG,LOC), conll+misc, masakhaner (adds DATE) or a comma list")
+    lab.add_argument("--label-map", action="append", metavar="FROM=TO",
+                     help="rename a source entity type (TO empty: drop it); repeatable")
+    flt = p.add_argument_group("quality filters (each counts what it removes)")
+    flt.add_argument("--drop-unprojected", action="store_true", help="drop sentences with an entity that found no target")
+    flt.add_argument("--min-score", type=float, default=None, help="drop sentences with a projected entity scoring below this")
+    flt.add_argument("--max-length-ratio", type=float, default=None,
+                     help="drop pairs whose token counts differ by more than this factor")
+    out = p.add_argument_group("output and scale")
+    out.add_argument("--validation-fraction", type=float, default=0.1, help="share of rows in the validation split (by id hash)")
+    out.add_argument("--license", action="append", metavar="ID", help="licence of the inputs, recorded in the manifest; repeatable")
+    out.add_argument("--parquet", action="store_true", help="also write <lang>/parquet/{train,validation}.parquet")
+    out.add_argument("--num-proc", type=int, default=None, help="processes for datasets' sharded generation")
+    out.add_argument("--cache-dir", metavar="DIR", default=None, help="cache folder (default: the user cache, or $SILVER_NER_CACHE)")
+    out.add_argument("--chunk-size", type=int, default=512, help="sentence pairs per cached chunk (default 512)")
+    out.add_argument("--rank", type=int, default=None, help="run only this share of the alignment stage (with --world-size)")
+    out.add_argument("--world-size", type=int, default=None, help="number of shares for --rank")
+    out.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)

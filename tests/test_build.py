@@ -1,0 +1,332 @@
+"""The build stages, caches, filters, label sets and output folder, on the embedded sample with a stub aligner."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import datasets
+import pytest
+
+from silver_ner import __version__
+from silver_ner.builders import cache
+from silver_ner.builders.build import (
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    SAMPLES_DIR,
+    BuildSpec,
+    FilterOptions,
+    LanguageBuild,
+    SourceSpec,
+    build,
+    demo_source,
+    read_manifest,
+    resolve_labels,
+    split_of,
+)
+from silver_ner.builders.sources import SourcePair
+from silver_ner.projection.protocols import Alignment, ProjectionResult
+from silver_ner.projection.spans import Span, tags_to_spans
+
+datasets.disable_progress_bars()
+
+
+class IdentityAligner:
+    """Links identical tokens (case-insensitive); counts the pairs it was asked to align."""
+
+    def __init__(self, name="identity"):
+        self.identity = name
+        self.calls = 0
+
+    def align(self, pairs):
+        self.calls += len(pairs)
+        return [Alignment.from_pairs([(i, j) for i, a in enumerate(s) for j, b in enumerate(t) if a.lower() == b.lower()])
+                for s, t in pairs]
+
+
+def copy_project(src, src_spans, tgt, alignment, score=1.0, **_):
+    """Each source entity goes to the target tokens linked to its tokens, as one span (min to max)."""
+    s2t = alignment.source_to_target()
+    res = ProjectionResult()
+    for k, sp in enumerate(src_spans):
+        hits = sorted(t for i in sp.indices() for t in s2t.get(i, []))
+        if hits and not any(Span(hits[0], hits[-1] + 1, "X").overlaps(o) for o in res.spans):
+            res.spans.append(Span(hits[0], hits[-1] + 1, sp.label))
+            res.scores.append(score if not callable(score) else score(sp))
+            res.source_of.append(k)
+        else:
+            res.unprojected.append(k)
+    return res
+
+
+def make_build(spec, tmp_path, aligner=None, **kw):
+    kw.setdefault("method", copy_project)
+    kw.setdefault("chunk_size", 8)
+    return LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=aligner or IdentityAligner(), **kw)
+
+
+def sample_spec(lang="swa", **kw):
+    kw.setdefault("method", "naive")
+    return BuildSpec(lang, demo_source(), **kw)
+
+
+def pair(i, src, tags, tgt):
+    return SourcePair(f"p{i}", src.split(), tags_to_spans(tags.split()), tgt.split(), "eng", "xx", {"n": i})
+
+
+def test_sample_is_parallel_and_labelled():
+    from silver_ner.builders.conll import read_conll, read_lines
+
+    eng = read_conll(SAMPLES_DIR / "eng.conll")
+    lines = read_lines(SAMPLES_DIR / "eng.txt")
+    assert len(eng) == len(lines) >= 30
+    assert all(" ".join(s.tokens) == line for s, line in zip(eng.sentences, lines))
+    assert set(eng.labels) == {"PER", "ORG", "LOC"}
+    for lang in ("swa", "deu"):
+        tgt = read_lines(SAMPLES_DIR / f"{lang}.txt")
+        assert len(tgt) == len(lines) and all(t.strip() for t in tgt)
+
+
+def test_build_writes_loadable_output_and_manifest(tmp_path):
+    spec = sample_spec(licenses=["Apache-2.0"])
+    lb = make_build(spec, tmp_path)
+    res = build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": lb}, parquet=True)
+    man = read_manifest(tmp_path / "out")
+    assert man["format"] == MANIFEST_FORMAT and man["silver_ner_version"] == __version__ and man["created"]
+    entry = man["configs"]["swa"]
+    for key in ("path", "num_rows", "label_names", "label_mapping", "stats", "source", "target_source", "aligner",
+                "method", "method_params", "fingerprint", "licenses"):
+        assert key in entry, key
+    assert entry["path"] == "swa" and entry["aligner"] == "identity" and entry["method"] == "naive"
+    assert entry["label_names"] == ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
+    assert entry["source"]["kind"] == "conll" and entry["source"]["language"] == "eng"
+    assert entry["target_source"] == {"kind": "parallel", "files": [str(SAMPLES_DIR / "swa.txt")], "language": "swa"}
+    st = entry["stats"]
+    for key in ("sentences_in", "sentences_out", "entities_per_class", "projection_rate", "filters"):
+        assert key in st
+    assert st["sentences_in"] == 30
+    assert st["sentences_out"] + sum(st["filters"].values()) == st["sentences_in"]
+
+    dd = datasets.load_from_disk(os.fspath(tmp_path / "out" / "swa"))
+    assert {k: len(v) for k, v in dd.items()} == entry["num_rows"]
+    assert sum(entry["num_rows"].values()) == st["sentences_out"]
+    names = dd["train"].features["ner_tags"].feature.names
+    assert names == entry["label_names"]
+    counted = {}
+    for split in dd.values():
+        for row in split:
+            assert len(row["tokens"]) == len(row["ner_tags"])
+            assert len(row["source_tokens"]) == len(row["source_ner_tags"])
+            spans = tags_to_spans([names[t] for t in row["ner_tags"]])
+            assert len(spans) == len(row["entity_scores"])
+            for sp in spans:
+                counted[sp.label] = counted.get(sp.label, 0) + 1
+            assert json.loads(row["origin"])["target_file"].endswith("swa.txt")
+    assert counted == st["entities_per_class"]
+    assert "sentences_in" in dd["train"].info.description
+    for split in ("train", "validation"):
+        assert (tmp_path / "out" / "swa" / "parquet" / f"{split}.parquet").exists()
+    assert res.datasets["swa"]["train"].num_rows == entry["num_rows"]["train"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_same_inputs_give_identical_rows_and_fingerprint(tmp_path):
+    outs = []
+    for run in ("a", "b"):
+        spec = sample_spec()
+        lb = LanguageBuild(spec, cache_dir=tmp_path / run / "cache", aligner=IdentityAligner(), chunk_size=7)
+        res = build([spec], tmp_path / run / "out", cache_dir=tmp_path / run / "cache", builds={"swa": lb})
+        outs.append((res.manifest["configs"]["swa"]["fingerprint"], {k: v.to_list() for k, v in res.datasets["swa"].items()}))
+    assert outs[0][0] == outs[1][0]
+    assert outs[0][1] == outs[1][1]
+
+
+def test_fingerprint_follows_inputs_models_and_parameters(tmp_path):
+    for name in ("eng.txt", "eng.conll", "swa.txt"):
+        shutil.copy(SAMPLES_DIR / name, tmp_path / name)
+    src = SourceSpec("parallel", {"source_text": str(tmp_path / "eng.txt"), "target_text": str(tmp_path / "{lang}.txt"),
+                                  "source_labels": str(tmp_path / "eng.conll")})
+
+    def fp(aligner="identity", **kw):
+        return make_build(BuildSpec("swa", src, method="naive", **kw), tmp_path, IdentityAligner(aligner)).fingerprint()
+
+    base = fp()
+    assert fp() == base
+    assert fp(aligner="other") != base
+    assert fp(filters=FilterOptions(min_score=0.5)) != base
+    assert fp(labels="masakhaner") != base
+    assert make_build(BuildSpec("swa", src, method="heuristic"), tmp_path).fingerprint() != base
+    text = (tmp_path / "swa.txt").read_text(encoding="utf-8")
+    (tmp_path / "swa.txt").write_text(text.replace("Mombasa", "Mombasa ,", 1), encoding="utf-8")
+    assert fp() != base
+    (tmp_path / "swa.txt").write_text(text, encoding="utf-8")
+    assert fp() == base
+
+
+def test_rerun_reads_the_cache_and_never_aligns(tmp_path):
+    spec = sample_spec()
+    first = IdentityAligner()
+    build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path, first)})
+    assert first.calls == 30
+    second = IdentityAligner()
+    res = build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path, second)})
+    assert second.calls == 0
+    assert res.manifest["configs"]["swa"]["stats"]["sentences_out"] == 30
+
+
+class FailingAfter:
+    """A projection that fails once it has seen ``n`` sentences (an interrupted build)."""
+
+    def __init__(self, n):
+        self.n, self.seen = n, 0
+
+    def __call__(self, *args, **kw):
+        self.seen += 1
+        if self.seen > self.n:
+            raise KeyboardInterrupt
+        return copy_project(*args, **kw)
+
+
+def test_interrupted_build_leaves_no_loadable_output_and_resumes(tmp_path):
+    spec = sample_spec()
+    aligner = IdentityAligner()
+    with pytest.raises(KeyboardInterrupt):
+        build([spec], tmp_path / "out", cache_dir=tmp_path / "cache",
+              builds={"swa": make_build(spec, tmp_path, aligner, method=FailingAfter(20))})
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["cache"]
+    assert aligner.calls == 24  # three chunks of 8 reached the aligner
+    again = IdentityAligner()
+    build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path, again)})
+    assert again.calls == 30 - 16  # the two finished chunks came from the cache
+    assert read_manifest(tmp_path / "out")["configs"]["swa"]["stats"]["sentences_in"] == 30
+
+
+def test_failed_rebuild_keeps_the_previous_output(tmp_path):
+    spec = sample_spec()
+    build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path)})
+    before = (tmp_path / "out" / MANIFEST_NAME).read_text()
+    other = sample_spec(validation_fraction=0.5)
+    with pytest.raises(KeyboardInterrupt):
+        build([other], tmp_path / "out", cache_dir=tmp_path / "cache",
+              builds={"swa": make_build(other, tmp_path, method=FailingAfter(3))})
+    assert (tmp_path / "out" / MANIFEST_NAME).read_text() == before
+    datasets.load_from_disk(os.fspath(tmp_path / "out" / "swa"))
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_build(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    spec = sample_spec()
+    with pytest.raises(ValueError, match="not a silver-ner build folder"):
+        build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path)})
+    assert (tmp_path / "out" / "notes.txt").read_text() == "mine"
+
+
+def test_ranks_share_the_work_then_assembly_aligns_nothing(tmp_path):
+    spec = sample_spec()
+    done = []
+    for rank in range(3):
+        lb = make_build(spec, tmp_path)
+        done.append(lb.run(rank=rank, world_size=3))
+        assert lb.aligner.calls < 30
+    assert sum(done) == make_build(spec, tmp_path).num_chunks() == 4
+    last = IdentityAligner()
+    build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path, last)})
+    assert last.calls == 0
+    with pytest.raises(ValueError, match="rank"):
+        make_build(spec, tmp_path).run(rank=3, world_size=3)
+
+
+PAIRS = [
+    pair(0, "John Smith visited Paris .", "B-PER I-PER O B-LOC O", "John Smith alitembelea Paris ."),
+    pair(1, "Acme Corp hired Ann .", "B-ORG I-ORG O B-PER O", "Ann aliajiriwa ."),  # Acme Corp has no link
+    pair(2, "Ann met Bob in a very long meeting today .", "B-PER O B-PER O O O O O O O", "Ann Bob"),  # ratio 5
+    pair(3, "The EU met in Rome .", "O B-ORG O O B-LOC O", "EU ilikutana Rome ."),
+    pair(4, "Ann spoke German .", "B-PER O B-MISC O", "Ann alizungumza German ."),
+    pair(5, "Empty .", "O O", ""),
+]
+
+
+def pairs_build(tmp_path, **kw):
+    spec = BuildSpec("xx", SourceSpec("pairs"), method="naive", **kw)
+    return LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=IdentityAligner(), pairs=PAIRS,
+                         method=lambda *a, **k: copy_project(*a, score=lambda sp: 0.4 if sp.label == "ORG" else 0.9))
+
+
+def test_filters_count_what_they_remove(tmp_path):
+    plain = pairs_build(tmp_path).stats()
+    assert plain["filters"] == {"empty": 1}
+    assert plain["sentences_out"] == 5
+    assert plain["source_entities"] == 9 and plain["projected_entities"] == 8
+    assert plain["projection_rate"] == round(8 / 9, 4)
+    f = FilterOptions(drop_unprojected=True, min_score=0.5, max_length_ratio=3)
+    st = pairs_build(tmp_path, filters=f).stats()
+    assert st["filters"] == {"empty": 1, "max_length_ratio": 1, "unprojected": 1, "min_score": 1}
+    assert st["sentences_out"] == 2
+    assert st["sentences_in"] == st["sentences_out"] + sum(st["filters"].values())
+    rows = [r for _, _, r in pairs_build(tmp_path, filters=f).rows(range(1))]
+    assert sorted(r["source_id"] for r in rows) == ["p0", "p4"]
+
+
+def test_label_sets_and_mapping_are_explicit_and_recorded(tmp_path):
+    lb = pairs_build(tmp_path)
+    assert lb.label_mapping() == {"LOC": "LOC", "MISC": None, "ORG": "ORG", "PER": "PER"}
+    assert lb.stats()["labels_dropped"] == {"MISC": 1}
+    misc = pairs_build(tmp_path, labels="conll+misc")
+    assert misc.stats()["source_entities_per_class"]["MISC"] == 1
+    assert misc.spec.label_names[-2:] == ["B-MISC", "I-MISC"]
+    renamed = pairs_build(tmp_path, labels="masakhaner", label_mapping={"MISC": "DATE", "ORG": None})
+    assert renamed.label_mapping()["MISC"] == "DATE" and renamed.label_mapping()["ORG"] is None
+    st = renamed.stats()
+    assert "ORG" not in st["source_entities_per_class"] and st["labels_dropped"] == {"ORG": 2}
+    assert resolve_labels("PER, LOC") == ("PER", "LOC")
+    with pytest.raises(ValueError, match="not in the label set"):
+        BuildSpec("xx", SourceSpec("pairs"), label_mapping={"MISC": "EVENT"})
+    with pytest.raises(ValueError, match="twice"):
+        resolve_labels("PER,PER")
+
+
+def test_duplicate_pair_ids_are_an_error(tmp_path):
+    spec = BuildSpec("xx", SourceSpec("pairs"), method="naive")
+    lb = LanguageBuild(spec, cache_dir=tmp_path, aligner=IdentityAligner(), pairs=[PAIRS[0], PAIRS[0]])
+    with pytest.raises(ValueError, match="'p0' occurs more than once"):
+        lb.pairs()
+
+
+def test_split_by_id_hash_is_stable_and_follows_the_fraction():
+    ids = [f"swa-train.txt:{i}" for i in range(4000)]
+    first = [split_of(i, 0.2) for i in ids]
+    assert first == [split_of(i, 0.2) for i in ids]
+    share = first.count("validation") / len(ids)
+    assert 0.17 < share < 0.23
+    assert all(split_of(i, 0.0) == "train" for i in ids[:100])
+
+
+def test_source_spec_errors_name_what_is_missing():
+    with pytest.raises(ValueError, match="source_labels|tagger"):
+        SourceSpec("parallel", {"source_text": "a", "target_text": "b"})
+    with pytest.raises(ValueError, match="translated_conll"):
+        SourceSpec("translated-conll", {"source_gold": "a"})
+    with pytest.raises(ValueError, match="unknown source kind"):
+        SourceSpec("web")
+    spec = BuildSpec("swa", SourceSpec("parallel", {"source_text": "/nope/eng.txt", "target_text": "/nope/{lang}.txt",
+                                                    "source_labels": "/nope/eng.conll"}))
+    assert spec.source.files["target_text"] == "/nope/swa.txt"
+    with pytest.raises(FileNotFoundError, match="/nope/"):
+        LanguageBuild(spec, aligner=IdentityAligner()).fingerprint()
+
+
+def test_cache_keys_cover_version_and_file_bytes(tmp_path, monkeypatch):
+    f = tmp_path / "a.txt"
+    f.write_text("x")
+    k1 = cache.make_key(cache.files_fingerprint({"a": f}))
+    f.write_text("y")
+    assert cache.make_key(cache.files_fingerprint({"a": f})) != k1
+    monkeypatch.setattr(cache, "__version__", "9.9.9")
+    f.write_text("x")
+    assert cache.make_key(cache.files_fingerprint({"a": f})) != k1
+    cache.write_json_atomic(tmp_path / "d" / "e.json", {"a": 1})
+    assert cache.read_json(tmp_path / "d" / "e.json") == {"a": 1}
+    (tmp_path / "d" / "bad.json").write_text("{")
+    assert cache.read_json(tmp_path / "d" / "bad.json") is None
