@@ -1,0 +1,96 @@
+import pytest
+
+from silver_ner.builders.conll import read_conll
+from silver_ner.builders.parallel import ParallelFileError, pairs_from_parallel
+from silver_ner.builders.sources import SourceReport
+from silver_ner.projection.spans import Span
+
+
+class CapitalTagger:
+    """Tags every capitalised token after the first as a one-token LOC."""
+
+    identity = "capitals"
+
+    def __init__(self):
+        self.batches = []
+
+    def tag(self, sentences):
+        self.batches.append(len(sentences))
+        return [[Span(i, i + 1, "LOC") for i, t in enumerate(s) if i and t[:1].isupper()] for s in sentences]
+
+
+@pytest.fixture
+def files(tmp_path):
+    src = tmp_path / "dev.en"
+    tgt = tmp_path / "dev.swa"
+    src.write_text("He went to Nairobi.\nNo target here.\n\nThey met in Lagos, Nigeria.\n", encoding="utf-8")
+    tgt.write_text("Alienda Nairobi.\n\nTupu.\nWalikutana Lagos, Nigeria.\n", encoding="utf-8")
+    return src, tgt
+
+
+def test_tagger_labelled_pairs_and_counted_drops(files):
+    src, tgt = files
+    rep = SourceReport()
+    tagger = CapitalTagger()
+    pairs = list(pairs_from_parallel(src, tgt, "swa", tagger, rep, batch_size=1))
+    assert [p.origin["source_line"] for p in pairs] == [1, 4]
+    assert pairs[0].target_tokens == ["Alienda", "Nairobi", "."]
+    assert pairs[1].source_tokens == ["They", "met", "in", "Lagos", ",", "Nigeria", "."]
+    assert pairs[1].source_spans == [Span(3, 4, "LOC"), Span(5, 6, "LOC")]
+    assert pairs[1].target_lang == "swa" and pairs[1].origin["labels"] == "tagger:capitals"
+    assert rep.read == 4 and rep.paired == 2
+    assert rep.dropped == {"empty target line": 1, "empty source line": 1}
+    assert any("line(s) 2 " in n for n in rep.notes) and any("line(s) 3 " in n for n in rep.notes)
+    assert tagger.batches == [1, 1]
+
+
+def test_gold_labeller_must_be_sentence_parallel(files, tmp_path):
+    src, tgt = files
+    gold = tmp_path / "gold.conll"
+    gold.write_text("He O\nwent O\nto O\nNairobi B-LOC\n. O\n\nNo O\n\nx O\n\nThey O\nmet O\nin O\nLagos B-LOC\n, O\n"
+                    "Nigeria B-LOC\n. O\n", encoding="utf-8")
+    rep = SourceReport()
+    pairs = list(pairs_from_parallel(src, tgt, "swa", read_conll(gold), rep))
+    assert [p.source_spans for p in pairs] == [[Span(3, 4, "LOC")], [Span(3, 4, "LOC"), Span(5, 6, "LOC")]]
+    assert pairs[0].origin["labels"].endswith("gold.conll:1")
+    short = tmp_path / "short.conll"
+    short.write_text("He O\n", encoding="utf-8")
+    with pytest.raises(ParallelFileError, match="1 sentences but .*4 lines"):
+        list(pairs_from_parallel(src, tgt, "swa", read_conll(short), SourceReport()))
+
+
+def test_line_count_mismatch_names_both_files(files):
+    src, tgt = files
+    tgt.write_text("a\nb\nc\n", encoding="utf-8")
+    with pytest.raises(ParallelFileError, match=r"dev.en has 4 lines but .*dev.swa has 3: line 4 of .*dev.en"):
+        list(pairs_from_parallel(src, tgt, "swa", CapitalTagger(), SourceReport()))
+
+
+def test_hf_tagger_on_a_tiny_token_classifier(tmp_path, files):
+    from tiny_models import build_tiny_tokenizer
+    import torch
+    from transformers import BertConfig, BertForTokenClassification
+
+    from silver_ner.builders.tagger import HFTagger
+
+    path = tmp_path / "tagger"
+    tok = build_tiny_tokenizer(path)
+    labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=len(tok), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=32, max_position_embeddings=128, num_labels=len(labels),
+                     id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+    model = BertForTokenClassification(cfg)
+    with torch.no_grad():  # make the classifier follow one input feature: I-LOC everywhere, repaired to B/I
+        model.classifier.weight.zero_()
+        model.classifier.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 0.0, 5.0]))
+    model.save_pretrained(path)
+    tagger = HFTagger(path, batch_size=2)
+    sents = [["Nairobi", "ni", "mji"], ["Ade", "ẹ̀kọ́"], ["x"] * 3]
+    out = tagger.tag(sents)
+    assert out == [[Span(0, 3, "LOC")], [Span(0, 2, "LOC")], [Span(0, 3, "LOC")]]
+    assert tagger.repairs == 3  # one I- without B- per sentence
+    rep = SourceReport()
+    src, tgt = files
+    pairs = list(pairs_from_parallel(src, tgt, "swa", tagger, rep))
+    assert len(pairs) == 2 and pairs[0].source_spans == [Span(0, 5, "LOC")]

@@ -1,0 +1,34 @@
+import unicodedata
+
+from silver_ner.builders.tokenize import detokenize, tokenize
+
+
+def test_punctuation_split_like_masakhaner():
+    assert tokenize("Al-Shabab walisema (UNHCR) 27,000 na 1.99%.") == [
+        "Al", "-", "Shabab", "walisema", "(", "UNHCR", ")", "27", ",", "000", "na", "1.99", "%", "."]
+
+
+def test_words_keep_apostrophes_and_digit_hyphens():
+    assert tokenize("n'ime ‘yan bang' People's COVID-19") == ["n'ime", "‘yan", "bang'", "People's", "COVID-19"]
+    assert tokenize("ni 'Handshake' leo") == ["ni", "'", "Handshake", "'", "leo"]
+
+
+def test_combining_tone_marks_stay_on_their_letter():
+    text = unicodedata.normalize("NFD", "Ọba ilé ẹ̀kọ́ dé, àwọn.")
+    toks = tokenize(text)
+    assert len(toks) == 7 and toks[-2:] == [unicodedata.normalize("NFD", "àwọn"), "."]
+
+
+def test_detokenize_round_trip():
+    toks = ["Rais", "(", "Kenya", ")", "alisema", '"', "leo", '"', ",", "27", ",", "000", "."]
+    text = detokenize(toks)
+    assert text == 'Rais (Kenya) alisema "leo", 27,000.'
+    assert tokenize(text) == toks
+
+
+def test_consistent_with_masakhaner_gold(shared_data):
+    from silver_ner.builders.gold import read_gold
+
+    g = read_gold("masakhaner2:yor:test", shared_data)
+    same = sum(tokenize(" ".join(s.tokens)) == s.tokens for s in g.sentences)
+    assert same / len(g) > 0.95
