@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 RELEASE_MANIFEST = "silver_ner_release.json"
 RELEASE_FORMAT = "silver-ner-release/1"
+NOT_LISTED: Any = object()  # ``release(tags=...)`` default: list the tags first
 
 
 class PublishError(Exception):
@@ -226,16 +227,16 @@ def release(
     verify: Callable[[str], None],
     private: bool = False,
     branch: bool = False,
-    tags: dict[str, str] | None = None,
+    tags: dict[str, str] | None = NOT_LISTED,
 ) -> ReleaseResult:
     """Publish one version: refuse/skip an existing tag, create the repo, ``upload()`` → commit sha, ``verify(sha)``, tag it.
 
     ``content`` is what identifies the release's content (hashes); republishing the same version
     with equal content is a no-op, with different content an error.  ``tags`` may be passed when
-    the caller already listed them.
+    the caller already listed them (``None``: the repository does not exist).
     """
     check_repo_id(repo_id)
-    if tags is None:
+    if tags is NOT_LISTED:
         tags = hub.tags(repo_id, repo_type)
     if tags is not None and version.tag in tags:
         old = hub.read_json(repo_id, repo_type, RELEASE_MANIFEST, tags[version.tag]) or {}
@@ -252,7 +253,7 @@ def release(
     try:
         sha = upload()
         verify(sha)
-    except PublishError as exc:
+    except (PublishError, ValueError) as exc:
         raise PublishError(f"{exc}; no tag {version.tag} was created") from exc
     except Exception as exc:  # noqa: BLE001 - any client error: report it, and that no tag exists
         raise PublishError(f"{explain(exc, repo_id, 'upload')}; no tag {version.tag} was created") from exc

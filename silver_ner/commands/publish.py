@@ -1,5 +1,106 @@
-"""`silver-ner` subcommands of this area (registered by :mod:`silver_ner.cli`)."""
+"""`silver-ner publish dataset|model|results`: versioned releases to a Hub (registered by :mod:`silver_ner.cli`).
+
+The Hub is the one in ``HF_ENDPOINT`` (default https://huggingface.co); the token comes from
+``HF_TOKEN`` or the ``huggingface_hub`` login and is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--repo", required=True, help="Hub repository id namespace/name")
+    p.add_argument("--version", required=True, help="semantic version MAJOR.MINOR.PATCH; tagged vMAJOR.MINOR.PATCH")
+    p.add_argument("--private", action="store_true", help="create (or switch) the repository as private")
+    p.add_argument("--branch", action="store_true", help="also create the branch release-vX.Y.Z at the release commit")
+    p.add_argument("--dry-run", action="store_true", help="render the card and list what would be pushed; no network")
+    p.add_argument("--show-card", action="store_true", help="print the full card (always shown with --dry-run)")
 
 
 def register(sub) -> None:
     """Add this area's subcommands to the `silver-ner` parser."""
+    parser = sub.add_parser("publish", help="publish a silver dataset, a student model or leaderboard results to a Hub")
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND")
+    kinds.required = True
+
+    p = kinds.add_parser("dataset", help="publish a built silver dataset folder, one config per language")
+    p.add_argument("dir", type=Path, help="folder written by `silver-ner build`")
+    _common(p)
+    p.add_argument("--quality", type=Path, help="JSON object of measured projection-quality figures to show in the card")
+    p.add_argument("--license", help="Hub licence id (default: inherited from the sources; never less restrictive)")
+    p.add_argument("--pretty-name", help="title of the dataset card")
+    p.set_defaults(func=run_dataset)
+
+    p = kinds.add_parser("model", help="publish a trained student model folder with its model card")
+    p.add_argument("dir", type=Path, help="folder saved with save_pretrained (model + tokenizer)")
+    _common(p)
+    p.add_argument("--license", help="Hub licence id (default: inherited from the training data)")
+    p.add_argument("--base-model", help="Hub id of the base encoder when the training record lacks it")
+    p.set_defaults(func=run_model)
+
+    p = kinds.add_parser("results", help="publish leaderboard records as a small versioned dataset")
+    p.add_argument("file", type=Path, help="eval_results.json (JSON list) or records.jsonl")
+    _common(p)
+    p.add_argument("--license", default="cc-by-4.0", help="licence of the results table (default cc-by-4.0)")
+    p.set_defaults(func=run_results)
+
+
+def _report(args, result, plan) -> int:
+    print(plan.describe())
+    if args.dry_run or args.show_card:
+        print("\n----- card (README.md) -----")
+        print(str(plan.card))
+    print(result.summary())
+    return 0
+
+
+def _guard(fn, args):
+    from silver_ner.cli import CommandError
+    from silver_ner.publish.hub import PublishError
+
+    try:
+        return fn()
+    except PublishError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _quality(path: Path | None) -> dict | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object of figures, e.g. {{\"europarl de F1\": 0.916}}")
+    return data
+
+
+def run_dataset(args) -> int:
+    from silver_ner.publish.dataset import publish_dataset
+
+    result, plan = _guard(lambda: publish_dataset(
+        args.dir, args.repo, args.version, private=args.private, branch=args.branch, quality=_quality(args.quality),
+        license=args.license, pretty_name=args.pretty_name, dry_run=args.dry_run), args)
+    return _report(args, result, plan)
+
+
+def run_model(args) -> int:
+    from silver_ner.publish.model import publish_model
+
+    result, plan = _guard(lambda: publish_model(
+        args.dir, args.repo, args.version, private=args.private, branch=args.branch, license=args.license,
+        base_model=args.base_model, dry_run=args.dry_run), args)
+    return _report(args, result, plan)
+
+
+def run_results(args) -> int:
+    from silver_ner.publish.results import publish_results
+
+    result, plan = _guard(lambda: publish_results(
+        args.file, args.repo, args.version, private=args.private, branch=args.branch, license=args.license,
+        dry_run=args.dry_run), args)
+    return _report(args, result, plan)

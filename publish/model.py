@@ -1,0 +1,317 @@
+"""Publishing a trained student model with a generated model card, versioned by tags.
+
+The card is ``ModelCard.from_template`` with a :class:`huggingface_hub.ModelCardData`: base
+encoder, training data (repo, revision, config), hyper-parameters, label set, and the
+evaluation records of ``eval_results.json`` as ``model-index`` (one ``EvalResult`` per record
+and seqeval metric).  A model without evaluation records is published too; its card says so.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from silver_ner.publish.cards import PAPER_CITATION, inherited_license, require_valid, template_path
+from silver_ner.publish.hub import (
+    RELEASE_FORMAT,
+    RELEASE_MANIFEST,
+    Hub,
+    PublishError,
+    ReleaseResult,
+    history_with,
+    hub_errors,
+    previous_manifest,
+    release,
+)
+from silver_ner.publish.versions import Version, check_repo_id, parse_version
+
+EVAL_FILE = "eval_results.json"
+TRAINING_FILE = "silver_ner_training.json"
+TRAINING_ARGS_FILE = "training_args.json"
+MODEL_FILES = (
+    "config.json", "generation_config.json", "*.safetensors", "model.safetensors.index.json",
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+    "vocab.txt", "vocab.json", "merges.txt", "*.model", "chat_template.jinja",
+    EVAL_FILE, TRAINING_FILE, TRAINING_ARGS_FILE,
+)
+RECORD_KEYS = ("system", "model", "dataset", "config", "split", "language", "metrics")
+METRICS = (("f1", "F1"), ("precision", "Precision"), ("recall", "Recall"))
+# encoder names of the project that stand for a Hub model
+KNOWN_ENCODERS = {"me5-small": "intfloat/multilingual-e5-small", "default": "intfloat/multilingual-e5-small",
+                  "multilingual-e5-small": "intfloat/multilingual-e5-small"}
+DEFAULT_MODEL_LICENSE = "cc-by-nc-4.0"
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def git_blob_sha(path: Path) -> str:
+    data = path.read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+
+
+def check_records(records: Any, where: str) -> list[dict]:
+    """Evaluation records (the ``eval_results.json`` list); errors name the file and the record index."""
+    if not isinstance(records, list):
+        raise ValueError(f"{where}: expected a JSON list of evaluation records, got {type(records).__name__}")
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            raise ValueError(f"{where}: record {i} is not an object")
+        missing = [k for k in RECORD_KEYS if k not in rec]
+        if missing:
+            raise ValueError(f"{where}: record {i} misses {', '.join(missing)}")
+        metrics = rec["metrics"]
+        for key, _ in METRICS:
+            value = metrics.get(key) if isinstance(metrics, dict) else None
+            if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise ValueError(f"{where}: record {i} metrics.{key} must be a number in [0, 1], got {value!r}")
+    return records
+
+
+@dataclass
+class ModelFolder:
+    path: Path
+    files: list[str]
+    skipped: list[str]
+    config: dict
+    records: list[dict]
+    training: dict | None
+    training_args: dict | None
+
+    @property
+    def labels(self) -> list[str]:
+        id2label = self.config.get("id2label") or {}
+        return [id2label[k] for k in sorted(id2label, key=lambda k: int(k))]
+
+    def content(self) -> dict[str, str]:
+        return {f: file_sha256(self.path / f) for f in self.files}
+
+
+def load_model_folder(folder: str | Path) -> ModelFolder:
+    """Check a ``save_pretrained`` token-classification folder; list the files to push and those skipped."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder (expected a saved token-classification model)")
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise ValueError(f"{folder}: not a saved model (no config.json)")
+    config = _read_json(config_path)
+    archs = config.get("architectures") or []
+    if not any(a.endswith("ForTokenClassification") for a in archs):
+        raise ValueError(f"{config_path}: architectures {archs} has no token-classification head (…ForTokenClassification)")
+    if not config.get("id2label"):
+        raise ValueError(f"{config_path}: no id2label; the label set must be stored in the config")
+    files, skipped = [], []
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file():
+            continue
+        rel = p.relative_to(folder).as_posix()
+        if "/" not in rel and any(fnmatch.fnmatch(rel, pat) for pat in MODEL_FILES):
+            files.append(rel)
+        else:
+            skipped.append(rel)
+    if not any(f.endswith(".safetensors") for f in files):
+        raise ValueError(f"{folder}: no .safetensors weights (save the model with save_pretrained(safe_serialization=True))")
+    if "tokenizer.json" not in files and "tokenizer_config.json" not in files:
+        raise ValueError(f"{folder}: no tokenizer files (tokenizer.json / tokenizer_config.json); save the tokenizer beside the model")
+    records = check_records(_read_json(folder / EVAL_FILE), str(folder / EVAL_FILE)) if (folder / EVAL_FILE).is_file() else []
+    training = _read_json(folder / TRAINING_FILE) if (folder / TRAINING_FILE).is_file() else None
+    training_args = _read_json(folder / TRAINING_ARGS_FILE) if (folder / TRAINING_ARGS_FILE).is_file() else None
+    return ModelFolder(folder, files, skipped, config, records, training, training_args)
+
+
+def _training_data(training: dict | None) -> list[dict]:
+    data = (training or {}).get("training_data") or []
+    return [data] if isinstance(data, dict) else list(data)
+
+
+def _base_model(model: ModelFolder, base_model: str | None) -> tuple[str | None, str]:
+    """(Hub id for ``base_model`` metadata or None, the name shown in the card)."""
+    enc = (model.training or {}).get("base_encoder") or {}
+    name = base_model or (enc.get("name") if isinstance(enc, dict) else enc) or model.config.get("_name_or_path") or ""
+    hub_id = KNOWN_ENCODERS.get(name, name)
+    if not hub_id or hub_id.count("/") != 1 or hub_id.startswith(("/", ".")) or Path(hub_id).exists():
+        return None, name or "not recorded"
+    return hub_id, name
+
+
+def _languages(model: ModelFolder, extra: list[str] | None) -> list[str]:
+    langs = list(extra or [])
+    langs += [d.get("config") for d in _training_data(model.training) if d.get("config")]
+    langs += [r.get("language") for r in model.records if r.get("language")]
+    return [lang for lang in dict.fromkeys(langs) if isinstance(lang, str) and lang.isalpha() and 2 <= len(lang) <= 3]
+
+
+def eval_results(records: list[dict]):
+    """``EvalResult`` objects (task token-classification, seqeval f1/precision/recall) for the records."""
+    from huggingface_hub import EvalResult
+
+    out = []
+    for rec in records:
+        for key, name in METRICS:
+            out.append(EvalResult(
+                task_type="token-classification",
+                task_name="Named Entity Recognition",
+                dataset_type=str(rec["dataset"]),
+                dataset_name=f"{rec['dataset']} ({rec['config']}, {rec['split']})",
+                dataset_config=str(rec["config"]),
+                dataset_split=str(rec["split"]),
+                metric_type=key,
+                metric_name=f"seqeval {name}",
+                metric_value=round(float(rec["metrics"][key]), 4),
+                metric_config="entity-level, strict IOB2",
+            ))
+    return out
+
+
+def render_model_card(model: ModelFolder, repo_id: str, version: Version, *, history: list[dict],
+                      license: str | None = None, base_model: str | None = None, languages: list[str] | None = None):
+    """The model card (``ModelCard.from_template`` on ``cards/model_card_template.md``)."""
+    from huggingface_hub import ModelCard, ModelCardData
+
+    hub_base, base_name = _base_model(model, base_model)
+    data_items = _training_data(model.training)
+    hub_datasets = [d["repo"] for d in data_items if d.get("repo")]
+    training_licenses = [lic for d in data_items for lic in (d.get("licenses") or [])]
+    license_id = license or (inherited_license(training_licenses) if training_licenses else DEFAULT_MODEL_LICENSE)
+    extra = {"license_name": "silver-ner-inherited-terms"} if license_id == "other" else {}
+    data = ModelCardData(
+        model_name=repo_id.split("/")[1],
+        language=_languages(model, languages) or None,
+        license=license_id,
+        library_name="transformers",
+        pipeline_tag="token-classification",
+        tags=["token-classification", "named-entity-recognition", "silver-ner", "annotation-projection"],
+        datasets=list(dict.fromkeys(hub_datasets)) or None,
+        base_model=hub_base,
+        metrics=["seqeval"],
+        eval_results=eval_results(model.records) or None,
+        **extra,
+    )
+    hyper = dict((model.training or {}).get("hyperparameters") or {})
+    if not hyper and model.training_args:
+        keys = ("learning_rate", "num_train_epochs", "per_device_train_batch_size", "warmup_ratio", "weight_decay", "seed", "max_steps")
+        hyper = {k: model.training_args[k] for k in keys if k in model.training_args}
+    records = [{**r, "per_type": (r["metrics"].get("per_type") or {})} for r in model.records]
+    return ModelCard.from_template(
+        data,
+        template_path=template_path("model_card_template.md"),
+        repo_id=repo_id,
+        title=repo_id.split("/")[1],
+        version=str(version),
+        tag=version.tag,
+        base_name=base_name,
+        hub_base=hub_base,
+        training_data=data_items,
+        n_sentences=(model.training or {}).get("n_sentences"),
+        hyperparameters=hyper,
+        labels=model.labels,
+        records=records,
+        history=history,
+        license_id=license_id,
+        paper_citation=PAPER_CITATION,
+    )
+
+
+@dataclass
+class ModelPlan:
+    repo_id: str
+    version: Version
+    model: ModelFolder
+    card: Any
+    content: dict
+    history_entry: dict
+    files: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        m = self.model
+        lines = [f"model {self.repo_id} version {self.version} (tag {self.version.tag}), licence {self.card.data.license}",
+                 f"labels: {', '.join(m.labels)}",
+                 f"evaluation records: {len(m.records)}" + ("" if m.records else " (the card says the model was not evaluated)"),
+                 "files:"]
+        lines += [f"  {f}" for f in self.files]
+        if m.skipped:
+            lines.append(f"not pushed ({len(m.skipped)}): " + ", ".join(m.skipped))
+        return "\n".join(lines)
+
+
+def plan_model(folder: str | Path, repo_id: str, version: str | Version, *, history: list[dict] | None = None,
+               license: str | None = None, base_model: str | None = None, languages: list[str] | None = None) -> ModelPlan:
+    """Check the folder, render and check the card, list the files; no network."""
+    from datetime import datetime, timezone
+
+    check_repo_id(repo_id)
+    version = version if isinstance(version, Version) else parse_version(version)
+    model = load_model_folder(folder)
+    content = model.content()
+    best = max((r["metrics"]["f1"] for r in model.records), default=None)
+    entry = {"version": str(version), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+             "configs": {"eval records": len(model.records)} | ({"best f1": round(best, 4)} if best is not None else {}),
+             "silver_ner_version": (model.training or {}).get("silver_ner_version", "unknown")}
+    history = history_with({"history": history or []}, entry)
+    card = render_model_card(model, repo_id, version, history=history, license=license, base_model=base_model, languages=languages)
+    require_valid(card, "model", f"model {repo_id}")
+    return ModelPlan(repo_id, version, model, card, content, entry, model.files + ["README.md", RELEASE_MANIFEST])
+
+
+def publish_model(folder: str | Path, repo_id: str, version: str, *, private: bool = False, branch: bool = False,
+                  license: str | None = None, base_model: str | None = None, languages: list[str] | None = None,
+                  token: str | None = None, dry_run: bool = False) -> tuple[ReleaseResult, ModelPlan]:
+    """Publish a trained student as version ``version`` of ``repo_id`` (one commit, verified, then tagged)."""
+    from huggingface_hub import CommitOperationAdd
+
+    opts = dict(license=license, base_model=base_model, languages=languages)
+    plan = plan_model(folder, repo_id, version, **opts)
+    v = plan.version
+    if dry_run:
+        return ReleaseResult(repo_id, "model", str(v), v.tag, "dry-run"), plan
+    hub = Hub(token)
+    hub.check_write_access(repo_id)
+    hub.validate_card(plan.card, "model", repo_id)
+    tags = hub.tags(repo_id, "model")
+    previous = previous_manifest(hub, repo_id, "model", tags) if tags else None
+    history = history_with(previous, plan.history_entry)
+    card = render_model_card(plan.model, repo_id, v, history=history, **opts)
+    require_valid(card, "model", f"model {repo_id}")
+
+    def upload() -> str:
+        manifest = {"format": RELEASE_FORMAT, "kind": "model", "version": str(v), "content": plan.content, "history": history}
+        ops = [CommitOperationAdd(f, str(plan.model.path / f)) for f in plan.model.files]
+        ops += [CommitOperationAdd("README.md", str(card).encode("utf-8")),
+                CommitOperationAdd(RELEASE_MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))]
+        with hub_errors(repo_id, "upload the model"):
+            info = hub.api.create_commit(repo_id, ops, repo_type="model", commit_message=f"silver-ner {v}: model and card")
+        return info.oid
+
+    def verify(sha: str) -> None:
+        remote = hub.tree(repo_id, "model", sha)
+        for f in plan.model.files:
+            entry = remote.get(f)
+            if entry is None:
+                raise PublishError(f"verify {repo_id}@{sha[:12]}: {f} is missing after the upload")
+            if entry.lfs is not None:
+                ok = entry.lfs.sha256 == plan.content[f]
+            else:
+                ok = entry.blob_id == git_blob_sha(plan.model.path / f)
+            if not ok:
+                raise PublishError(f"verify {repo_id}@{sha[:12]}: {f} differs from the local file")
+
+    result = release(hub, repo_id=repo_id, repo_type="model", version=v, content=plan.content,
+                     upload=upload, verify=verify, private=private, branch=branch, tags=tags)
+    return result, plan
