@@ -95,7 +95,9 @@ class SilverNerBuilder(datasets.GeneratorBasedBuilder):
         return text
 
     def _info(self) -> datasets.DatasetInfo:
-        spec = self.config.spec
+        spec = self.config.spec if self._build is None else self._build.spec
+        if spec is None:
+            raise ValueError("SilverNerBuilder needs a spec (config) or a LanguageBuild (build=...)")
         return datasets.DatasetInfo(
             description=self.describe() if self._build is not None else "Silver NER data",
             features=silver_features(spec.label_names),

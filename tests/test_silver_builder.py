@@ -1,0 +1,95 @@
+"""The datasets builder and the ``silver-ner build`` command."""
+
+import json
+import os
+
+import datasets
+import pytest
+
+from silver_ner.builders.build import MANIFEST_NAME, LanguageBuild, read_manifest
+from silver_ner.builders.silver import SilverNerBuilder, SilverNerConfig, silver_features
+from silver_ner.cli import main
+from test_build import IdentityAligner, sample_spec
+
+datasets.disable_progress_bars()
+
+
+def test_features_use_the_iob2_names_of_the_label_set():
+    spec = sample_spec(labels="masakhaner")
+    f = silver_features(spec.label_names)
+    assert f["ner_tags"].feature.names == ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-DATE", "I-DATE"]
+    assert f["source_ner_tags"].feature.names == f["ner_tags"].feature.names
+    assert f["alignment"].feature.feature.dtype == "int32"
+    assert set(f) >= {"id", "tokens", "entity_scores", "unprojected", "source_id", "origin", "method"}
+
+
+def test_builder_hash_is_the_build_fingerprint(tmp_path):
+    lb = LanguageBuild(sample_spec(), cache_dir=tmp_path / "c", aligner=IdentityAligner(), chunk_size=10)
+    b = SilverNerBuilder.from_build(lb, cache_dir=os.fspath(tmp_path / "ds"))
+    assert isinstance(b.config, SilverNerConfig) and b.config.name == "swa"
+    assert lb.fingerprint() in b.cache_dir
+    b.download_and_prepare()
+    dd = b.as_dataset()
+    assert sum(len(d) for d in dd.values()) == 30
+    other = LanguageBuild(sample_spec(validation_fraction=0.5), cache_dir=tmp_path / "c", aligner=IdentityAligner())
+    assert SilverNerBuilder.from_build(other, cache_dir=os.fspath(tmp_path / "ds")).cache_dir != b.cache_dir
+
+
+def test_builder_from_a_config_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("SILVER_NER_CACHE", os.fspath(tmp_path / "c"))
+    b = SilverNerBuilder(config_name="deu", spec=sample_spec("deu"), cache_dir=os.fspath(tmp_path / "ds"))
+    assert b.build.spec.lang == "deu" and b.build.num_chunks() == 1
+    with pytest.raises(ValueError, match="needs a spec"):
+        SilverNerBuilder(config_name="deu", cache_dir=os.fspath(tmp_path / "ds"))
+
+
+def test_num_proc_shards_give_the_same_rows(tmp_path):
+    rows = []
+    for n in (None, 2):
+        lb = LanguageBuild(sample_spec(), cache_dir=tmp_path / f"c{n}", aligner=IdentityAligner(), chunk_size=6)
+        b = SilverNerBuilder.from_build(lb, cache_dir=os.fspath(tmp_path / f"ds{n}"))
+        b.download_and_prepare(num_proc=n)
+        dd = b.as_dataset()
+        rows.append({k: sorted(d.to_list(), key=lambda r: r["id"]) for k, d in dd.items()})
+    assert rows[0] == rows[1]
+
+
+def test_cli_demo_end_to_end_with_a_local_encoder(tmp_path, tiny_bert, capsys):
+    out = tmp_path / "demo"
+    code = main(["build", "--demo", "--output", os.fspath(out), "--aligner-model", os.fspath(tiny_bert), "--layer", "2",
+                 "--cache-dir", os.fspath(tmp_path / "cache"), "--quiet", "--lang", "swa", "--max-length-ratio", "1.15"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0].split()[:3] == ["lang", "in", "out"]
+    man = read_manifest(out)
+    entry = man["configs"]["swa"]
+    assert entry["aligner"].startswith("embedding:") and "layer=2" in entry["aligner"]
+    assert entry["licenses"] == ["Apache-2.0"]
+    assert entry["filters"] == {"max_length_ratio": 1.15}
+    assert entry["stats"]["filters"]["max_length_ratio"] > 0
+    assert f"max_length_ratio:{entry['stats']['filters']['max_length_ratio']}" in printed
+    dd = datasets.load_from_disk(os.fspath(out / "swa"))
+    assert sum(len(d) for d in dd.values()) == entry["stats"]["sentences_out"]
+    assert json.loads((out / MANIFEST_NAME).read_text())["configs"].keys() == {"swa"}
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--lang", "swa", "--output", "x"], "name one source"),
+        (["--output", "x", "--parallel", "a", "b"], "name at least one target language"),
+        (["--demo", "--lang", "yor", "--output", "x"], "ships swa, deu only"),
+        (["--lang", "swa", "--parallel", "a", "b", "--output", "x"], "exactly one of --source-labels"),
+        (["--lang", "swa", "--translated-conll", "t.txt", "--output", "x"], "needs --source-gold"),
+        (["--demo", "--target-translate", "m", "--output", "x"], "got --demo, --target-translate"),
+        (["--demo", "--method", "nope", "--output", "x"], "unknown projection method 'nope'"),
+        (["--demo", "--method-param", "ratio", "--output", "x"], "expected KEY=VALUE"),
+        (["--lang", "swa", "--source-gold", "/nope/g.txt", "--translated-conll", "/nope/t.txt", "--output", "x"],
+         "/nope/"),
+    ],
+)
+def test_cli_errors_are_one_clean_line(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["build", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
