@@ -1,5 +1,161 @@
-"""`silver-ner` subcommands of this area (registered by :mod:`silver_ner.cli`)."""
+"""`silver-ner train`, `silver-ner evaluate` and `silver-ner leaderboard` (registered by :mod:`silver_ner.cli`)."""
+
+from __future__ import annotations
+
+import json
+import sys
 
 
 def register(sub) -> None:
     """Add this area's subcommands to the `silver-ner` parser."""
+    p = sub.add_parser(
+        "train",
+        help="train a teacher (--conll) or a student (--dataset) NER model",
+        description="Fine-tune an encoder for token classification on a CoNLL file (teacher) or on "
+        "silver configs of a build folder or Hub dataset repo (student).",
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", help="silver build folder (DIR/<config>/) or Hub dataset repo id")
+    src.add_argument("--conll", help="CoNLL training file (e.g. English CoNLL-2003 for the teacher)")
+    p.add_argument("--config", help="dataset config(s), comma-separated (e.g. swa or swa,yor)")
+    p.add_argument("--revision", help="Hub dataset revision (tag, branch or commit)")
+    p.add_argument("--split", default="train", help="training split (default: train)")
+    p.add_argument("--validation", help="evaluate each epoch on this: a split name of --dataset, or a CoNLL file")
+    p.add_argument("--max-validation", type=int, default=500, help="cap on validation sentences (default 500)")
+    p.add_argument("--output", required=True, help="model folder to write")
+    p.add_argument("--model", help="base encoder: folder or Hub id (default: offline multilingual-e5-small)")
+    p.add_argument("--labels", help="entity types of the model, comma-separated (default: all types of the data)")
+    p.add_argument("--map", action="append", metavar="SRC=DST", help="rename a data type (SRC=DST) or drop it (SRC=); repeatable")
+    p.add_argument("--epochs", type=float, default=2.0)
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--max-length", type=int, default=128, help="subwords per sentence (longer sentences are cut, counted)")
+    p.add_argument("--max-sentences", type=int, help="use the first N training sentences (per config)")
+    p.add_argument("--max-steps", type=int, default=-1, help="stop after N optimiser steps (overrides --epochs)")
+    p.add_argument("--freeze-embeddings", action="store_true", help="keep the word-embedding matrix fixed (about 3x faster on CPU)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--save-steps", type=int, default=100, help="checkpoint every N steps")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in OUTPUT/checkpoints")
+    p.add_argument("--overwrite", action="store_true", help="replace a model already in OUTPUT")
+    p.add_argument("--keep-checkpoints", action="store_true", help="keep OUTPUT/checkpoints after training")
+    p.add_argument("--role", choices=("teacher", "student"), help="recorded in silver_ner_training.json (default: teacher for --conll)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
+    p.set_defaults(func=run_train)
+
+    e = sub.add_parser(
+        "evaluate",
+        help="score a NER model on gold sets (entity-level, strict IOB2)",
+        description="Tag gold sets with a model and score it with the local seqeval evaluate module; "
+        "appends records to MODEL/eval_results.json.",
+    )
+    e.add_argument("--model", required=True, help="model folder or Hub model repo id")
+    e.add_argument("--revision", help="Hub model revision")
+    e.add_argument("--gold", action="append", required=True,
+                   help="masakhaner2:<lang>:<split>, wikiann:<lang>:<split>, europarl:<lang>, conll2003:<split>, or a CoNLL file; repeatable")
+    e.add_argument("--data-root", help="gold data folder (default: $SILVER_NER_DATA or ../shared/data)")
+    e.add_argument("--map", action="append", metavar="GOLD=MODEL", help="rename a gold type onto a model type; repeatable")
+    e.add_argument("--system", help="system name in the records (default: the model folder name)")
+    e.add_argument("--language", help="language of a gold given as a file path")
+    e.add_argument("--batch-size", type=int, default=32)
+    e.add_argument("--max-sentences", type=int, help="score only the first N sentences of each gold set")
+    e.add_argument("--results", help="file to append records to (default: MODEL/eval_results.json for a folder)")
+    e.add_argument("--no-save", action="store_true", help="do not write any results file")
+    e.add_argument("--json", action="store_true", help="print the records as JSON instead of a table")
+    e.set_defaults(func=run_evaluate)
+
+    lb = sub.add_parser(
+        "leaderboard",
+        help="collect evaluation records into a table (markdown, CSV, JSON) and a plot",
+        description="Read eval_results.json files (or model folders holding one) and write "
+        "leaderboard.md, leaderboard.csv, leaderboard.json, results.jsonl and leaderboard.png.",
+    )
+    lb.add_argument("results", nargs="+", help="eval_results.json files or model folders")
+    lb.add_argument("--output", required=True, help="folder to write the table and plot into")
+    lb.add_argument("--split", default="test", help="split to tabulate (default: test; 'all' for every split)")
+    lb.add_argument("--title", default="Entity-level F1 (strict IOB2)")
+    lb.set_defaults(func=run_leaderboard)
+
+
+def run_train(args) -> int:
+    from silver_ner.students.labels import parse_renames, parse_type_list
+    from silver_ner.students.train import TrainSettings, load_conll_data, load_dataset_data, train_token_classifier
+
+    if args.dataset and not args.config:
+        from pathlib import Path
+
+        if Path(args.dataset, "silver_ner_build.json").exists():
+            raise ValueError("--config is required with a build folder (e.g. --config swa)")
+    configs = [c.strip() for c in args.config.split(",")] if args.config else [None]
+    if args.conll:
+        data = load_conll_data(args.conll, max_sentences=args.max_sentences)
+    else:
+        data = load_dataset_data(args.dataset, configs, split=args.split, revision=args.revision, max_sentences=args.max_sentences)
+    validation = None
+    if args.validation:
+        from pathlib import Path
+
+        if Path(args.validation).is_file():
+            validation = load_conll_data(args.validation, max_sentences=args.max_validation)
+        elif args.dataset:
+            validation = load_dataset_data(args.dataset, configs, split=args.validation, revision=args.revision,
+                                           max_sentences=args.max_validation)
+        else:
+            raise FileNotFoundError(f"--validation {args.validation}: no such file")
+    settings = TrainSettings(
+        epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, max_length=args.max_length,
+        freeze_embeddings=args.freeze_embeddings, seed=args.seed, save_steps=args.save_steps, max_steps=args.max_steps,
+    )
+    types = parse_type_list(args.labels)
+    print(f"training data: {len(data)} sentences, entity types {', '.join(data.source_types)}", file=sys.stderr)
+    rec = train_token_classifier(
+        data, args.output, encoder=args.model, settings=settings, keep_types=types, renames=parse_renames(args.map),
+        validation=validation, resume=args.resume, overwrite=args.overwrite, keep_checkpoints=args.keep_checkpoints,
+        role=args.role or ("teacher" if args.conll else "student"), show_progress=not args.no_progress,
+    )
+    print(training_summary(rec, args.output))
+    return 0
+
+
+def training_summary(rec: dict, output: str) -> str:
+    """A few lines that say what was trained, on what, how fast, and what was dropped."""
+    lines = [
+        f"saved {rec['role']} model to {output}",
+        f"  base encoder   {rec['base_encoder']['name']}",
+        f"  data           {rec['n_sentences']} sentences ("
+        + "; ".join(p.get("path") or p.get("repo", "?") + (f" [{p['config']}]" if p.get("config") else "") for p in rec["training_data"]) + ")",
+        f"  labels         {' '.join(rec['labels']['id2label'].values())}",
+        f"  mapping        " + ", ".join(f"{k}->{v or 'dropped'}" for k, v in rec["labels"]["mapping"].items()),
+        f"  steps          {rec['steps']} ({rec['epochs']} epochs), train loss {rec['train_loss']:.4f}",
+        f"  time           {rec['training_time_s']} s, {rec['sentences_per_s']} sentences/s",
+    ]
+    if rec["labels"]["dropped_entities"]:
+        lines.append("  dropped        " + ", ".join(f"{k}: {v} entities" for k, v in rec["labels"]["dropped_entities"].items()))
+    if rec.get("truncated_words"):
+        lines.append(f"  truncated      {rec['truncated_words']} words past the subword limit carry no training label")
+    if rec.get("eval"):
+        lines.append("  validation     " + ", ".join(f"{k}={v:.4f}" for k, v in rec["eval"].items() if isinstance(v, float)))
+    return "\n".join(lines)
+
+
+def run_evaluate(args) -> int:
+    from silver_ner.students.evaluation import evaluate_model, format_records
+
+    records = evaluate_model(
+        args.model, args.gold, data_root=args.data_root, revision=args.revision, renames=args.map, system=args.system,
+        language=args.language, batch_size=args.batch_size, max_sentences=args.max_sentences,
+        results_file=None if args.no_save else (args.results or "auto"),
+    )
+    print(json.dumps(records, indent=2, ensure_ascii=False) if args.json else format_records(records))
+    return 0
+
+
+def run_leaderboard(args) -> int:
+    from silver_ner.leaderboard.board import collect_records, write_leaderboard
+
+    records, notes = collect_records(args.results)
+    for n in notes:
+        print(n, file=sys.stderr)
+    written = write_leaderboard(records, args.output, split=None if args.split == "all" else args.split, title=args.title)
+    print(written["markdown_text"])
+    print("wrote " + ", ".join(str(v) for k, v in written.items() if k != "markdown_text"), file=sys.stderr)
+    return 0

@@ -1,0 +1,432 @@
+"""Teacher and student NER training: token classification with transformers' ``Trainer``.
+
+Labels go on the first subword of each word (-100 elsewhere); the label set of the data is
+mapped explicitly onto the model's (kept / renamed / dropped types, recorded in the model's
+``config.id2label`` and in ``silver_ner_training.json``); tokens are NFC-normalised; seeds are
+fixed; checkpoints go to ``<output>/checkpoints`` and training resumes from the newest one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+from silver_ner.builders.conll import read_conll
+from silver_ner.projection.spans import iob2_names
+from silver_ner.students.labels import (
+    apply_mapping,
+    build_mapping,
+    nfc,
+    target_types,
+    types_of_names,
+)
+
+log = logging.getLogger(__name__)
+
+TRAINING_FILE = "silver_ner_training.json"
+BUILD_MANIFEST = "silver_ner_build.json"
+DEFAULT_ENCODER_NAME = "intfloat/multilingual-e5-small"
+
+
+class TrainingDataError(ValueError):
+    """Training data that cannot be used (missing split, unknown labels, empty)."""
+
+
+@dataclass
+class TrainingData:
+    """Tokenised sentences with IOB2 tags, the data's entity types and where they came from."""
+
+    sentences: list[list[str]]
+    tags: list[list[str]]
+    source_types: list[str]
+    provenance: list[dict] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def extend(self, other: "TrainingData") -> None:
+        self.sentences += other.sentences
+        self.tags += other.tags
+        self.source_types += [t for t in other.source_types if t not in self.source_types]
+        self.provenance += other.provenance
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_conll_data(path: str | os.PathLike, *, max_sentences: int | None = None) -> TrainingData:
+    """Sentences of a CoNLL file (the first ``max_sentences`` when given), NFC-normalised."""
+    conll = read_conll(path, normalize="NFC")
+    if not conll.sentences:
+        raise TrainingDataError(f"{path}: no sentences")
+    sents = conll.sentences[:max_sentences] if max_sentences else conll.sentences
+    prov = {
+        "source": "conll",
+        "path": str(Path(path).resolve()),
+        "sha256": _sha256(Path(path)),
+        "n_sentences": len(sents),
+        "n_sentences_available": len(conll.sentences),
+        "tag_repairs": len(conll.repairs),
+    }
+    return TrainingData([s.tokens for s in sents], [s.tags for s in sents], conll.labels, [prov])
+
+
+def _tag_names(ds, where: str) -> list[str] | None:
+    """ClassLabel names of the ``ner_tags`` column, or ``None`` when the tags are strings."""
+    if "tokens" not in ds.column_names or "ner_tags" not in ds.column_names:
+        raise TrainingDataError(f"{where}: needs columns 'tokens' and 'ner_tags', has {', '.join(ds.column_names)}")
+    feat = ds.features["ner_tags"]
+    inner = getattr(feat, "feature", None)
+    names = getattr(inner, "names", None)
+    if names is None and getattr(inner, "dtype", None) != "string":
+        raise TrainingDataError(f"{where}: 'ner_tags' must be a list of ClassLabel or of strings, got {feat}")
+    return list(names) if names is not None else None
+
+
+def _open_split(dataset: str, config: str | None, split: str, revision: str | None):
+    """The split of a local build folder (``DIR/<config>``), a saved dataset, or a Hub repo."""
+    import datasets
+
+    path = Path(dataset)
+    if path.exists():
+        target = path / config if config and (path / config).is_dir() else path
+        if config and target == path and (path / BUILD_MANIFEST).exists():
+            have = sorted(p.name for p in path.iterdir() if p.is_dir())
+            raise TrainingDataError(f"{dataset}: no config {config!r} in this build (configs: {', '.join(have) or 'none'})")
+        try:
+            loaded = datasets.load_from_disk(str(target))
+        except FileNotFoundError as exc:
+            raise TrainingDataError(f"{target}: not a dataset saved with save_to_disk ({exc})") from None
+        except IndexError:  # datasets cannot reload a split saved with zero rows (no shards)
+            raise TrainingDataError(f"{target}: a split of this dataset is empty (saved with no rows) and cannot be loaded") from None
+        prov = {"source": "local", "path": str(path.resolve()), "config": config, "split": split}
+        manifest = path / BUILD_MANIFEST
+        if manifest.exists():
+            prov["build_manifest_sha256"] = _sha256(manifest)
+        if isinstance(loaded, datasets.DatasetDict):
+            if split not in loaded:
+                raise TrainingDataError(f"{target}: no split {split!r} (splits: {', '.join(loaded)})")
+            return loaded[split], prov
+        return loaded, prov
+    if dataset.startswith((".", "/", "~")) or dataset.count("/") > 1:
+        raise FileNotFoundError(f"{dataset}: no such dataset folder")
+    try:
+        ds = datasets.load_dataset(dataset, config, revision=revision, split=split)
+    except ValueError as exc:
+        raise TrainingDataError(f"{dataset} (config {config!r}, revision {revision or 'default'}): {exc}") from None
+    info = getattr(ds, "info", None)
+    resolved = revision
+    try:
+        from huggingface_hub import HfApi
+
+        resolved = HfApi().dataset_info(dataset, revision=revision).sha
+    except Exception:  # offline or not a Hub repo: keep the requested revision
+        pass
+    return ds, {"source": "hub", "repo": dataset, "config": config, "split": split, "revision": resolved or revision,
+                "dataset_version": str(getattr(info, "version", "") or "") or None}
+
+
+def load_dataset_data(
+    dataset: str,
+    configs: Sequence[str | None] = (None,),
+    *,
+    split: str = "train",
+    revision: str | None = None,
+    max_sentences: int | None = None,
+) -> TrainingData:
+    """Sentences of one or several configs of a silver dataset (local build folder or Hub repo).
+
+    ``max_sentences`` caps each config (the first sentences of the split). Sentences with no
+    tokens are skipped and counted in the provenance.
+    """
+    out: TrainingData | None = None
+    for config in configs:
+        ds, prov = _open_split(dataset, config, split, revision)
+        where = f"{dataset}" + (f" config {config}" if config else "") + f" split {split}"
+        names = _tag_names(ds, where)
+        n_avail = len(ds)
+        if n_avail == 0:
+            raise TrainingDataError(f"{where}: the split is empty")
+        if max_sentences:
+            ds = ds.select(range(min(max_sentences, n_avail)))
+        sents, tags, empty = [], [], 0
+        for row in ds:
+            if not row["tokens"]:
+                empty += 1
+                continue
+            t = [names[i] for i in row["ner_tags"]] if names is not None else list(row["ner_tags"])
+            if len(t) != len(row["tokens"]):
+                raise TrainingDataError(f"{where}: row with {len(row['tokens'])} tokens but {len(t)} tags")
+            sents.append(nfc(row["tokens"]))
+            tags.append(t)
+        if not sents:
+            raise TrainingDataError(f"{where}: no sentence with tokens")
+        found = types_of_names(names) if names is not None else sorted({x[2:] for ts in tags for x in ts if x != "O"})
+        prov.update(n_sentences=len(sents), n_sentences_available=n_avail, skipped_empty=empty)
+        part = TrainingData(sents, tags, found, [prov])
+        if out is None:
+            out = part
+        else:
+            out.extend(part)
+    assert out is not None
+    return out
+
+
+def resolve_base_encoder(name: str | None) -> tuple[str, str]:
+    """``(path or repo id to load, name to record)`` for an encoder argument.
+
+    ``None``, ``"default"`` and ``"me5-small"`` mean the offline multilingual-e5-small folder.
+    """
+    if name and Path(name).expanduser().exists():
+        path = Path(name).expanduser().resolve()
+        return str(path), name
+    try:
+        from silver_ner.projection.encoder import resolve_encoder
+    except ImportError:
+        if name in (None, "default", "me5-small"):
+            raise ValueError("the default encoder (offline multilingual-e5-small) is not available; pass --model PATH") from None
+        return name, name
+    resolved = resolve_encoder(name)
+    recorded = DEFAULT_ENCODER_NAME if name in (None, "default", "me5-small") else name
+    return str(resolved), recorded
+
+
+@dataclass
+class TrainSettings:
+    epochs: float = 2.0
+    learning_rate: float = 5e-5
+    batch_size: int = 16
+    max_length: int = 128
+    freeze_embeddings: bool = False
+    seed: int = 42
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    save_steps: int = 100
+    save_total_limit: int = 2
+    logging_steps: int = 25
+    max_steps: int = -1
+    eval_batch_size: int = 32
+
+
+def encode_sentences(tokenizer, sentences, tag_ids, max_length: int) -> tuple[dict, int]:
+    """Subword ids with labels on each word's first subword (-100 on the rest); counts truncated words."""
+    enc = tokenizer([list(s) for s in sentences], is_split_into_words=True, truncation=True, max_length=max_length)
+    labels, cut = [], 0
+    for i, ids in enumerate(tag_ids):
+        row, prev = [], None
+        seen = 0
+        for w in enc.word_ids(i):
+            if w is None or w == prev:
+                row.append(-100)
+            else:
+                row.append(ids[w])
+                seen += 1
+            prev = w if w is not None else prev
+        cut += len(ids) - seen
+        labels.append(row)
+    return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": labels}, cut
+
+
+def make_compute_metrics(names: Sequence[str], metric=None) -> Callable:
+    """A ``compute_metrics`` for ``Trainer``: entity-level scores through the local seqeval module."""
+    import numpy as np
+
+    from silver_ner.leaderboard.scoring import load_seqeval
+
+    metric = metric or load_seqeval()
+
+    def compute(eval_pred):
+        logits, labels = eval_pred
+        preds = np.argmax(logits, axis=-1)
+        refs, hyps = [], []
+        for p_row, l_row in zip(preds, labels):
+            keep = l_row != -100
+            refs.append([names[i] for i in l_row[keep]])
+            hyps.append([names[i] for i in p_row[keep]])
+        res = metric.compute(predictions=hyps, references=refs)
+        out = {"precision": res["overall_precision"], "recall": res["overall_recall"], "f1": res["overall_f1"]}
+        for k, v in res.items():
+            if isinstance(v, dict):
+                out[f"f1_{k}"] = v["f1"]
+        return out
+
+    return compute
+
+
+def _latest_checkpoint(folder: Path) -> Path | None:
+    cps = [p for p in folder.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
+    return max(cps, key=lambda p: int(p.name.split("-")[-1])) if cps else None
+
+
+def train_token_classifier(
+    data: TrainingData,
+    output_dir: str | os.PathLike,
+    *,
+    encoder: str | None = None,
+    settings: TrainSettings | None = None,
+    keep_types: Sequence[str] | None = None,
+    renames: dict[str, str | None] | None = None,
+    validation: TrainingData | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    keep_checkpoints: bool = False,
+    role: str = "student",
+    show_progress: bool = True,
+) -> dict:
+    """Fine-tune ``encoder`` on ``data`` and save the model, tokenizer and ``silver_ner_training.json``.
+
+    Returns the training record that is also written to the file.
+    """
+    import torch
+    import transformers
+    from datasets import Dataset
+    from transformers import (
+        AutoModelForTokenClassification,
+        AutoTokenizer,
+        DataCollatorForTokenClassification,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
+
+    settings = settings or TrainSettings()
+    out = Path(output_dir)
+    ckpt_dir = out / "checkpoints"
+    if (out / TRAINING_FILE).exists() and not overwrite:
+        raise ValueError(f"{out}: already holds a trained model ({TRAINING_FILE}); choose another --output or pass --overwrite")
+    last = _latest_checkpoint(ckpt_dir) if ckpt_dir.exists() else None
+    if last is not None and not resume and not overwrite:
+        raise ValueError(f"{out}: holds checkpoints ({last.name}); pass --resume to continue or --overwrite to start again")
+    if overwrite and ckpt_dir.exists() and not resume:
+        shutil.rmtree(ckpt_dir)
+        last = None
+    if len(data) == 0:
+        raise TrainingDataError("no training sentences")
+
+    mapping = build_mapping(data.source_types, keep_types, renames)
+    types = target_types(mapping, keep_types)
+    if not types:
+        raise TrainingDataError(f"the label mapping drops every entity type of the data ({', '.join(data.source_types)})")
+    names = iob2_names(types)
+    label2id = {n: i for i, n in enumerate(names)}
+    mapped = apply_mapping(data.tags, mapping)
+
+    enc_path, enc_name = resolve_base_encoder(encoder)
+    tokenizer = AutoTokenizer.from_pretrained(enc_path)
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError(f"{enc_path}: training needs a fast tokenizer (word_ids), got {type(tokenizer).__name__}")
+    train_enc, cut = encode_sentences(tokenizer, data.sentences, [[label2id[t] for t in ts] for ts in mapped.tags], settings.max_length)
+    train_ds = Dataset.from_dict(train_enc)
+    eval_ds, val_record = None, None
+    if validation is not None and len(validation):
+        vmapped = apply_mapping(validation.tags, {t: mapping.get(t) for t in validation.source_types})
+        venc, vcut = encode_sentences(tokenizer, validation.sentences, [[label2id[t] for t in ts] for ts in vmapped.tags], settings.max_length)
+        eval_ds = Dataset.from_dict(venc)
+        val_record = {"data": validation.provenance, "n_sentences": len(validation), "dropped_entities": dict(vmapped.dropped), "truncated_words": vcut}
+
+    set_seed(settings.seed)
+    model = AutoModelForTokenClassification.from_pretrained(
+        enc_path, num_labels=len(names), id2label=dict(enumerate(names)), label2id=label2id
+    )
+    frozen = 0
+    if settings.freeze_embeddings:
+        emb = model.get_input_embeddings()
+        emb.weight.requires_grad_(False)
+        frozen = emb.weight.numel()
+    n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+    steps_per_epoch = -(-len(train_ds) // settings.batch_size)
+    total_steps = settings.max_steps if settings.max_steps > 0 else int(steps_per_epoch * settings.epochs + 0.999)
+    args = TrainingArguments(
+        output_dir=str(ckpt_dir),
+        num_train_epochs=settings.epochs,
+        max_steps=settings.max_steps,
+        learning_rate=settings.learning_rate,
+        per_device_train_batch_size=settings.batch_size,
+        per_device_eval_batch_size=settings.eval_batch_size,
+        warmup_steps=int(total_steps * settings.warmup_ratio),
+        weight_decay=settings.weight_decay,
+        logging_steps=settings.logging_steps,
+        save_strategy="steps",
+        save_steps=settings.save_steps,
+        save_total_limit=settings.save_total_limit,
+        eval_strategy="epoch" if eval_ds is not None else "no",
+        seed=settings.seed,
+        data_seed=settings.seed,
+        use_cpu=not torch.cuda.is_available(),
+        report_to="none",
+        disable_tqdm=not show_progress,
+        dataloader_num_workers=0,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=eval_ds,
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=make_compute_metrics(names) if eval_ds is not None else None,
+    )
+    log.info("training %s on %d sentences (%s), %d steps, labels %s", enc_name, len(train_ds), ", ".join(types), total_steps, names)
+    t0 = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=str(last) if (resume and last is not None) else None)
+    wall = time.perf_counter() - t0
+    eval_metrics = trainer.evaluate() if eval_ds is not None else None
+
+    out.mkdir(parents=True, exist_ok=True)
+    trainer.save_model(str(out))  # model (safetensors) + tokenizer
+    metrics = dict(result.metrics)
+    epochs_run = metrics.get("epoch", settings.epochs)
+    start_step = int(last.name.split("-")[-1]) if (resume and last is not None) else 0
+    sentences_seen = min((int(result.global_step) - start_step) * settings.batch_size, len(train_ds) * settings.epochs)
+    record = {
+        "role": role,
+        "base_encoder": {"name": enc_name, "path": enc_path},
+        "training_data": data.provenance,
+        "n_sentences": len(data),
+        "validation": val_record,
+        "hyperparameters": {k: v for k, v in asdict(settings).items()},
+        "labels": {
+            "types": types,
+            "id2label": {str(i): n for i, n in enumerate(names)},
+            "mapping": mapping,
+            "dropped_entities": dict(mapped.dropped),
+            "renamed_entities": dict(mapped.renamed),
+        },
+        "truncated_words": cut,
+        "frozen_parameters": frozen,
+        "trainable_parameters": n_trainable,
+        "steps": int(result.global_step),
+        "epochs": epochs_run,
+        "train_loss": float(result.training_loss),
+        "training_time_s": round(wall, 1),
+        "sentences_per_s": round(sentences_seen / wall, 2) if wall > 0 else None,
+        "resumed_from": last.name if (resume and last is not None) else None,
+        "eval": eval_metrics,
+        "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    (out / TRAINING_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if not keep_checkpoints and ckpt_dir.exists():
+        shutil.rmtree(ckpt_dir)
+    return record
+
+
+def read_training_record(model_dir: str | os.PathLike) -> dict | None:
+    """The ``silver_ner_training.json`` of a model folder, or ``None`` when it has none."""
+    path = Path(model_dir) / TRAINING_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None

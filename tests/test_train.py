@@ -1,0 +1,171 @@
+"""Teacher/student training on tiny random models: labels, mappings, files written, resume, errors."""
+
+import json
+
+import pytest
+
+from silver_ner.cli import main
+from silver_ner.students.labels import apply_mapping, build_mapping, parse_renames, target_types
+from silver_ner.students.train import (
+    TrainSettings,
+    TrainingDataError,
+    encode_sentences,
+    load_conll_data,
+    load_dataset_data,
+    train_token_classifier,
+)
+
+SENTS = [
+    (["John", "Smith", "visited", "Paris", "."], ["B-PER", "I-PER", "O", "B-LOC", "O"]),
+    (["The", "European", "Commission", "met", "in", "Berlin"], ["O", "B-ORG", "I-ORG", "O", "O", "B-LOC"]),
+    (["Amina", "is", "in", "Nairobi", ",", "Kenya"], ["B-PER", "O", "O", "B-LOC", "O", "B-LOC"]),
+    (["Rais", "Kenyatta", "alisema", "leo"], ["O", "B-PER", "O", "B-DATE"]),
+    (["Bunge", "la", "Ulaya", "Euro", "2004"], ["B-ORG", "I-ORG", "I-ORG", "B-MISC", "I-MISC"]),
+    (["Ọba", "ilé", "Lagos"], ["B-PER", "O", "B-LOC"]),
+]
+FAST = dict(epochs=1, batch_size=2, save_steps=2, logging_steps=1)
+
+
+def write_conll(path, sents=SENTS, decompose=False):
+    import unicodedata
+
+    with open(path, "w", encoding="utf-8") as fh:
+        for toks, tags in sents:
+            for t, g in zip(toks, tags):
+                fh.write(f"{unicodedata.normalize('NFD', t) if decompose else t} {g}\n")
+            fh.write("\n")
+    return path
+
+
+def save_build(root, config="swa", sents=SENTS, types=("PER", "ORG", "LOC", "DATE", "MISC"), empty_validation=False):
+    """A silver build folder: manifest + DIR/<config>/ saved with save_to_disk."""
+    from datasets import ClassLabel, Dataset, DatasetDict, Features, List, Value
+
+    from silver_ner.projection.spans import iob2_names
+
+    names = iob2_names(types)
+    feats = Features({"tokens": List(Value("string")), "ner_tags": List(ClassLabel(names=names)), "method": Value("string")})
+    rows = {"tokens": [s[0] for s in sents], "ner_tags": [[names.index(t) for t in s[1]] for s in sents], "method": ["test"] * len(sents)}
+    val = {k: (v[:0] if empty_validation else v[:2]) for k, v in rows.items()}
+    DatasetDict({"train": Dataset.from_dict(rows, features=feats), "validation": Dataset.from_dict(val, features=feats)}).save_to_disk(str(root / config))
+    (root / "silver_ner_build.json").write_text(json.dumps({"configs": [config]}))
+    return root
+
+
+def test_mapping_keeps_renames_drops_and_counts():
+    m = build_mapping(["PER", "ORG", "LOC", "DATE", "MISC"], keep=["PER", "ORG", "LOC"], renames=parse_renames(["DATE="]))
+    assert m == {"PER": "PER", "ORG": "ORG", "LOC": "LOC", "DATE": None, "MISC": None}
+    out = apply_mapping([s[1] for s in SENTS], m)
+    assert out.dropped == {"DATE": 1, "MISC": 1}
+    assert out.tags[4] == ["B-ORG", "I-ORG", "I-ORG", "O", "O"]
+    renamed = build_mapping(["PERSON", "GPE"], renames={"PERSON": "PER", "GPE": "LOC"})
+    assert target_types(renamed) == ["PER", "LOC"]
+    assert apply_mapping([["B-GPE", "I-GPE"]], renamed).renamed == {"GPE->LOC": 1}
+    with pytest.raises(ValueError, match="does not have: FOO"):
+        build_mapping(["PER"], renames={"FOO": "PER"})
+    with pytest.raises(ValueError, match="kept types DATE do not occur"):
+        build_mapping(["PER"], keep=["PER", "DATE"])
+    with pytest.raises(ValueError, match="expected SOURCE=TARGET"):
+        parse_renames(["PER"])
+
+
+def test_labels_on_first_subword_only(tiny_bert):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_bert)
+    enc, cut = encode_sentences(tok, [["Johnxyz", "Paris"]], [[1, 5]], max_length=64)
+    words = enc.get("input_ids")[0]
+    labels = enc["labels"][0]
+    assert cut == 0 and len(labels) == len(words)
+    assert labels[0] == -100 and labels[-1] == -100  # [CLS], [SEP]
+    assert [x for x in labels if x != -100] == [1, 5]
+    assert labels[1] == 1 and labels[2] == -100  # "Johnxyz" is several subwords, labelled once
+    enc, cut = encode_sentences(tok, [["John"] * 10], [[1] * 10], max_length=6)
+    assert cut == 6  # 4 of 10 words fit between [CLS] and [SEP]
+
+
+def test_teacher_from_conll_writes_model_and_record(tiny_bert, tmp_path):
+    from transformers import AutoConfig
+
+    conll = write_conll(tmp_path / "train.txt", decompose=True)
+    data = load_conll_data(conll)
+    assert data.sentences[5][0] == "Ọba"  # NFC-normalised on reading
+    out = tmp_path / "teacher"
+    rec = train_token_classifier(data, out, encoder=str(tiny_bert), settings=TrainSettings(freeze_embeddings=True, **FAST),
+                                 keep_types=["PER", "ORG", "LOC"], role="teacher", show_progress=False)
+    for f in ("model.safetensors", "config.json", "tokenizer.json", "silver_ner_training.json"):
+        assert (out / f).exists(), f
+    assert not (out / "checkpoints").exists()
+    cfg = AutoConfig.from_pretrained(out)
+    assert [cfg.id2label[i] for i in range(7)] == ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
+    saved = json.loads((out / "silver_ner_training.json").read_text())
+    assert saved == json.loads(json.dumps(rec))
+    assert saved["labels"]["mapping"] == {"DATE": None, "LOC": "LOC", "MISC": None, "ORG": "ORG", "PER": "PER"}
+    assert saved["labels"]["dropped_entities"] == {"DATE": 1, "MISC": 1}
+    assert saved["training_data"][0]["n_sentences"] == 6 and saved["training_data"][0]["sha256"]
+    assert saved["frozen_parameters"] > 0 and saved["steps"] == 3
+    assert saved["hyperparameters"]["seed"] == 42 and saved["role"] == "teacher"
+    with pytest.raises(ValueError, match="already holds a trained model"):
+        train_token_classifier(data, out, encoder=str(tiny_bert), settings=TrainSettings(**FAST), show_progress=False)
+
+
+def test_fixed_seed_gives_identical_weights(tiny_bert, tmp_path):
+    from safetensors.numpy import load_file
+
+    data = load_conll_data(write_conll(tmp_path / "t.txt"))
+    for name in ("a", "b"):
+        train_token_classifier(data, tmp_path / name, encoder=str(tiny_bert), settings=TrainSettings(max_steps=2, **FAST), show_progress=False)
+    a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+
+
+def test_student_from_build_folder_and_resume(tiny_bert, tmp_path):
+    build = save_build(tmp_path / "build")
+    data = load_dataset_data(str(build), ["swa"], max_sentences=5)
+    assert len(data) == 5 and data.source_types == ["PER", "ORG", "LOC", "DATE", "MISC"]
+    assert data.provenance[0]["source"] == "local" and data.provenance[0]["n_sentences_available"] == 6
+    out = tmp_path / "student"
+    s = TrainSettings(max_steps=2, **FAST)
+    train_token_classifier(data, out, encoder=str(tiny_bert), settings=s, keep_checkpoints=True, show_progress=False)
+    assert (out / "checkpoints" / "checkpoint-2").is_dir()
+    (out / "silver_ner_training.json").unlink()  # as if the run had stopped after its last checkpoint
+    with pytest.raises(ValueError, match="pass --resume"):
+        train_token_classifier(data, out, encoder=str(tiny_bert), settings=s, show_progress=False)
+    rec = train_token_classifier(data, out, encoder=str(tiny_bert), settings=TrainSettings(max_steps=3, **FAST), resume=True, show_progress=False)
+    assert rec["resumed_from"] == "checkpoint-2" and rec["steps"] == 3
+    assert rec["labels"]["types"] == ["PER", "ORG", "LOC", "DATE", "MISC"]
+
+
+def test_bad_training_data_errors(tmp_path):
+    build = save_build(tmp_path / "build", empty_validation=True)
+    with pytest.raises(TrainingDataError, match="no config 'yor'.*configs: swa"):
+        load_dataset_data(str(build), ["yor"])
+    with pytest.raises(TrainingDataError, match="no split 'dev'"):
+        load_dataset_data(str(save_build(tmp_path / "ok")), ["swa"], split="dev")
+    with pytest.raises(TrainingDataError, match="split of this dataset is empty"):
+        load_dataset_data(str(build), ["swa"], split="validation")
+    blank = save_build(tmp_path / "blank", sents=[([], [])] * 3)
+    with pytest.raises(TrainingDataError, match="split train: no sentence with tokens"):
+        load_dataset_data(str(blank), ["swa"])
+    with pytest.raises(FileNotFoundError, match="no such dataset folder"):
+        load_dataset_data(str(tmp_path / "nope"), ["swa"])
+    bad = tmp_path / "bad.txt"
+    bad.write_text("John B-PER\nSmith X-PER\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.txt:2: not an IOB2 tag"):
+        load_conll_data(bad)
+
+
+def test_cli_train_student_and_summary(tiny_bert, tmp_path, capsys):
+    build = save_build(tmp_path / "build")
+    out = tmp_path / "m"
+    rc = main(["train", "--dataset", str(build), "--config", "swa", "--output", str(out), "--model", str(tiny_bert),
+               "--max-steps", "2", "--batch-size", "2", "--labels", "PER,ORG,LOC", "--map", "MISC=", "--no-progress"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "saved student model" in text and "DATE: 1 entities" in text and "MISC->dropped" in text
+    assert json.loads((out / "silver_ner_training.json").read_text())["training_data"][0]["config"] == "swa"
+    rc = main(["train", "--dataset", str(build), "--output", str(tmp_path / "x"), "--model", str(tiny_bert)])
+    assert rc == 2 and "--config is required" in capsys.readouterr().err
+    rc = main(["train", "--dataset", str(build), "--config", "swa", "--output", str(tmp_path / "y"), "--model", str(tiny_bert),
+               "--labels", "PER,EVENT"])
+    assert rc == 2 and "kept types EVENT do not occur" in capsys.readouterr().err
