@@ -67,12 +67,17 @@ def link_weights(alignment: Alignment, weighted: bool = False) -> list[tuple[int
 def entity_profiles(src_spans: Sequence[Span], alignment: Alignment, n_tgt: int, weighted: bool = False) -> list[list[float]]:
     """Per source entity, the (weighted) number of links to each target position."""
     prof = [[0.0] * n_tgt for _ in src_spans]
+    owners: dict[int, list[int]] = {}
+    for k, span in enumerate(src_spans):
+        for s in span.indices():
+            owners.setdefault(s, []).append(k)
+    if not owners:
+        return prof
     for s, t, w in link_weights(alignment, weighted):
         if t >= n_tgt:
             raise ValueError(f"alignment links target word {t} but the target has {n_tgt} words")
-        for k, span in enumerate(src_spans):
-            if span.start <= s < span.end:
-                prof[k][t] += w
+        for k in owners.get(s, ()):
+            prof[k][t] += w
     return prof
 
 
