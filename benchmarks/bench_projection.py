@@ -1,0 +1,102 @@
+"""Entity-level F1 of every projection method on Europarl (gold English entities projected
+onto the human German and Spanish translations), with the default encoder.
+
+Each row is one ``silver-ner eval-projection`` configuration; alignments are cached in
+--cache-dir so that rows sharing links align only once. The default method is also run once
+through the command line in a fresh process, to measure the time and peak memory (RSS) of a
+whole evaluation from a cold cache.
+
+    python benchmarks/bench_projection.py [--data DIR] [--cache-dir DIR] [--layers 6,8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from silver_ner.leaderboard.projection_eval import evaluate_projection, peak_rss_mb
+from silver_ner.projection.methods import DEFAULT_METHOD, get_spec
+
+HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("SILVER_NER_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
+
+# (method, links or None for the method's own, layer or None for the method's own, extra parameters)
+ROWS = [
+    ("heuristic", "itermax", 6, {}),
+    ("elp", "itermax", 6, {}),
+    ("naive", "argmax", 6, {}),
+    ("naive", "itermax", 6, {}),
+    ("ngram-greedy", "itermax", 6, {}),
+    ("ngram-exact", "itermax", 6, {}),
+    ("ngram-ilp", "itermax", 6, {}),
+    (DEFAULT_METHOD, None, None, {}),
+]
+
+
+def cache_default() -> str:
+    import platformdirs
+
+    return os.path.join(platformdirs.user_cache_dir("silver-ner"), "alignments")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(DATA / "europarl_gold"))
+    ap.add_argument("--cache-dir", default=cache_default())
+    ap.add_argument("--langs", default="de,es")
+    ap.add_argument("--no-cold-run", action="store_true", help="skip the fresh-process run of the default method")
+    ap.add_argument("--out", default=str(HERE / "results" / "bench_projection.json"))
+    args = ap.parse_args()
+    en = os.path.join(args.data, "en.conll")
+    report = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "default_method": DEFAULT_METHOD,
+        "rows": [],
+    }
+    for method, links, layer, params in ROWS:
+        spec = get_spec(method)
+        for lang in args.langs.split(","):
+            tgt = os.path.join(args.data, f"{lang}.conll")
+            r = evaluate_projection([en], tgt, method, layer=layer, align_method=links, cache_dir=args.cache_dir, params=params)
+            row = {
+                "method": method,
+                "lang": lang,
+                "links": r["links"],
+                "layer": layer if layer is not None else spec.layer,
+                "params": r["params"],
+                "precision": r["precision"],
+                "recall": r["recall"],
+                "f1": r["f1"],
+                "per_class_f1": {k: v["f1"] for k, v in r["per_class"].items()},
+                "unprojected": r["unprojected"],
+                "project_seconds": r["project_seconds"],
+                "aligner": r["aligner"],
+            }
+            report["rows"].append(row)
+            print(f"{method:14s} {r['links']:16s} layer {row['layer']!s:4s} {lang}  P {r['precision']:.4f}  R {r['recall']:.4f}  F1 {r['f1']:.4f}", flush=True)
+    if not args.no_cold_run:
+        cold = {}
+        for lang in args.langs.split(","):
+            with tempfile.TemporaryDirectory() as tmp:
+                cmd = [sys.executable, "-m", "silver_ner.cli", "eval-projection", "--source", en,
+                       "--target", os.path.join(args.data, f"{lang}.conll"), "--json", "--cache-dir", tmp]
+                out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            r = json.loads(out)
+            cold[lang] = {k: r[k] for k in ("f1", "seconds", "align_seconds", "project_seconds", "peak_rss_mb")}
+            print(f"cold run {lang}: {cold[lang]}", flush=True)
+        report["cold_run_default"] = cold
+    report["peak_rss_mb_this_process"] = peak_rss_mb()
+    report["load_average_at_end"] = os.getloadavg()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
