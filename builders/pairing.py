@@ -206,7 +206,7 @@ def align_sentences(
     target_tokens: Sequence[Sequence[str]] | None = None,
     max_target_skips: int = 5,
     skip_penalty: float = 0.02,
-    unpaired_score: float = 0.1,
+    unpaired_score: float = -1.0,
     anchor_weight: float = 1.0,
     length_weight: float = 0.5,
     temperature: float = 0.1,
