@@ -102,6 +102,10 @@ def _open_split(dataset: str, config: str | None, split: str, revision: str | No
     import datasets
 
     path = Path(dataset)
+    saved = lambda p: (p / "dataset_dict.json").exists() or (p / "state.json").exists()  # noqa: E731
+    if path.is_dir() and not (path / BUILD_MANIFEST).exists() and not saved(path) and not (config and saved(path / config)):
+        # a folder in the Hub repository layout (README configs + data files): same code path as a Hub repo
+        return _load_repo(dataset, config, split, revision, local=True)
     if path.exists():
         target = path / config if config and (path / config).is_dir() else path
         if config and target == path and (path / BUILD_MANIFEST).exists():
@@ -117,6 +121,12 @@ def _open_split(dataset: str, config: str | None, split: str, revision: str | No
         manifest = path / BUILD_MANIFEST
         if manifest.exists():
             prov["build_manifest_sha256"] = _sha256(manifest)
+            try:
+                entry = json.loads(manifest.read_text(encoding="utf-8")).get("configs", {}).get(config) or {}
+            except (ValueError, AttributeError):
+                entry = {}
+            if isinstance(entry, dict):
+                prov.update({f"build_{k}": entry[k] for k in ("fingerprint", "method", "aligner") if k in entry})
         if isinstance(loaded, datasets.DatasetDict):
             if split not in loaded:
                 raise TrainingDataError(f"{target}: no split {split!r} (splits: {', '.join(loaded)})")
@@ -124,19 +134,28 @@ def _open_split(dataset: str, config: str | None, split: str, revision: str | No
         return loaded, prov
     if dataset.startswith((".", "/", "~")) or dataset.count("/") > 1:
         raise FileNotFoundError(f"{dataset}: no such dataset folder")
-    try:
-        ds = datasets.load_dataset(dataset, config, revision=revision, split=split)
-    except ValueError as exc:
-        raise TrainingDataError(f"{dataset} (config {config!r}, revision {revision or 'default'}): {exc}") from None
-    info = getattr(ds, "info", None)
-    resolved = revision
-    try:
-        from huggingface_hub import HfApi
+    return _load_repo(dataset, config, split, revision, local=False)
 
-        resolved = HfApi().dataset_info(dataset, revision=revision).sha
-    except Exception:  # offline or not a Hub repo: keep the requested revision
-        pass
-    return ds, {"source": "hub", "repo": dataset, "config": config, "split": split, "revision": resolved or revision,
+
+def _load_repo(repo: str, config: str | None, split: str, revision: str | None, *, local: bool):
+    """``datasets.load_dataset(repo, config, revision=..., split=...)`` with the resolved commit recorded."""
+    import datasets
+
+    try:
+        ds = datasets.load_dataset(repo, config, revision=revision, split=split)
+    except ValueError as exc:
+        raise TrainingDataError(f"{repo} (config {config!r}, split {split!r}, revision {revision or 'default'}): {exc}") from None
+    resolved = revision
+    if not local and not os.environ.get("HF_HUB_OFFLINE"):
+        try:
+            from huggingface_hub import HfApi
+
+            resolved = HfApi().dataset_info(repo, revision=revision).sha
+        except Exception:  # not reachable: keep the requested revision
+            pass
+    info = getattr(ds, "info", None)
+    return ds, {"source": "local-repo" if local else "hub", "repo": str(Path(repo).resolve()) if local else repo,
+                "config": config, "split": split, "revision": resolved,
                 "dataset_version": str(getattr(info, "version", "") or "") or None}
 
 
@@ -267,6 +286,26 @@ def make_compute_metrics(names: Sequence[str], metric=None) -> Callable:
     return compute
 
 
+def _progress_callback(batch_size: int, total_steps: int):
+    """Log step, loss and throughput at each Trainer log event (to stderr, unbuffered)."""
+    from transformers import TrainerCallback
+
+    class ProgressLog(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kw):
+            self.t0, self.step0 = time.perf_counter(), state.global_step
+
+        def on_log(self, args, state, control, logs=None, **kw):
+            logs = logs or {}
+            if "loss" not in logs:
+                return
+            dt = time.perf_counter() - self.t0
+            rate = (state.global_step - self.step0) * batch_size / dt if dt > 0 else 0.0
+            log.info("step %d/%d  epoch %.2f  loss %.4f  %.1f sentences/s", state.global_step, total_steps,
+                     state.epoch or 0.0, logs["loss"], rate)
+
+    return ProgressLog()
+
+
 def _latest_checkpoint(folder: Path) -> Path | None:
     cps = [p for p in folder.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
     return max(cps, key=lambda p: int(p.name.split("-")[-1])) if cps else None
@@ -380,6 +419,7 @@ def train_token_classifier(
         data_collator=DataCollatorForTokenClassification(tokenizer),
         processing_class=tokenizer,
         compute_metrics=make_compute_metrics(names) if eval_ds is not None else None,
+        callbacks=[_progress_callback(settings.batch_size, total_steps)],
     )
     log.info("training %s on %d sentences (%s), %d steps, labels %s", enc_name, len(train_ds), ", ".join(types), total_steps, names)
     t0 = time.perf_counter()

@@ -169,3 +169,20 @@ def test_cli_train_student_and_summary(tiny_bert, tmp_path, capsys):
     rc = main(["train", "--dataset", str(build), "--config", "swa", "--output", str(tmp_path / "y"), "--model", str(tiny_bert),
                "--labels", "PER,EVENT"])
     assert rc == 2 and "kept types EVENT do not occur" in capsys.readouterr().err
+
+
+def test_student_data_through_load_dataset_repo_layout(tmp_path):
+    """A folder in the Hub repository layout goes through datasets.load_dataset(repo, config, split=...)."""
+    from datasets import load_from_disk
+
+    save_build(tmp_path / "build")
+    repo = tmp_path / "repo"
+    (repo / "swa").mkdir(parents=True)
+    load_from_disk(str(tmp_path / "build" / "swa"))["train"].to_parquet(str(repo / "swa" / "train-00000.parquet"))
+    (repo / "README.md").write_text(
+        "---\nconfigs:\n- config_name: swa\n  data_files:\n  - split: train\n    path: swa/train-*.parquet\n---\n", encoding="utf-8")
+    data = load_dataset_data(str(repo), ["swa"])
+    assert data.provenance[0]["source"] == "local-repo" and data.provenance[0]["config"] == "swa"
+    assert data.tags == [s[1] for s in SENTS] and data.source_types == ["PER", "ORG", "LOC", "DATE", "MISC"]
+    with pytest.raises(TrainingDataError, match="split 'test'"):
+        load_dataset_data(str(repo), ["swa"], split="test")
