@@ -159,24 +159,28 @@ def _decode(value: str) -> Alignment:
 # --------------------------------------------------------------------------- model
 
 
-def _resolve_model_path(model) -> tuple[Path, str]:
-    """A local model folder and a short name for it."""
-    if model is not None and Path(str(model)).is_dir():
-        path = Path(str(model)).resolve()
-        return path, path.name
+def _resolve_model_path(model) -> tuple[str, str]:
+    """What ``from_pretrained`` loads (a local folder, or a Hub id) and a short name for it."""
+    if model is not None and Path(str(model)).expanduser().is_dir():
+        path = Path(str(model)).expanduser().resolve()
+        return str(path), path.name
     try:
         from .encoder import resolve_encoder
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ValueError(f"model {model!r} is not a local folder and the encoder provisioning could not be imported ({exc})") from exc
-    path = Path(resolve_encoder(model)).resolve()
-    if not path.is_dir():
-        raise FileNotFoundError(f"encoder {model!r} resolved to {path}, which is not a folder")
-    return path, (str(model) if model not in (None, "default") else "default") + "=" + path.name
+    target = resolve_encoder(model)
+    if Path(target).is_dir():
+        path = Path(target).resolve()
+        return str(path), path.name
+    return str(target), str(target)  # a Hub id: loaded (and downloaded) by transformers
 
 
-def model_fingerprint(path: Path) -> str:
+def model_fingerprint(path: str | os.PathLike) -> str:
     """A short digest of a model folder: configuration and tokenizer files, plus size and
-    the first and last MiB of each weight file (so multi-GB weights are not read in full)."""
+    the first and last MiB of each weight file (so multi-GB weights are not read in full).
+    A Hub id (not a folder) is its own fingerprint: ``hub``."""
+    if not Path(path).is_dir():
+        return "hub"
     digest = hashlib.sha256()
     for f in sorted(p for p in Path(path).iterdir() if p.is_file()):
         digest.update(f.name.encode())
@@ -210,20 +214,23 @@ def _find_layer_list(model):
 class _Encoder:
     """A loaded encoder cut after ``layer``: tokenizer, model and the special-token frame."""
 
-    def __init__(self, path: Path, layer: int, device: str):
+    def __init__(self, path: str, name: str, layer: int, device: str):
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            model = AutoModel.from_pretrained(path)
+        except OSError as exc:
+            raise ValueError(f"cannot load encoder {name!r} from {path}: {exc}") from exc
         if not getattr(self.tokenizer, "is_fast", False):
-            raise ValueError(f"{path}: the aligner needs a fast tokenizer (tokenizer.json) to map subwords to words")
-        model = AutoModel.from_pretrained(path)
+            raise ValueError(f"{name}: the aligner needs a fast tokenizer (tokenizer.json) to map subwords to words")
         model.eval()
         model.to(device)
         self.device = device
         n_layers = getattr(model.config, "num_hidden_layers", None)
         if n_layers is not None and not 0 <= layer <= n_layers:
-            raise ValueError(f"layer {layer} is out of range for {path.name}, which has layers 0..{n_layers}")
+            raise ValueError(f"layer {layer} is out of range for {name}, which has layers 0..{n_layers}")
         self.layer = layer
         self.model = model
 
@@ -259,7 +266,7 @@ class _Encoder:
                     setattr(parent, attr, layers)
                     parent = None
             if parent is None:
-                LOG.warning("%s: cannot cut the encoder after layer %d; computing all layers", path.name, layer)
+                LOG.warning("%s: cannot cut the encoder after layer %d; computing all layers", name, layer)
                 self.full_hidden = True
 
     def forward(self, input_ids, attention_mask):
@@ -325,7 +332,7 @@ class EmbeddingAligner:
         self.token_type = token_type
         self.num_threads = num_threads
         self.cache = AlignmentCache(cache_dir) if cache_dir is not None else None
-        self._path: Path | None = None
+        self._path: str | None = None
         self._name: str | None = None
         self._fingerprint: str | None = None
         self._encoder: _Encoder | None = None
@@ -405,7 +412,7 @@ class EmbeddingAligner:
                 threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
             torch.set_num_threads(max(1, int(threads or 1)))
             self._resolve()
-            self._encoder = _Encoder(self._path, self.layer, self.device)
+            self._encoder = _Encoder(self._path, self._name, self.layer, self.device)
             if self.max_subwords is not None and self.max_subwords > self._encoder.max_content:
                 raise ValueError(
                     f"max_subwords={self.max_subwords} exceeds what {self._name} accepts ({self._encoder.max_content} subwords)"
@@ -519,24 +526,34 @@ class EmbeddingAligner:
         return out
 
 
-def simalign_reference(model_path, pairs: Sequence[Pair], *, layer: int, methods: Sequence[str] = ("argmax", "itermax"), distortion: float = 0.0) -> dict[str, list[Alignment]]:
-    """The same pairs aligned by SimAlign 0.4 itself (one pair per forward pass, all layers),
-    with ``token_type="word"``; the reference for parity checks and benchmarks."""
-    from simalign import SentenceAligner
+class SimAlignReference:
+    """SimAlign 0.4 itself (``token_type="word"``; one pair per forward pass, all layers), the
+    reference for parity checks and benchmarks. Loading happens here, aligning in the call."""
 
-    codes = {"argmax": "a", "itermax": "i", "match": "m", "fwd": "f", "rev": "r"}
-    methods = [check_method(m) for m in methods]
-    logging.getLogger("simalign.simalign").setLevel(logging.WARNING)
-    ref = SentenceAligner(
-        model=str(model_path), token_type="word", matching_methods="".join(codes[m] for m in methods),
-        distortion=distortion, layer=layer,
-    )
-    out: dict[str, list[Alignment]] = {m: [] for m in methods}
-    for src, tgt in pairs:
-        got = ref.get_word_aligns(list(src), list(tgt))
-        for m in methods:
-            out[m].append(Alignment.from_pairs(got[SIMALIGN_NAMES[m]]))
-    return out
+    CODES = {"argmax": "a", "itermax": "i", "match": "m", "fwd": "f", "rev": "r"}
+
+    def __init__(self, model_path, *, layer: int, methods: Sequence[str] = ("argmax", "itermax"), distortion: float = 0.0):
+        from simalign import SentenceAligner
+
+        self.methods = [check_method(m) for m in methods]
+        logging.getLogger("simalign.simalign").setLevel(logging.WARNING)
+        self.aligner = SentenceAligner(
+            model=str(model_path), token_type="word", matching_methods="".join(self.CODES[m] for m in self.methods),
+            distortion=distortion, layer=layer,
+        )
+
+    def __call__(self, pairs: Sequence[Pair]) -> dict[str, list[Alignment]]:
+        out: dict[str, list[Alignment]] = {m: [] for m in self.methods}
+        for src, tgt in pairs:
+            got = self.aligner.get_word_aligns(list(src), list(tgt))
+            for m in self.methods:
+                out[m].append(Alignment.from_pairs(got[SIMALIGN_NAMES[m]]))
+        return out
+
+
+def simalign_reference(model_path, pairs: Sequence[Pair], *, layer: int, methods: Sequence[str] = ("argmax", "itermax"), distortion: float = 0.0) -> dict[str, list[Alignment]]:
+    """``pairs`` aligned by :class:`SimAlignReference`."""
+    return SimAlignReference(model_path, layer=layer, methods=methods, distortion=distortion)(pairs)
 
 
 def link_agreement(a: Sequence[Alignment], b: Sequence[Alignment]) -> dict[str, float]:
