@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from silver_ner import __version__
 from silver_ner.projection.protocols import Aligner, Alignment
-from silver_ner.projection.spans import Span, iob2_names, spans_to_tags
+from silver_ner.projection.spans import Span, iob2_names, spans_to_tags, tags_to_spans
 
 from . import cache
 from .sources import SourcePair, SourceReport
@@ -184,9 +184,12 @@ class BuildSpec:
     filters: FilterOptions = field(default_factory=FilterOptions)
     validation_fraction: float = 0.1
     licenses: list[str] = field(default_factory=list)
+    reference: str | None = None  # a labelled CoNLL file of the target side, line-parallel, to score the rows
 
     def __post_init__(self) -> None:
         self.labels = resolve_labels(self.labels)
+        if self.reference is not None:
+            self.reference = str(self.reference).replace("{lang}", self.lang)
         if not 0 <= self.validation_fraction < 1:
             raise ValueError(f"validation fraction must be in [0, 1), got {self.validation_fraction}")
         for k, v in self.label_mapping.items():
@@ -224,7 +227,10 @@ DEMO_LANGS = ("swa", "deu")
 
 
 def demo_source() -> SourceSpec:
-    """The embedded offline sample: 30 labelled English sentences with Swahili and German translations."""
+    """The embedded offline sample: 30 labelled English sentences with Swahili and German translations.
+
+    ``samples/<lang>.conll`` holds hand labels of the translations, for :meth:`LanguageBuild.score`.
+    """
     return SourceSpec("parallel", {"source_text": str(SAMPLES_DIR / "eng.txt"), "target_text": str(SAMPLES_DIR / "{lang}.txt"),
                                    "source_labels": str(SAMPLES_DIR / "eng.conll")})
 
@@ -590,6 +596,33 @@ class LanguageBuild:
             "num_rows": total["num_rows"],
         }
 
+    def score(self, reference: str | os.PathLike) -> dict[str, Any]:
+        """Entity scores (exact spans) of the rows against hand labels of the target sentences.
+
+        ``reference`` is a CoNLL file whose sentence ``i`` labels target line ``i`` (the
+        ``target_line`` of each row's origin); its tokens must equal the row's tokens.
+        """
+        from silver_ner.projection.metrics import span_scores
+
+        from .conll import read_conll
+
+        ref = read_conll(reference)
+        names = self.spec.label_names
+        gold, pred = [], []
+        for _, _, row in self.rows(range(self.num_chunks())):
+            line = json.loads(row["origin"]).get("target_line")
+            if line is None or not 1 <= line <= len(ref):
+                raise ValueError(f"{reference}: no sentence for target line {line} (row {row['id']})")
+            sent = ref.sentences[line - 1]
+            if sent.tokens != row["tokens"]:
+                raise ValueError(f"{reference}:{sent.line}: tokens differ from target line {line} of the source")
+            gold.append([sp for sp in sent.spans if sp.label in self.spec.labels])
+            pred.append(tags_to_spans([names[t] for t in row["ner_tags"]]))
+        sc = span_scores(gold, pred)
+        return {"file": os.fspath(reference), "sentences": len(gold),
+                **{k: round(sc[k], 4) for k in ("precision", "recall", "f1")},
+                "f1_per_class": {k: round(v["f1"], 4) for k, v in sc["per_class"].items()}}
+
     def label_mapping(self) -> dict[str, str | None]:
         """The mapping applied to source entity types (types seen in the source; unlisted ones map to ``None``)."""
         s = self.spec
@@ -617,6 +650,8 @@ class LanguageBuild:
             "fingerprint": self.fingerprint(),
             "licenses": list(s.licenses),
         }
+        if s.reference:
+            entry["reference"] = self.score(s.reference)
         if elapsed is not None:
             entry["seconds"] = round(elapsed, 2)
         return entry

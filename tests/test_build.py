@@ -85,6 +85,33 @@ def test_sample_is_parallel_and_labelled():
     for lang in ("swa", "deu"):
         tgt = read_lines(SAMPLES_DIR / f"{lang}.txt")
         assert len(tgt) == len(lines) and all(t.strip() for t in tgt)
+        ref = read_conll(SAMPLES_DIR / f"{lang}.conll")  # hand labels of the translations
+        assert [s.tokens for s in ref.sentences] == [t.split() for t in tgt]
+        assert set(ref.labels) == {"PER", "ORG", "LOC"}
+
+
+def test_score_against_reference_labels(tmp_path):
+    from silver_ner.builders.conll import write_conll
+
+    lb = make_build(sample_spec(), tmp_path)
+    names = lb.spec.label_names
+    rows = sorted((r for _, _, r in lb.rows(range(lb.num_chunks()))), key=lambda r: json.loads(r["origin"])["target_line"])
+    tagged = [(r["tokens"], [names[t] for t in r["ner_tags"]]) for r in rows]
+    write_conll(tmp_path / "same.conll", tagged)
+    assert lb.score(tmp_path / "same.conll")["f1"] == 1.0
+    n_pred = sum(len(tags_to_spans(t)) for _, t in tagged)
+    first = next(i for i, (_, t) in enumerate(tagged) if tags_to_spans(t))
+    toks, tags = tagged[first]
+    tagged[first] = (toks, ["O"] * len(toks))  # the reference misses this sentence's entities
+    write_conll(tmp_path / "fewer.conll", tagged)
+    missing = len(tags_to_spans(tags))
+    sc = lb.score(tmp_path / "fewer.conll")
+    assert sc["recall"] == 1.0 and sc["precision"] == round((n_pred - missing) / n_pred, 4)
+    assert sc["sentences"] == 30
+    real = lb.score(SAMPLES_DIR / "swa.conll")
+    assert 0 < real["f1"] <= 1 and set(real["f1_per_class"]) <= {"PER", "ORG", "LOC"}
+    with pytest.raises(ValueError, match="tokens differ"):
+        lb.score(SAMPLES_DIR / "deu.conll")
 
 
 def test_build_writes_loadable_output_and_manifest(tmp_path):

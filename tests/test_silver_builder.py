@@ -65,6 +65,8 @@ def test_cli_demo_end_to_end_with_a_local_encoder(tmp_path, tiny_bert, capsys):
     entry = man["configs"]["swa"]
     assert entry["aligner"].startswith("embedding:") and "layer=2" in entry["aligner"]
     assert entry["licenses"] == ["Apache-2.0"]
+    assert entry["reference"]["sentences"] == entry["stats"]["sentences_out"]
+    assert "ref. F1" in printed.splitlines()[0]
     assert entry["filters"] == {"max_length_ratio": 1.15}
     assert entry["stats"]["filters"]["max_length_ratio"] > 0
     assert f"max_length_ratio:{entry['stats']['filters']['max_length_ratio']}" in printed

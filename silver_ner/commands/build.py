@@ -103,16 +103,22 @@ def specs_from_args(args):
     filters = FilterOptions(drop_unprojected=args.drop_unprojected, min_score=args.min_score,
                             max_length_ratio=args.max_length_ratio)
     licenses = list(args.license or []) or (["Apache-2.0"] if args.demo else [])
+    reference = args.reference
+    if args.demo and reference is None:
+        from silver_ner.builders.build import SAMPLES_DIR
+
+        reference = str(SAMPLES_DIR / "{lang}.conll")
     return [
         BuildSpec(lang, source, method=args.method, method_params=_key_values(args.method_param, "--method-param"),
                   aligner_model=args.aligner_model, layer=args.layer, align_method=args.align_method,
                   align_batch_size=args.batch_size, labels=args.labels, label_mapping=_label_map(args.label_map),
-                  filters=filters, validation_fraction=args.validation_fraction, licenses=licenses)
+                  filters=filters, validation_fraction=args.validation_fraction, licenses=licenses,
+                  reference=reference)
         for lang in langs
     ]
 
 
-SUMMARY_COLUMNS = ("lang", "in", "out", "entities", "proj. rate", "filtered", "time")
+SUMMARY_COLUMNS = ("lang", "in", "out", "entities", "proj. rate", "filtered", "ref. F1", "time")
 
 
 def summary_row(lang: str, entry: dict) -> list[str]:
@@ -121,7 +127,8 @@ def summary_row(lang: str, entry: dict) -> list[str]:
     removed = " ".join(f"{k}:{v}" for k, v in st["filters"].items() if v) or "-"
     rate = f"{st['projection_rate']:.3f}" if st["projection_rate"] is not None else "-"
     secs = entry.get("seconds")
-    return [lang, str(st["sentences_in"]), str(st["sentences_out"]), ents, rate, removed,
+    ref = f"{entry['reference']['f1']:.3f}" if "reference" in entry else "-"
+    return [lang, str(st["sentences_in"]), str(st["sentences_out"]), ents, rate, removed, ref,
             f"{secs:.1f}s" if secs is not None else "-"]
 
 
@@ -204,6 +211,9 @@ def register(sub) -> None:
     flt.add_argument("--max-length-ratio", type=float, default=None,
                      help="drop pairs whose token counts differ by more than this factor")
     out = p.add_argument_group("output and scale")
+    out.add_argument("--reference", metavar="FILE",
+                     help="hand labels of the target sentences (CoNLL, line-parallel) to score the silver rows; "
+                          "--demo uses its own")
     out.add_argument("--validation-fraction", type=float, default=0.1, help="share of rows in the validation split (by id hash)")
     out.add_argument("--license", action="append", metavar="ID", help="licence of the inputs, recorded in the manifest; repeatable")
     out.add_argument("--parquet", action="store_true", help="also write <lang>/parquet/{train,validation}.parquet")
