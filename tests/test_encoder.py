@@ -279,6 +279,14 @@ def test_incomplete_cache_folder_is_rebuilt(tiny_install):
     assert json.loads((path / "config.json").read_text())["model_type"] == "bert"
 
 
+def test_force_rebuilds_in_place(tiny_install):
+    path = enc.default_encoder_path()
+    (path / "stale.txt").write_text("left from an earlier build")
+    assert enc.default_encoder_path(force=True) == path
+    assert not (path / "stale.txt").exists() and enc._is_complete(path)
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
 def test_cache_dir_argument_wins_over_the_environment(tiny_install, tmp_path):
     path = enc.default_encoder_path(tmp_path / "elsewhere")
     assert path.parent.parent == tmp_path / "elsewhere"
