@@ -275,7 +275,7 @@ def load_pairs(spec: BuildSpec, *, progress: bool = False) -> tuple[list[SourceP
         from . import translate as mt
 
         gold = _read_source_gold(src.files["source_gold"])
-        pairs = list(mt.pairs_from_translation(gold, spec.lang, src.model, report, source_lang=src.language,
+        pairs = list(mt.pairs_from_translation(gold, src.model, spec.lang, report, source_lang=src.language,
                                                **src.params))
     elif src.kind == "translated-conll":
         from . import pairing
@@ -386,7 +386,12 @@ class LanguageBuild:
             content = hashlib.sha256(cache.canonical([pair_to_json(p) for p in self._pairs]).encode()).hexdigest()
             return cache.make_key("source", src.kind, self.spec.lang, content)
         files = cache.files_fingerprint({k: v for k, v in src.files.items()})
-        return cache.make_key("source", src.kind, self.spec.lang, src.language, files, src.model, src.params)
+        model = src.model
+        if model is not None and Path(model).expanduser().is_dir():  # a local translator/tagger: its files count
+            from silver_ner.projection.aligner import model_fingerprint
+
+            model = f"{Path(model).expanduser().resolve()}@{model_fingerprint(Path(model).expanduser())}"
+        return cache.make_key("source", src.kind, self.spec.lang, src.language, files, model, src.params)
 
     def fingerprint(self) -> str:
         """The cache key of the whole config: inputs, models, parameters and the package version."""
@@ -579,7 +584,6 @@ class LanguageBuild:
         for i in range(self.num_chunks()):
             _add(total, self.process_chunk(i).stats)
         rep = self.report
-        src_drop = {f"source:{k}": v for k, v in rep.dropped.items()}
         n_src = total.pop("source_entities")
         n_proj = total.pop("projected_entities")
         return {
@@ -590,8 +594,9 @@ class LanguageBuild:
             "projection_rate": round(n_proj / n_src, 4) if n_src else None,
             "source_entities": n_src,
             "projected_entities": n_proj,
-            "filters": {**src_drop, **total["filters"]},
+            "filters": total["filters"],
             "labels_dropped": total["labels_dropped"],
+            "source_dropped": dict(rep.dropped),
             "source_report": {"read": rep.read, "paired": rep.paired, "notes": rep.notes[:20]},
             "num_rows": total["num_rows"],
         }

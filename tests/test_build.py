@@ -357,3 +357,32 @@ def test_cache_keys_cover_version_and_file_bytes(tmp_path, monkeypatch):
     assert cache.read_json(tmp_path / "d" / "e.json") == {"a": 1}
     (tmp_path / "d" / "bad.json").write_text("{")
     assert cache.read_json(tmp_path / "d" / "bad.json") is None
+
+
+class EchoTranslator:
+    """Stands in for a translation model: returns the sentence with a suffix word."""
+
+    def __init__(self, model, **options):
+        self.identity = f"echo:{model}:{sorted(options.items())}"
+
+    def translate(self, sentences, source_lang, target_lang):
+        return [f"{s} {target_lang}" if "Police" not in s else "" for s in sentences]
+
+
+def test_translate_source_goes_through_the_translator(tmp_path, monkeypatch):
+    from silver_ner.builders import translate
+
+    monkeypatch.setattr(translate, "HFTranslator", EchoTranslator)
+    spec = BuildSpec("yor", SourceSpec("translate", {"source_gold": str(SAMPLES_DIR / "eng.conll")}, model="m",
+                                       params={"num_beams": 2}), method="naive")
+    lb = make_build(spec, tmp_path)
+    pairs = lb.pairs()
+    assert len(pairs) == 29 and pairs[0].target_tokens[-1] == "yor"
+    assert pairs[0].origin["translator"] == "echo:m:[('num_beams', 2)]"
+    st = lb.stats()
+    assert st["source_dropped"] == {"empty translation": 1} and st["sentences_in"] == 29
+    src, tgt = spec.source.describe("yor")
+    assert tgt == {"kind": "machine-translation", "files": [], "language": "yor", "model": "m", "params": {"num_beams": 2}}
+    other = BuildSpec("yor", SourceSpec("translate", {"source_gold": str(SAMPLES_DIR / "eng.conll")}, model="m2"),
+                      method="naive")
+    assert make_build(other, tmp_path).source_key() != lb.source_key()

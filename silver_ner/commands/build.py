@@ -162,9 +162,13 @@ def run(args) -> int:
                    on_language=lambda lang, entry: rows.append(summary_row(lang, entry)))
     print(format_table(rows))
     for lang, entry in result.manifest["configs"].items():
-        dropped = {k: v for k, v in entry["label_mapping"].items() if v is None}
-        if dropped:
-            print(f"{lang}: entity types not in the label set were dropped: {', '.join(dropped)}")
+        st = entry["stats"]
+        if st["labels_dropped"]:
+            print(f"{lang}: source entities of types outside the label set dropped: "
+                  + ", ".join(f"{k}:{v}" for k, v in st["labels_dropped"].items()))
+        if st["source_dropped"]:
+            print(f"{lang}: source pairs dropped before the build: "
+                  + ", ".join(f"{k}: {v}" for k, v in st["source_dropped"].items()))
     print(f"wrote {os.fspath(result.output_dir)} ({len(rows)} config(s), {time.perf_counter() - t0:.1f}s)")
     return 0
 
