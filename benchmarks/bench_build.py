@@ -56,22 +56,28 @@ def phase(args) -> dict:
     spec = BuildSpec(args.lang, SourceSpec("translated-conll", {"source_gold": args.source_gold,
                                                                 "translated_conll": args.translated}),
                      method=args.method, licenses=["research use (CoNLL-2003)", "Apache-2.0 (T-Projection)"])
-    times = {}
-    t0 = time.perf_counter()
+    times, cpu = {}, {}
+    t0, c0 = time.perf_counter(), time.process_time()
+    t, c = t0, c0
+
+    def lap(name):
+        nonlocal t, c
+        times[name], cpu[name] = time.perf_counter() - t, time.process_time() - c
+        t, c = time.perf_counter(), time.process_time()
+
     lb = LanguageBuild(spec, cache_dir=args.cache_dir)
     lb.pairs()
-    times["pairs"] = time.perf_counter() - t0
-    t = time.perf_counter()
+    lap("pairs")
     lb.run(progress=args.progress)
-    times["align_project"] = time.perf_counter() - t
-    t = time.perf_counter()
+    lap("align_project")
     res = build([spec], args.output, cache_dir=args.cache_dir, builds={args.lang: lb})
-    times["output"] = time.perf_counter() - t
-    times["total"] = time.perf_counter() - t0
+    lap("output")
+    times["total"], cpu["total"] = time.perf_counter() - t0, time.process_time() - c0
     entry = res.manifest["configs"][args.lang]
     aligner = lb._aligner
     return {
         "seconds": {k: round(v, 2) for k, v in times.items()},
+        "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},  # all threads of the process
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "aligner_stats": dict(getattr(aligner, "stats", {}) or {}),
         "sentences_in": entry["stats"]["sentences_in"],
@@ -110,6 +116,7 @@ def main() -> None:
     runs = {}
     for name in ("cold", "warm"):
         load_before = os.getloadavg()
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         cmd = [sys.executable, __file__, "--phase", name, "--lang", args.lang, "--source-gold", args.source_gold,
                "--translated", args.translated, "--cache-dir", os.fspath(work / "cache"),
                "--output", os.fspath(work / f"out-{name}")] + (["--method", args.method] if args.method else []) + (
@@ -121,11 +128,14 @@ def main() -> None:
             sys.stderr.write(proc.stderr)
             raise SystemExit(f"{name} run failed")
         res = json.loads(proc.stdout.strip().splitlines()[-1])
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         res["process_seconds"] = round(wall, 2)
+        res["process_cpu_seconds"] = round(children.ru_utime + children.ru_stime - children_before.ru_utime
+                                           - children_before.ru_stime, 2)
         res["loadavg_before"] = [round(x, 2) for x in load_before]
         res["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
         runs[name] = res
-        print(f"{name}: {res['seconds']} (process {wall:.1f}s), peak RSS {res['peak_rss_mb']} MB, "
+        print(f"{name}: {res['seconds']} (process {wall:.1f}s, CPU {res['process_cpu_seconds']}s), peak RSS {res['peak_rss_mb']} MB, "
               f"{res['sentences_in']} -> {res['sentences_out']} sentences, load {res['loadavg_before']}", flush=True)
     assert runs["cold"]["fingerprint"] == runs["warm"]["fingerprint"]
     out = {
