@@ -256,6 +256,19 @@ def _read_source_gold(path: str):
     return read_gold(path)
 
 
+_EMBEDDER = None
+
+
+def _shared_embedder():
+    """One sentence embedder per process, memoised by text: a many-language build embeds the English side once."""
+    global _EMBEDDER
+    if _EMBEDDER is None:
+        from .pairing import CachedEmbedder, default_embedder
+
+        _EMBEDDER = CachedEmbedder(default_embedder())
+    return _EMBEDDER
+
+
 def load_pairs(spec: BuildSpec, *, progress: bool = False) -> tuple[list[SourcePair], SourceReport]:
     """Run the source stage of ``spec``: the labelled source sentences paired with target sentences."""
     src = spec.source
@@ -282,7 +295,7 @@ def load_pairs(spec: BuildSpec, *, progress: bool = False) -> tuple[list[SourceP
 
         gold = _read_source_gold(src.files["source_gold"])
         pairs = list(pairing.pairs_from_translated_conll(gold, src.files["translated_conll"], spec.lang, report,
-                                                         source_lang=src.language, **src.params))
+                                                         _shared_embedder(), source_lang=src.language, **src.params))
     else:
         raise ValueError("a 'pairs' source has no files to read; hand the pairs to LanguageBuild")
     return pairs, report

@@ -144,6 +144,10 @@ def run(args) -> int:
     from silver_ner.builders.build import LanguageBuild, build
 
     specs = specs_from_args(args)
+    if args.quiet:
+        import datasets
+
+        datasets.disable_progress_bars()
     if args.world_size is not None or args.rank is not None:
         if args.world_size is None or args.rank is None:
             raise ValueError("--rank and --world-size go together")
