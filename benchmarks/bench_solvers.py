@@ -56,7 +56,7 @@ def main() -> None:
     spec = get_spec(args.method)
     params = {k: v for k, v in spec.params.items() if k in ("threshold", "max_len", "exclude_final", "weighted")}
     en = read_conll(os.path.join(args.data, "en.conll"))
-    aligner = make_aligner(None, spec.layer, spec.links[0], args.cache_dir)
+    aligner = make_aligner(None, spec.layer, spec.links[0], args.cache_dir, spec.token_type)
     report = {
         "method": spec.name,
         "links": "+".join(spec.links),

@@ -27,10 +27,10 @@ def peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def make_aligner(model: str | None, layer: int | None, method: str, cache_dir: str | None):
+def make_aligner(model: str | None, layer: int | None, method: str, cache_dir: str | None, token_type: str = "word"):
     from silver_ner.projection.aligner import EmbeddingAligner
 
-    kwargs = {"model": model, "method": method, "cache_dir": cache_dir}
+    kwargs = {"model": model, "method": method, "cache_dir": cache_dir, "token_type": token_type}
     if layer is not None:
         kwargs["layer"] = layer
     return EmbeddingAligner(**kwargs)
@@ -56,6 +56,7 @@ def evaluate_projection(
     aligner_model: str | None = None,
     layer: int | None = None,
     align_method: str | None = None,
+    token_type: str | None = None,
     cache_dir: str | None = None,
     candidates: str | None = None,
     min_votes: int = 1,
@@ -66,7 +67,8 @@ def evaluate_projection(
     ``aligner`` (anything with ``align(pairs)``, and ``align_methods(pairs, methods)`` for
     combined links) replaces the embedding aligner built from ``aligner_model`` / ``layer``.
     ``align_method`` overrides the links the method was measured with (``itermax``,
-    ``argmax``, ``match``, or several joined by ``+``). ``candidates`` is a CoNLL file of
+    ``argmax``, ``match``, or several joined by ``+``); ``token_type`` (``word`` or ``bpe``)
+    overrides how the method's links were made. ``candidates`` is a CoNLL file of
     target spans for the ``spans-*`` methods (labels ignored).
     """
     t0 = time.perf_counter()
@@ -86,8 +88,9 @@ def evaluate_projection(
     links = tuple(align_method.split("+")) if align_method else spec.links
     weights = spec.link_weights if not align_method else None
     use_layer = layer if layer is not None else spec.layer
+    use_tokens = token_type or spec.token_type
     if aligner is None:
-        aligner = make_aligner(aligner_model, use_layer, links[0], cache_dir)
+        aligner = make_aligner(aligner_model, use_layer, links[0], cache_dir, use_tokens)
     project = spec.bind(**(params or {}))
 
     t_align = 0.0
@@ -127,6 +130,7 @@ def evaluate_projection(
         "params": {k: v for k, v in {**spec.params, **(params or {})}.items()},
         "aligner": identity,
         "links": "+".join(links),
+        "token_type": use_tokens,
         "sources": list(sources),
         "target": target,
         "precision": scores["precision"],

@@ -90,8 +90,19 @@ def prefix_sums(values: Sequence[float]) -> list[float]:
     return out
 
 
-def dice(links: float, len_e: int, len_t: int) -> float:
-    return 2.0 * links / (len_e + len_t)
+def dice(links: float, len_e: float, len_t: float) -> float:
+    """``2 * links / (len_e + len_t)``, rounded to 12 decimals so that equal scores reached by
+    different sums of weights compare equal (ties are then broken as documented)."""
+    return round(2.0 * links / (len_e + len_t), 12)
+
+
+def word_costs(alignment: Alignment, n_tgt: int, unlinked_cost: float = 1.0) -> list[float]:
+    """Prefix sums of what each target word adds to a candidate's length: 1, or
+    ``unlinked_cost`` for a word that no link reaches (1 everywhere gives the plain length)."""
+    if unlinked_cost == 1.0:
+        return [float(i) for i in range(n_tgt + 1)]
+    linked = {t for _, t in alignment.links}
+    return prefix_sums([1.0 if t in linked else unlinked_cost for t in range(n_tgt)])
 
 
 def score_candidates(
@@ -101,9 +112,16 @@ def score_candidates(
     n_tgt: int,
     threshold: float = 0.0,
     weighted: bool = False,
+    unlinked_cost: float = 1.0,
 ) -> list[list[tuple[float, int, int]]]:
-    """Per entity, the candidates scoring above ``threshold`` (and above 0) as ``(score, start, end)``."""
+    """Per entity, the candidates scoring above ``threshold`` (and above 0) as ``(score, start, end)``.
+
+    ``unlinked_cost`` is what a target word that no link reaches adds to the candidate's
+    length ``|t|`` (1: the plain Dice score; less lets a candidate span unlinked words such
+    as articles or prepositions inside a name more cheaply).
+    """
     cands = list(candidates)
+    cost = word_costs(alignment, n_tgt, unlinked_cost)
     out = []
     for k, prof in enumerate(entity_profiles(src_spans, alignment, n_tgt, weighted)):
         pre = prefix_sums(prof)
@@ -112,7 +130,7 @@ def score_candidates(
         for a, b in cands:
             links = pre[b] - pre[a]
             if links > 0:
-                sc = dice(links, le, b - a)
+                sc = dice(links, le, cost[b] - cost[a])
                 if sc > threshold:
                     row.append((sc, a, b))
         out.append(row)
@@ -127,15 +145,21 @@ def pruned_ngram_candidates(
     max_len: int | None = None,
     exclude_final: bool = True,
     weighted: bool = False,
+    unlinked_cost: float = 1.0,
 ) -> list[list[tuple[float, int, int]]]:
     """The n-gram candidates of each entity whose first and last word link to the entity.
 
-    Any other n-gram with links is strictly beaten by the n-gram trimmed to its outermost
-    linked words (same links, fewer words, and inside it, so it overlaps nothing new); hence
-    this pruning never changes the optimum of the matching nor the choices of the greedy
-    solver.
+    Any other n-gram with links scores no higher than the n-gram trimmed to its outermost
+    linked words (same links, no longer, and inside it, so it overlaps nothing new); the
+    trimmed one is strictly better when ``unlinked_cost`` is positive, and ties when it is 0
+    and only unlinked words were trimmed (the solvers then prefer the shorter one anyway).
+    Hence this pruning changes neither the optimum value of the matching nor the choices of
+    the greedy solver.
     """
+    if unlinked_cost < 0:
+        raise ValueError(f"unlinked_cost must be 0 or more, got {unlinked_cost}")
     limit = candidate_limit(tgt_tokens, exclude_final)
+    cost = word_costs(alignment, len(tgt_tokens), unlinked_cost)
     out = []
     for k, prof in enumerate(entity_profiles(src_spans, alignment, len(tgt_tokens), weighted)):
         linked = [t for t in range(limit) if prof[t] > 0]
@@ -147,23 +171,27 @@ def pruned_ngram_candidates(
                 if max_len is not None and b + 1 - a > max_len:
                     break
                 acc += prof[b]
-                sc = dice(acc, le, b + 1 - a)
+                sc = dice(acc, le, cost[b + 1] - cost[a])
                 if sc > threshold:
                     row.append((sc, a, b + 1))
         out.append(row)
     return out
 
 
-def combine_alignments(alignments: Sequence[Alignment], weights: Sequence[float] | None = None) -> Alignment:
+def combine_alignments(
+    alignments: Sequence[Alignment], weights: Sequence[float] | None = None, use_scores: bool = False
+) -> Alignment:
     """Union of several alignments of one sentence pair; a link's score is the summed weight
-    of the alignments that contain it (weights default to 1 each)."""
+    of the alignments that contain it (weights default to 1 each), each weight multiplied by
+    the link's own score in that alignment when ``use_scores`` (and the alignment has scores)."""
     if weights is None:
         weights = [1.0] * len(alignments)
     if len(weights) != len(alignments):
         raise ValueError(f"{len(alignments)} alignments but {len(weights)} weights")
     acc: dict[tuple[int, int], float] = {}
     for al, w in zip(alignments, weights):
-        for link in al.links:
-            acc[link] = acc.get(link, 0.0) + float(w)
+        scores = al.scores if use_scores and al.scores is not None else [1.0] * len(al.links)
+        for link, sc in zip(al.links, scores):
+            acc[link] = acc.get(link, 0.0) + float(w) * float(sc)
     keys = tuple(sorted(acc))
     return Alignment(keys, tuple(acc[k] for k in keys))

@@ -26,6 +26,7 @@ def match(
     max_len: int | None = None,
     exclude_final: bool = True,
     weighted: bool = False,
+    unlinked_cost: float = 1.0,
     candidate_spans: Sequence[Span] | Sequence[tuple[int, int]] | None = None,
     trim_punct: bool = False,
     trim_words: Collection[str] = (),
@@ -35,7 +36,8 @@ def match(
     ``threshold``: only candidates scoring above it are considered. ``max_len`` and
     ``exclude_final`` shape the n-gram candidates; ``candidate_spans`` replaces them. With
     ``weighted`` a link counts by its alignment score (e.g. the number of aligners that agree,
-    see :func:`~silver_ner.projection.candidates.combine_alignments`). ``trim_punct`` and
+    see :func:`~silver_ner.projection.candidates.combine_alignments`). ``unlinked_cost``: what a
+    target word no link reaches adds to a candidate's length. ``trim_punct`` and
     ``trim_words`` apply :func:`trim_span` to each chosen span.
     """
     n = len(tgt_tokens)
@@ -45,12 +47,14 @@ def match(
         for a, b in cands:
             if not 0 <= a < b <= n:
                 raise ValueError(f"candidate span ({a}, {b}) outside a target of {n} words")
-        rows = score_candidates(src_spans, cands, alignment, n, threshold, weighted)
+        rows = score_candidates(src_spans, cands, alignment, n, threshold, weighted, unlinked_cost)
     elif solver == "ilp":
         # the reference solver sees every n-gram, not the pruned set
-        rows = score_candidates(src_spans, ngram_candidates(tgt_tokens, max_len, exclude_final), alignment, n, threshold, weighted)
+        rows = score_candidates(
+            src_spans, ngram_candidates(tgt_tokens, max_len, exclude_final), alignment, n, threshold, weighted, unlinked_cost
+        )
     else:
-        rows = pruned_ngram_candidates(src_spans, tgt_tokens, alignment, threshold, max_len, exclude_final, weighted)
+        rows = pruned_ngram_candidates(src_spans, tgt_tokens, alignment, threshold, max_len, exclude_final, weighted, unlinked_cost)
     result = ProjectionResult()
     for k, score, a, b in solve(rows):
         span = trim_span(Span(a, b, src_spans[k].label), tgt_tokens, trim_punct, trim_words)

@@ -27,6 +27,7 @@ class MethodSpec:
     links: tuple[str, ...] = ("itermax",)  # alignment methods whose links the method reads
     link_weights: tuple[float, ...] | None = None  # weights when several link sets are combined
     layer: int | None = None  # encoder layer it was measured with; None: the aligner's default
+    token_type: str = "word"  # "word": compare word vectors; "bpe": compare subwords, link their words
 
     def bind(self, **overrides) -> Callable[..., ProjectionResult]:
         return partial(self.func, **{**self.params, **overrides})
@@ -42,10 +43,30 @@ _SPECS = [
     MethodSpec("spans-greedy", match, {"solver": "greedy"}, "given candidate spans, greedy matching"),
     MethodSpec("spans-exact", match, {"solver": "exact"}, "given candidate spans, exact matching"),
     MethodSpec("spans-ilp", match, {"solver": "ilp"}, "given candidate spans, exact matching by CBC"),
+    # measured best on Europarl en->de and en->es (docs/projection.md): subword links of layer 7,
+    # link similarities as weights, and target words no link reaches free inside a candidate
+    MethodSpec(
+        "tuned-greedy",
+        match,
+        {"solver": "greedy", "weighted": True, "unlinked_cost": 0.0},
+        "n-gram greedy matching on similarity-weighted subword itermax links of layer 7, unlinked words free",
+        links=("itermax",),
+        layer=7,
+        token_type="bpe",
+    ),
+    MethodSpec(
+        "tuned-exact",
+        match,
+        {"solver": "exact", "weighted": True, "unlinked_cost": 0.0},
+        "as tuned-greedy with the exact solver",
+        links=("itermax",),
+        layer=7,
+        token_type="bpe",
+    ),
 ]
 METHODS: dict[str, MethodSpec] = {s.name: s for s in _SPECS}
 NEEDS_CANDIDATES = frozenset({"spans-greedy", "spans-exact", "spans-ilp"})
-DEFAULT_METHOD = "ngram-exact"
+DEFAULT_METHOD = "tuned-greedy"
 
 
 def register(spec: MethodSpec) -> None:

@@ -69,6 +69,33 @@ def test_weighted_links_prefer_agreeing_aligners():
     assert match(SRC, src_spans, TGT, both).spans == [Span(4, 6, "LOC")]
 
 
+def test_unlinked_words_inside_a_name_can_be_free():
+    src = "the competition policy".split()
+    tgt = "la política de la competencia".split()
+    links = Alignment.from_pairs([(1, 4), (2, 1)])
+    spans = [Span(1, 3, "MISC")]
+    # plain Dice: 2*1/(2+1) for one word ties with 2*2/(2+4) for the whole name; the shorter wins
+    assert match(src, spans, tgt, links).spans == [Span(1, 2, "MISC")]
+    # "de la" reached by no link cost nothing: 2*2/(2+2) for the whole name
+    res = match(src, spans, tgt, links, unlinked_cost=0.0)
+    assert res.spans == [Span(1, 5, "MISC")] and res.scores == [1.0]
+    # a word linked elsewhere still costs: 2*2/(2+3)
+    busy = Alignment.from_pairs([(1, 4), (2, 1), (0, 3)])
+    assert match(src, spans, tgt, busy, unlinked_cost=0.0).scores == [pytest.approx(0.8)]
+    with pytest.raises(ValueError, match="unlinked_cost"):
+        match(src, spans, tgt, links, unlinked_cost=-1)
+
+
+def test_combine_alignments_can_weigh_by_link_scores():
+    a = Alignment.from_pairs([(0, 0), (1, 1)], [0.5, 0.8])
+    b = Alignment.from_pairs([(0, 0)], [0.9])
+    both = combine_alignments([a, b], [1.0, 2.0], use_scores=True)
+    assert both.links == ((0, 0), (1, 1))
+    assert both.scores == (pytest.approx(0.5 + 1.8), pytest.approx(0.8))
+    with pytest.raises(ValueError, match="2 alignments but 1 weights"):
+        combine_alignments([a, b], [1.0])
+
+
 def test_trim_span_strips_punctuation_and_listed_words():
     toks = "die „ Europäische Union “ tagt".split()
     assert trim_span(Span(0, 5, "ORG"), toks, True, ["die"]) == Span(2, 4, "ORG")

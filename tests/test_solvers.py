@@ -16,8 +16,8 @@ def random_problem(rng):
         if rng.random() < 0.6 and pos + length <= n_src:
             spans.append(Span(pos, pos + length, rng.choice(["PER", "ORG"])))
         pos += length
-    links = {(rng.randrange(n_src), rng.randrange(n_tgt)) for _ in range(rng.randint(0, 2 * n_src))}
-    return spans, ["w"] * n_tgt, Alignment.from_pairs(links)
+    links = sorted({(rng.randrange(n_src), rng.randrange(n_tgt)) for _ in range(rng.randint(0, 2 * n_src))})
+    return spans, ["w"] * n_tgt, Alignment.from_pairs(links, [rng.choice([0.5, 0.7, 0.9]) for _ in links])
 
 
 def assert_valid(solution, rows):
@@ -30,13 +30,14 @@ def assert_valid(solution, rows):
         assert (sc, a, b) in rows[k]
 
 
-def test_exact_equals_ilp_optimum_and_greedy_never_beats_it():
+@pytest.mark.parametrize("params", [{}, {"weighted": True, "unlinked_cost": 0.0}, {"unlinked_cost": 0.5}])
+def test_exact_equals_ilp_optimum_and_greedy_never_beats_it(params):
     rng = random.Random(7)
     solved = 0
-    for _ in range(40):
+    for _ in range(25):
         spans, tgt, links = random_problem(rng)
-        full = score_candidates(spans, ngram_candidates(tgt), links, len(tgt))
-        pruned = pruned_ngram_candidates(spans, tgt, links)
+        full = score_candidates(spans, ngram_candidates(tgt), links, len(tgt), **params)
+        pruned = pruned_ngram_candidates(spans, tgt, links, **params)
         exact = solve_exact(pruned)
         assert_valid(exact, pruned)
         greedy = solve_greedy(pruned)
@@ -50,7 +51,7 @@ def test_exact_equals_ilp_optimum_and_greedy_never_beats_it():
             assert_valid(ilp, full)
             assert solution_value(ilp) == pytest.approx(solution_value(exact), abs=1e-6)
             solved += 1
-    assert solved >= 10
+    assert solved >= 5
 
 
 def test_exact_beats_greedy_on_a_conflict():

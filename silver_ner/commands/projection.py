@@ -34,6 +34,12 @@ def register(sub) -> None:
         metavar="M",
         help="itermax, argmax or match, or several joined by '+' (default: what the method was measured with)",
     )
+    p.add_argument(
+        "--token-type",
+        choices=("word", "bpe"),
+        default=None,
+        help="compare word vectors or subword vectors (default: what the method was measured with)",
+    )
     p.add_argument("--cache-dir", default=None, metavar="DIR", help="cache folder for alignments")
     p.add_argument("--candidates", default=None, metavar="FILE", help="CoNLL file of target candidate spans (spans-* methods)")
     p.add_argument("--min-votes", type=int, default=1, metavar="K", help="with several sources: votes a span needs")
@@ -55,6 +61,7 @@ def run_eval_projection(args) -> int:
         aligner_model=args.aligner_model,
         layer=args.layer,
         align_method=args.align_method,
+        token_type=args.token_type,
         cache_dir=args.cache_dir,
         candidates=args.candidates,
         min_votes=args.min_votes,
