@@ -291,17 +291,24 @@ class HFTranslator:
 
 def pairs_from_translation(
     gold: ConllFile,
-    translator: Translator,
+    translator: Translator | str | os.PathLike,
     target_lang: str,
     report: SourceReport,
     *,
     source_lang: str = "eng",
     chunk: int = 256,
+    **translator_options,
 ) -> Iterator[SourcePair]:
     """Translate each gold sentence (detokenised) and pair it with its tokenised translation.
 
+    ``translator`` is a ``Translator`` or a model name/folder for :class:`HFTranslator`
+    (built with ``translator_options``: ``batch_size``, ``num_beams``, ``max_length``, ...).
     An empty translation drops the pair, counted and located in ``report``.
     """
+    if isinstance(translator, (str, os.PathLike)):
+        translator = HFTranslator(translator, **translator_options)
+    elif translator_options:
+        raise TypeError(f"options {sorted(translator_options)} apply only when the translator is a model name")
     empty: list[int] = []
     for b in range(0, len(gold.sentences), chunk):
         sents = gold.sentences[b : b + chunk]

@@ -105,3 +105,19 @@ def test_mean_pool_embedder_keeps_input_order(tiny_bert):
     assert np.allclose(out[2], emb([texts[2]])[0], atol=1e-5)
     cached = CachedEmbedder(emb)
     assert np.allclose(cached(texts + texts[:1]), np.vstack([out, out[:1]]), atol=1e-5) and len(cached.cache) == 4
+
+
+@pytest.mark.slow
+def test_real_tprojection_stretch_with_the_default_encoder(shared_data):
+    """The last 40 Yoruba sentences: the 56 sentences the file misses all lie before them."""
+    from silver_ner.builders.pairing import default_embedder
+    from silver_ner.builders.tokenize import detokenize
+
+    en = read_conll(shared_data / "conll2003_en" / "train.txt")
+    yo = read_conll(shared_data / "tprojection_mt" / "yor.train.txt")
+    k = len(en) - len(yo)
+    src, tgt = en.sentences[len(yo) - 40:], yo.sentences[-40:]
+    al = align_sentences([detokenize(s.tokens) for s in src], [detokenize(s.tokens) for s in tgt], default_embedder(),
+                         source_tokens=[s.tokens for s in src], target_tokens=[s.tokens for s in tgt])
+    assert al.unpaired_targets == []
+    assert [i for i, _ in al.pairs] == list(range(k, k + 40))

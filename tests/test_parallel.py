@@ -94,3 +94,15 @@ def test_hf_tagger_on_a_tiny_token_classifier(tmp_path, files):
     src, tgt = files
     pairs = list(pairs_from_parallel(src, tgt, "swa", tagger, rep))
     assert len(pairs) == 2 and pairs[0].source_spans == [Span(0, 5, "LOC")]
+
+
+def test_real_mafand_dev_pairs_every_line(shared_data):
+    from silver_ner.builders.parallel import mafand_paths
+
+    src, tgt = mafand_paths("yor", "dev", shared_data)
+    rep = SourceReport()
+    pairs = list(pairs_from_parallel(src, tgt, "yor", CapitalTagger(), rep))
+    lines = src.read_text(encoding="utf-8").splitlines()
+    assert rep.read == len(lines) and rep.paired + sum(rep.dropped.values()) == rep.read
+    assert len(pairs) == rep.paired and all(p.target_tokens for p in pairs)
+    assert all("," not in t or t == "," for p in pairs[:200] for t in p.target_tokens)

@@ -19,6 +19,10 @@ def test_combining_tone_marks_stay_on_their_letter():
     assert len(toks) == 7 and toks[-2:] == [unicodedata.normalize("NFD", "àwọn"), "."]
 
 
+def test_quote_token_spelling():
+    assert tokenize('alisema "leo"', quote_token='""""') == ["alisema", '""""', "leo", '""""']
+
+
 def test_detokenize_round_trip():
     toks = ["Rais", "(", "Kenya", ")", "alisema", '"', "leo", '"', ",", "27", ",", "000", "."]
     text = detokenize(toks)
@@ -29,6 +33,9 @@ def test_detokenize_round_trip():
 def test_consistent_with_masakhaner_gold(shared_data):
     from silver_ner.builders.gold import read_gold
 
-    g = read_gold("masakhaner2:yor:test", shared_data)
-    same = sum(tokenize(" ".join(s.tokens)) == s.tokens for s in g.sentences)
-    assert same / len(g) > 0.95
+    for lang in ("yor", "swa"):
+        g = read_gold(f"masakhaner2:{lang}:test", shared_data)
+        # the files spell a double quote either as " or as four quote characters
+        gold = [[t if t != '""""' else '"' for t in s.tokens] for s in g.sentences]
+        same = sum(tokenize(" ".join(toks)) == toks for toks in gold)
+        assert same / len(g) > 0.98
