@@ -95,3 +95,17 @@ def test_cli_errors_are_one_clean_line(argv, message, capsys, tmp_path, monkeypa
     assert main(["build", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+@pytest.mark.slow
+def test_demo_with_the_real_encoder(tmp_path, capsys):
+    """The README's first command: the embedded sample, multilingual-e5-small and the default method."""
+    assert main(["build", "--demo", "--output", os.fspath(tmp_path / "demo"), "--cache-dir", os.fspath(tmp_path / "c"),
+                 "--quiet"]) == 0
+    man = read_manifest(tmp_path / "demo")
+    assert set(man["configs"]) == {"swa", "deu"}
+    for lang, entry in man["configs"].items():
+        assert "multilingual-e5-small" in entry["aligner"]
+        assert entry["stats"]["sentences_out"] == 30
+        # hand labels of the sample translations: names are easy to find, so projection should nearly match them
+        assert entry["reference"]["f1"] >= 0.9, (lang, entry["reference"])
