@@ -38,6 +38,7 @@ from silver_ner.projection.protocols import Aligner, Alignment
 from silver_ner.projection.spans import Span, iob2_names, spans_to_tags, tags_to_spans
 
 from . import cache
+from .conll import read_conll
 from .sources import SourcePair, SourceReport
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ LABEL_SETS: dict[str, tuple[str, ...]] = {
 DEFAULT_LABELS = LABEL_SETS["conll"]
 
 DEFAULT_LAYER = 8
+GOLD_ROLES = ("source_gold", "source_labels")
 SOURCE_KINDS = ("parallel", "translate", "translated-conll", "pairs")
 
 
@@ -100,6 +102,15 @@ class FilterOptions:
         return {k: v for k, v in asdict(self).items() if v not in (None, False)}
 
 
+def _gold_path(path: str) -> str:
+    """``path`` itself, or the local file of a gold spec such as ``conll2003:train``."""
+    if os.path.exists(path) or ":" not in path or os.sep in path:
+        return path
+    from .gold import default_data_root, resolve_gold
+
+    return os.fspath(resolve_gold(path).local_path(default_data_root()))
+
+
 @dataclass
 class SourceSpec:
     """Where the labelled source sentences and their target sentences come from.
@@ -141,7 +152,10 @@ class SourceSpec:
             raise ValueError("a translate source needs a translator model")
 
     def for_language(self, lang: str) -> "SourceSpec":
-        return replace(self, files={k: str(v).replace("{lang}", lang) for k, v in self.files.items()})
+        """``{lang}`` filled in; gold specs (``conll2003:train``) resolved to their files in the data folder."""
+        files = {k: _gold_path(str(v).replace("{lang}", lang)) if k in GOLD_ROLES else str(v).replace("{lang}", lang)
+                 for k, v in self.files.items()}
+        return replace(self, files=files)
 
     def describe(self, lang: str) -> tuple[dict, dict]:
         """``(source, target_source)`` as written in the manifest."""
@@ -245,17 +259,6 @@ def split_of(row_id: str, validation_fraction: float) -> str:
 # sources
 
 
-def _read_source_gold(path: str):
-    """A CoNLL file, or a gold spec such as ``conll2003:train`` read from the data folder."""
-    from .conll import read_conll
-
-    if os.path.exists(path) or os.sep in path or path.endswith((".txt", ".conll")):
-        return read_conll(path)
-    from .gold import read_gold
-
-    return read_gold(path)
-
-
 _EMBEDDER = None
 
 
@@ -277,7 +280,7 @@ def load_pairs(spec: BuildSpec, *, progress: bool = False) -> tuple[list[SourceP
         from .parallel import pairs_from_parallel
 
         if src.files.get("source_labels"):
-            labeller = _read_source_gold(src.files["source_labels"])
+            labeller = read_conll(src.files["source_labels"])
         else:
             from .tagger import HFTagger  # noqa: PLC0415
 
@@ -287,13 +290,13 @@ def load_pairs(spec: BuildSpec, *, progress: bool = False) -> tuple[list[SourceP
     elif src.kind == "translate":
         from . import translate as mt
 
-        gold = _read_source_gold(src.files["source_gold"])
+        gold = read_conll(src.files["source_gold"])
         pairs = list(mt.pairs_from_translation(gold, src.model, spec.lang, report, source_lang=src.language,
                                                **src.params))
     elif src.kind == "translated-conll":
         from . import pairing
 
-        gold = _read_source_gold(src.files["source_gold"])
+        gold = read_conll(src.files["source_gold"])
         pairs = list(pairing.pairs_from_translated_conll(gold, src.files["translated_conll"], spec.lang, report,
                                                          _shared_embedder(), source_lang=src.language, **src.params))
     else:
@@ -363,6 +366,8 @@ class LanguageBuild:
             raise ValueError("a 'pairs' source needs the pairs handed to LanguageBuild(pairs=...)")
         self._chunk_memo: dict[int, ChunkResult] = {}
         self._ids_checked = False
+        self._source_key: str | None = None
+        self._fingerprint: str | None = None
 
     def __getstate__(self):  # a model-holding aligner is rebuilt in worker processes from the spec
         state = dict(self.__dict__)
@@ -389,7 +394,8 @@ class LanguageBuild:
         return self.aligner.identity
 
     def source_key(self) -> str:
-        if getattr(self, "_source_key", None) is None:
+        """The cache key of the source stage: input file contents, model, options, version."""
+        if self._source_key is None:
             self._source_key = self._compute_source_key()
         return self._source_key
 
@@ -408,11 +414,11 @@ class LanguageBuild:
 
     def fingerprint(self) -> str:
         """The cache key of the whole config: inputs, models, parameters and the package version."""
-        if getattr(self, "_fingerprint", None) is not None:
-            return self._fingerprint
-        s = self.spec
-        self._fingerprint = cache.make_key("build", self.source_key(), self.aligner_identity, s.method_name, s.method_params,
-                              list(s.labels), s.label_mapping, asdict(s.filters), s.validation_fraction)
+        if self._fingerprint is None:
+            s = self.spec
+            self._fingerprint = cache.make_key("build", self.source_key(), self.aligner_identity, s.method_name,
+                                               s.method_params, list(s.labels), s.label_mapping, asdict(s.filters),
+                                               s.validation_fraction)
         return self._fingerprint
 
     # -- stage 1: pairs --------------------------------------------------------------------
@@ -621,8 +627,6 @@ class LanguageBuild:
         ``target_line`` of each row's origin); its tokens must equal the row's tokens.
         """
         from silver_ner.projection.metrics import span_scores
-
-        from .conll import read_conll
 
         ref = read_conll(reference)
         names = self.spec.label_names

@@ -386,3 +386,13 @@ def test_translate_source_goes_through_the_translator(tmp_path, monkeypatch):
     other = BuildSpec("yor", SourceSpec("translate", {"source_gold": str(SAMPLES_DIR / "eng.conll")}, model="m2"),
                       method="naive")
     assert make_build(other, tmp_path).source_key() != lb.source_key()
+
+
+def test_gold_specs_resolve_to_files_of_the_data_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("SILVER_NER_DATA", os.fspath(tmp_path))
+    spec = BuildSpec("swa", SourceSpec("translated-conll", {"source_gold": "conll2003:train",
+                                                            "translated_conll": "t/{lang}.txt"}))
+    assert spec.source.files == {"source_gold": os.fspath(tmp_path / "conll2003_en" / "train.txt"),
+                                 "translated_conll": "t/swa.txt"}
+    with pytest.raises(FileNotFoundError, match="conll2003_en"):
+        LanguageBuild(spec, aligner=IdentityAligner()).source_key()
