@@ -47,14 +47,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(DATA / "europarl_gold"))
     ap.add_argument("--cache-dir", default=cache_default())
-    ap.add_argument("--method", default=None, help="method whose links, layer and parameters are used (default: the default method)")
+    ap.add_argument("--method", default="tuned-exact", help="method whose links, layer and scoring parameters are used")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--langs", default="de,es")
     ap.add_argument("--out", default=str(HERE / "results" / "bench_solvers.json"))
     args = ap.parse_args()
 
     spec = get_spec(args.method)
-    params = {k: v for k, v in spec.params.items() if k in ("threshold", "max_len", "exclude_final", "weighted")}
+    params = {k: v for k, v in spec.params.items() if k in ("threshold", "max_len", "exclude_final", "weighted", "unlinked_cost")}
     en = read_conll(os.path.join(args.data, "en.conll"))
     aligner = make_aligner(None, spec.layer, spec.links[0], args.cache_dir, spec.token_type)
     report = {
@@ -82,11 +82,8 @@ def main() -> None:
         t_proj_exact, _ = timed(lambda s: solve_exact(pruned(s)), sents, args.repeat)
         t_proj_greedy, _ = timed(lambda s: solve_greedy(pruned(s)), sents, args.repeat)
         full_params = {k: v for k, v in params.items() if k in ("max_len", "exclude_final")}
-        full_rows = [
-            score_candidates(s[0], ngram_candidates(s[1], **full_params), s[2], len(s[1]),
-                             params.get("threshold", 0.0), params.get("weighted", False))
-            for s in sents
-        ]
+        score_params = {k: v for k, v in params.items() if k in ("threshold", "weighted", "unlinked_cost")}
+        full_rows = [score_candidates(s[0], ngram_candidates(s[1], **full_params), s[2], len(s[1]), **score_params) for s in sents]
         t_ilp, ilp = timed(solve_ilp, full_rows, 1)
         t_exact_full, exact_full = timed(solve_exact, full_rows, 1)
         v_exact = [solution_value(x) for x in exact]

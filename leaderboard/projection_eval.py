@@ -8,6 +8,7 @@ multi-source voting.
 
 from __future__ import annotations
 
+import inspect
 import resource
 import sys
 import time
@@ -91,6 +92,11 @@ def evaluate_projection(
     use_tokens = token_type or spec.token_type
     if aligner is None:
         aligner = make_aligner(aligner_model, use_layer, links[0], cache_dir, use_tokens)
+    extra = {"candidate_spans": []} if cand_file is not None else {}
+    try:
+        inspect.signature(spec.func).bind(None, None, None, None, **{**spec.params, **(params or {}), **extra})
+    except TypeError as exc:
+        raise ValueError(f"method {spec.name!r}: bad parameters {params}: {exc}") from None
     project = spec.bind(**(params or {}))
 
     t_align = 0.0

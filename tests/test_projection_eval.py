@@ -116,6 +116,14 @@ def test_cli_json_and_table(files, monkeypatch, capsys):
     assert "precision" in capsys.readouterr().out
     assert main(["eval-projection", "--source", en, "--target", de, "--method", "magic"]) == 2
     assert "valid methods" in capsys.readouterr().err
+    args = ["eval-projection", "--source", en, "--target", de, "--method", "ngram-greedy", "--json"]
+    assert main(args + ["--param", "threshold=1.5", "--param", "weighted=false"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["params"]["threshold"] == 1.5 and out["predicted_entities"] == 0
+    assert main(args + ["--param", "ratio=0.5"]) == 2
+    assert "bad parameters" in capsys.readouterr().err
+    assert main(args + ["--param", "threshold"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
 
 
 def test_real_embedding_aligner_on_a_tiny_model(files, tiny_bert):

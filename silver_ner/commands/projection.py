@@ -42,9 +42,30 @@ def register(sub) -> None:
     )
     p.add_argument("--cache-dir", default=None, metavar="DIR", help="cache folder for alignments")
     p.add_argument("--candidates", default=None, metavar="FILE", help="CoNLL file of target candidate spans (spans-* methods)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a method parameter, e.g. --param unlinked_cost=0 --param weighted=true (repeatable)",
+    )
     p.add_argument("--min-votes", type=int, default=1, metavar="K", help="with several sources: votes a span needs")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=run_eval_projection)
+
+
+def parse_params(items: list[str]) -> dict:
+    """``["weighted=true", "threshold=0.2", "solver=exact"]`` -> typed values (JSON, else text)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--param expects KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
 
 
 def run_eval_projection(args) -> int:
@@ -65,6 +86,7 @@ def run_eval_projection(args) -> int:
         cache_dir=args.cache_dir,
         candidates=args.candidates,
         min_votes=args.min_votes,
+        params=parse_params(args.param),
     )
     print(json.dumps(result, indent=2) if args.json else format_table(result))
     return 0
