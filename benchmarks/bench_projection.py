@@ -67,15 +67,73 @@ def cache_default() -> str:
     return os.path.join(platformdirs.user_cache_dir("silver-ner"), "alignments")
 
 
+SWEEP_LAYERS = (4, 5, 6, 7, 8, 9)
+SWEEP_CONFIGS = [
+    ("heuristic", "itermax", {}),
+    ("elp", "itermax", {}),
+    ("naive", "argmax", {}),
+    ("ngram-greedy", "itermax", {}),
+    ("ngram-exact", "itermax", {}),
+    ("ngram-exact", "itermax", {"weighted": True}),
+    ("ngram-exact", "itermax", {"weighted": True, "unlinked_cost": 0.0}),
+    ("ngram-greedy", "itermax", {"weighted": True, "unlinked_cost": 0.0}),
+    ("ngram-exact", "itermax+argmax", {"weighted": True, "unlinked_cost": 0.0}),
+]
+
+
+def sweep(data: str, langs: list[str], cache_dir: str) -> list[dict]:
+    """F1 (all sentences, first half, second half) per layer, token type and configuration."""
+    from silver_ner.builders.conll import read_conll
+    from silver_ner.leaderboard.projection_eval import make_aligner
+    from silver_ner.projection.candidates import combine_alignments
+    from silver_ner.projection.methods import get_method
+    from silver_ner.projection.metrics import span_scores
+
+    en = read_conll(os.path.join(data, "en.conll"))
+    out = []
+    for lang in langs:
+        tgt = read_conll(os.path.join(data, f"{lang}.conll"))
+        pairs = [(a.tokens, b.tokens) for a, b in zip(en.sentences, tgt.sentences)]
+        gold = [s.spans for s in tgt.sentences]
+        half = len(gold) // 2
+        for tokens in ("word", "bpe"):
+            for layer in SWEEP_LAYERS:
+                links = make_aligner(None, layer, "itermax", cache_dir, tokens).align_methods(pairs, ("itermax", "argmax"))
+                for method, spec, params in SWEEP_CONFIGS:
+                    fn = get_method(method, **params)
+                    names = spec.split("+")
+                    pred = []
+                    for i, (a, b) in enumerate(zip(en.sentences, tgt.sentences)):
+                        al = links[names[0]][i] if len(names) == 1 else combine_alignments([links[m][i] for m in names], use_scores=True)
+                        pred.append(fn(a.tokens, a.spans, b.tokens, al).spans)
+                    row = {
+                        "lang": lang, "token_type": tokens, "layer": layer, "method": method, "links": spec, "params": params,
+                        "f1": span_scores(gold, pred)["f1"],
+                        "f1_first_half": span_scores(gold[:half], pred[:half])["f1"],
+                        "f1_second_half": span_scores(gold[half:], pred[half:])["f1"],
+                    }
+                    out.append(row)
+                    print(f"sweep {lang} {tokens:4s} layer {layer} {method:13s} {spec:15s} {params}  "
+                          f"F1 {row['f1']:.4f} ({row['f1_first_half']:.4f}/{row['f1_second_half']:.4f})", flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(DATA / "europarl_gold"))
     ap.add_argument("--cache-dir", default=cache_default())
     ap.add_argument("--langs", default="de,es")
     ap.add_argument("--no-cold-run", action="store_true", help="skip the fresh-process run of the default method")
+    ap.add_argument("--sweep", action="store_true", help="only the tuning sweep over layers 4-9, word and subword links (slow: 12 encodings per language)")
     ap.add_argument("--out", default=str(HERE / "results" / "bench_projection.json"))
     args = ap.parse_args()
     en = os.path.join(args.data, "en.conll")
+    if args.sweep:
+        rows = sweep(args.data, args.langs.split(","), args.cache_dir)
+        out = Path(args.out).with_name("bench_projection_sweep.json")
+        out.write_text(json.dumps({"rows": rows, "load_average_at_end": os.getloadavg()}, indent=2) + "\n")
+        print(f"wrote {out}")
+        return
     report = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "default_method": DEFAULT_METHOD,
