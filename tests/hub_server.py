@@ -140,7 +140,7 @@ class HubServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.repos: dict[tuple[str, str], Repo] = {}
-        self.lfs_store: dict[str, bytes] = {}
+        self.lfs_store: dict[tuple[str, str, str], bytes] = {}  # (repo type, repo id, sha256) -> bytes
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str, int]] = []
         self.lock = threading.RLock()
@@ -309,6 +309,7 @@ def validate_card(content: str, repo_type: str) -> list[str]:
 class _Handler(BaseHTTPRequestHandler):
     hub: HubServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: avoid the delayed-ACK stall
 
     def log_message(self, fmt, *args):  # quiet
         pass
@@ -331,6 +332,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, status: int, body: bytes = b"", headers: dict | None = None, content_type: str = "application/json") -> None:
+        self._status = status
+        self._log()  # before answering: a client that saw the answer finds its request in the log
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -339,7 +342,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self._status = status
+
+    def _log(self) -> None:
+        if not self._logged:
+            self._logged = True
+            self.hub.log.append((self.command, urlsplit(self.path).path, self._status))
 
     def _json(self, status: int, obj, headers: dict | None = None) -> None:
         self._send(status, json.dumps(obj).encode(), headers)
@@ -382,7 +389,7 @@ class _Handler(BaseHTTPRequestHandler):
         return commit
 
     def _handle(self) -> None:
-        self._status = 0
+        self._status, self._logged = 0, False
         body = self._read_body()  # always consume the request, even when answering an error
         split = urlsplit(self.path)
         raw_path, query = split.path, parse_qs(split.query)
@@ -407,7 +414,7 @@ class _Handler(BaseHTTPRequestHandler):
                 headers["X-Error-Code"] = err.code
             self._json(err.status, {"error": err.message, **err.extra}, headers)
         finally:
-            self.hub.log.append((self.command, raw_path, self._status))
+            self._log()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
@@ -428,8 +435,8 @@ class _Handler(BaseHTTPRequestHandler):
         if parts[0] == "api" and len(parts) >= 4 and parts[1] in ("models", "datasets"):
             repo_type = parts[1][:-1]
             return self._api(repo_type, f"{parts[2]}/{parts[3]}", parts[4:], method, query, body)
-        if parts[0] == "lfs-upload" and method == "PUT" and len(parts) == 2:
-            return self._lfs_put(parts[1], body)
+        if parts[0] == "lfs-upload" and method == "PUT" and len(parts) == 5:
+            return self._lfs_put((parts[1], f"{parts[2]}/{parts[3]}", parts[4]), body)
         # git LFS batch and file downloads: [datasets/]ns/name/...
         repo_type = "model"
         if parts[0] == "datasets":
@@ -604,7 +611,7 @@ class _Handler(BaseHTTPRequestHandler):
             if key == "file":
                 files[path] = Blob(base64.b64decode(value["content"]), False)
             elif key == "lfsFile":
-                data = self.hub.lfs_store.get(value["oid"])
+                data = self.hub.lfs_store.get((repo.repo_type, repo.repo_id, value["oid"]))
                 if data is None:
                     raise HttpError(422, f"LFS object {value['oid']} for {path} was never uploaded")
                 files[path] = Blob(data, True)
@@ -628,15 +635,16 @@ class _Handler(BaseHTTPRequestHandler):
         objects = []
         for obj in payload.get("objects", []):
             entry = {"oid": obj["oid"], "size": obj["size"], "authenticated": True}
-            if obj["oid"] not in self.hub.lfs_store:
-                entry["actions"] = {"upload": {"href": f"{self.hub.endpoint}/lfs-upload/{obj['oid']}", "header": {}}}
+            if (repo_type, repo_id, obj["oid"]) not in self.hub.lfs_store:
+                href = f"{self.hub.endpoint}/lfs-upload/{repo_type}/{repo_id}/{obj['oid']}"
+                entry["actions"] = {"upload": {"href": href, "header": {}}}
             objects.append(entry)
         self._json(200, {"transfer": "basic", "objects": objects})
 
-    def _lfs_put(self, oid: str, body: bytes) -> None:
-        if hashlib.sha256(body).hexdigest() != oid:
-            raise HttpError(400, f"Uploaded content does not match the sha256 {oid}")
-        self.hub.lfs_store[oid] = body
+    def _lfs_put(self, key: tuple[str, str, str], body: bytes) -> None:
+        if hashlib.sha256(body).hexdigest() != key[2]:
+            raise HttpError(400, f"Uploaded content does not match the sha256 {key[2]}")
+        self.hub.lfs_store[key] = body
         self._send(200, b"")
 
     def _resolve(self, repo_type: str, repo_id: str, rev: str, path: str) -> None:
@@ -748,3 +756,105 @@ class ClientEnvironment:
                 env.pop(key, None)
             else:
                 env[key] = value
+
+
+# -- small inputs the publish tests share -------------------------------------------------------
+
+IOB2 = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
+DEFAULT_ROWS = {
+    "train": [(["Rais", "Kenyatta", "alisema", "leo"], [1, 2, 0, 0]), (["Bunge", "la", "Ulaya", "Nairobi"], [3, 4, 4, 5])],
+    "validation": [(["Amina", "yuko", "Lagos"], [1, 0, 5])],
+}
+
+
+def write_built_dataset(folder, langs=("swa", "yor"), rows=None, licenses=("CC BY-NC 4.0", "Reuters Corpus terms (research use)"),
+                        fingerprint_suffix: str = ""):
+    """A folder shaped like the output of ``silver-ner build``: manifest + one ``save_to_disk`` DatasetDict per language.
+
+    ``rows`` maps a language to ``{split: [(tokens, tag ids), ...]}`` (default: three small sentences).
+    """
+    from pathlib import Path
+
+    from datasets import ClassLabel, Dataset, DatasetDict, Features, List, Value
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    features = Features({"id": Value("string"), "tokens": List(Value("string")), "ner_tags": List(ClassLabel(names=IOB2)),
+                         "source_id": Value("string"), "method": Value("string")})
+    configs = {}
+    for lang in langs:
+        lang_rows = (rows or {}).get(lang, DEFAULT_ROWS)
+        dd = DatasetDict({
+            split: Dataset.from_dict({
+                "id": [f"{lang}-{split}-{i}" for i in range(len(items))],
+                "tokens": [t for t, _ in items],
+                "ner_tags": [g for _, g in items],
+                "source_id": [f"conll-train-{i}" for i in range(len(items))],
+                "method": ["candidates"] * len(items),
+            }, features=features)
+            for split, items in lang_rows.items()
+        })
+        dd.save_to_disk(str(folder / lang))
+        n_ent = sum(1 for items in lang_rows.values() for _, tags in items for t in tags if IOB2[t].startswith("B-"))
+        configs[lang] = {
+            "path": lang,
+            "num_rows": {split: len(items) for split, items in lang_rows.items()},
+            "label_names": IOB2,
+            "label_mapping": {"PER": "PER", "ORG": "ORG", "LOC": "LOC", "MISC": None},
+            "stats": {"sentences_in": 5, "sentences_out": 3, "entities_per_class": {"PER": n_ent - 2, "ORG": 1, "LOC": 1},
+                      "projection_rate": 0.875, "filters": {"no_target_entity": 1, "too_long": 1}},
+            "source": {"kind": "conll", "files": ["conll2003_en/train.txt"], "language": "en"},
+            "target_source": {"kind": "parallel", "files": [f"mafand/en-{lang}/train.{lang}"]},
+            "aligner": "simalign-0.4:multilingual-e5-small:layer8:itermax",
+            "method": "candidates",
+            "method_params": {"max_ngram": 3},
+            "fingerprint": f"fp-{lang}{fingerprint_suffix}",
+            "licenses": list(licenses),
+        }
+    manifest = {"format": "silver-ner-build/1", "silver_ner_version": "0.1.0", "created": "2026-11-22T00:00:00+00:00", "configs": configs}
+    (folder / "silver_ner_build.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return folder
+
+
+def eval_record(f1: float = 0.61, config: str = "swa") -> dict:
+    """One evaluation record in the ``eval_results.json`` format."""
+    return {"system": "student", "model": "tiny", "dataset": "masakhaner2", "config": config, "split": "test",
+            "language": config, "n_sentences": 12,
+            "metrics": {"precision": round(f1 + 0.04, 4), "recall": round(f1 - 0.03, 4), "f1": f1,
+                        "per_type": {"PER": {"precision": 0.7, "recall": 0.6, "f1": 0.646, "number": 5}}}}
+
+
+def write_student(folder, encoder_dir, *, records=None, training=True, labels=IOB2, seed: int = 1):
+    """A token-classification model folder from the tiny encoder, with optional eval/training records."""
+    from pathlib import Path
+
+    import torch
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    folder = Path(folder)
+    torch.manual_seed(seed)
+    model = AutoModelForTokenClassification.from_pretrained(
+        encoder_dir, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)})
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(encoder_dir).save_pretrained(folder)
+    if records is not None:
+        (folder / "eval_results.json").write_text(json.dumps(records, indent=1), encoding="utf-8")
+    if training:
+        (folder / "silver_ner_training.json").write_text(json.dumps({
+            "role": "student", "base_encoder": {"name": "me5-small", "path": str(encoder_dir)},
+            "training_data": [{"source": "hub", "repo": "silver-org/silver-ner", "config": "swa", "split": "train", "revision": "v1.0.0"}],
+            "n_sentences": 3, "hyperparameters": {"epochs": 2.0, "learning_rate": 5e-05, "batch_size": 16, "seed": 42},
+        }), encoding="utf-8")
+    (folder / "checkpoints").mkdir(exist_ok=True)
+    (folder / "checkpoints" / "optimizer.pt").write_bytes(b"not pushed")
+    return folder
+
+
+def running_hub(home):
+    """Generator for a pytest fixture: a started server with the clients pointed at it (token: write)."""
+    with HubServer() as server:
+        server.env = ClientEnvironment(server.endpoint, home)
+        try:
+            yield server
+        finally:
+            server.env.restore()
