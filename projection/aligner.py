@@ -389,7 +389,7 @@ class EmbeddingAligner:
             todo = [i for i in todo if any(out[m][i] is None for m in methods)]
             self.stats["cached"] += len(pairs) - len(todo)
         # bound memory: encode a few thousand sentences at a time
-        chunk = max(self.batch_size * 32, 256)
+        chunk = max(self.batch_size * 64, 256)
         for c in range(0, len(todo), chunk):
             idx = todo[c : c + chunk]
             links = self._compute([pairs[i] for i in idx], methods)

@@ -166,3 +166,49 @@ def test_cache_makes_reruns_free_and_keys_on_the_setup(tiny_bert, tmp_path):
     mixed = EmbeddingAligner(model=tiny_bert, layer=2, cache_dir=tmp_path)
     mixed.align_methods(pairs[:3] + make_pairs(2, seed=9), ("itermax",))
     assert mixed.stats["cached"] == 3
+
+
+def test_eflomal_missing_gives_the_install_hint(monkeypatch):
+    import sys
+
+    from silver_ner.projection.eflomal_aligner import EflomalAligner
+
+    monkeypatch.setitem(sys.modules, "eflomal", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'silver-ner\[eflomal\]'"):
+        EflomalAligner()
+
+
+def test_symmetrisation_heuristics():
+    from silver_ner.projection.eflomal_aligner import symmetrise
+
+    fwd = {(0, 0), (1, 1), (2, 1), (3, 3)}
+    rev = {(0, 0), (1, 1), (2, 2), (3, 2)}
+    assert symmetrise(fwd, rev, "intersection") == {(0, 0), (1, 1)}
+    assert symmetrise(fwd, rev, "union") == fwd | rev
+    # (2, 1) and (2, 2) neighbour (1, 1) and cover the unaligned source word 2
+    assert symmetrise(fwd, rev, "grow-diag") == {(0, 0), (1, 1), (2, 1), (2, 2), (3, 2), (3, 3)}
+    # no intersection to grow from: "final-and" adds a directional link only when both of
+    # its words are unaligned, "final" when either is
+    assert symmetrise({(0, 1)}, {(1, 0)}, "grow-diag-final-and") == {(0, 1), (1, 0)}
+    assert symmetrise({(0, 0), (0, 1)}, {(1, 1)}, "grow-diag-final-and") == {(0, 0), (1, 1)}
+    assert symmetrise({(0, 0), (0, 1)}, {(1, 1)}, "grow-diag-final") == {(0, 0), (0, 1), (1, 1)}
+    with pytest.raises(ValueError, match="unknown symmetrisation"):
+        symmetrise(fwd, rev, "grow")
+
+
+@pytest.mark.slow
+def test_eflomal_aligns_a_small_corpus():
+    pytest.importorskip("eflomal")
+    from silver_ner.projection.eflomal_aligner import EflomalAligner
+
+    names = ["Anna", "Peter", "Maria", "Jonas", "Lena", "Tom"]
+    places = ["Berlin", "Paris", "Rom", "Wien", "Oslo", "Madrid"]
+    pairs = []
+    for i in range(300):
+        n, p = names[i % 6], places[(i * 7) % 6]
+        pairs.append((f"{n} lives in {p} .".split(), f"{n} wohnt in {p} .".split()))
+    pairs.append(([], ["leer"]))
+    out = EflomalAligner().align(pairs)
+    assert out[-1].links == ()
+    hits = sum((0, 0) in a.links and (3, 3) in a.links and (4, 4) in a.links for a in out[:-1])
+    assert hits >= 290
