@@ -126,6 +126,7 @@ def test_cli_json_and_table(files, monkeypatch, capsys):
     assert "KEY=VALUE" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # builds the tiny model (tens of seconds on a loaded machine)
 def test_real_embedding_aligner_on_a_tiny_model(files, tiny_bert):
     en, de = files
     out = evaluate_projection([en], de, "ngram-exact", aligner_model=str(tiny_bert), layer=2, align_method="argmax")
