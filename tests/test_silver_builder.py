@@ -109,3 +109,18 @@ def test_demo_with_the_real_encoder(tmp_path, capsys):
         assert entry["stats"]["sentences_out"] == 30
         # hand labels of the sample translations: names are easy to find, so projection should nearly match them
         assert entry["reference"]["f1"] >= 0.9, (lang, entry["reference"])
+
+
+def test_cli_ranks_fill_the_cache_then_assemble(tmp_path, tiny_bert, capsys):
+    common = ["build", "--demo", "--lang", "deu", "--aligner-model", os.fspath(tiny_bert), "--layer", "1",
+              "--cache-dir", os.fspath(tmp_path / "cache"), "--chunk-size", "16", "--quiet"]
+    for rank in ("0", "1"):
+        assert main([*common, "--rank", rank, "--world-size", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "deu: 1 of 2 chunks cached (rank 0 of 2)" in err and "(rank 1 of 2)" in err
+    rows_dir = next((tmp_path / "cache" / "rows").iterdir())
+    assert sorted(p.name for p in rows_dir.iterdir()) == ["16-00000.json", "16-00001.json"]
+    assert not (tmp_path / "out").exists()
+    assert main([*common, "--output", os.fspath(tmp_path / "out")]) == 0
+    assert read_manifest(tmp_path / "out")["configs"]["deu"]["fingerprint"] == rows_dir.name
+    assert main([*common, "--rank", "0"]) == 2
