@@ -527,18 +527,18 @@ class EmbeddingAligner:
 
 
 class SimAlignReference:
-    """SimAlign 0.4 itself (``token_type="word"``; one pair per forward pass, all layers), the
-    reference for parity checks and benchmarks. Loading happens here, aligning in the call."""
+    """SimAlign 0.4 itself (one pair per forward pass, all layers), the reference for parity
+    checks and benchmarks. Loading happens here, aligning in the call."""
 
     CODES = {"argmax": "a", "itermax": "i", "match": "m", "fwd": "f", "rev": "r"}
 
-    def __init__(self, model_path, *, layer: int, methods: Sequence[str] = ("argmax", "itermax"), distortion: float = 0.0):
+    def __init__(self, model_path, *, layer: int, methods: Sequence[str] = ("argmax", "itermax"), distortion: float = 0.0, token_type: str = "word"):
         from simalign import SentenceAligner
 
         self.methods = [check_method(m) for m in methods]
         logging.getLogger("simalign.simalign").setLevel(logging.WARNING)
         self.aligner = SentenceAligner(
-            model=str(model_path), token_type="word", matching_methods="".join(self.CODES[m] for m in self.methods),
+            model=str(model_path), token_type=token_type, matching_methods="".join(self.CODES[m] for m in self.methods),
             distortion=distortion, layer=layer,
         )
 
@@ -551,9 +551,9 @@ class SimAlignReference:
         return out
 
 
-def simalign_reference(model_path, pairs: Sequence[Pair], *, layer: int, methods: Sequence[str] = ("argmax", "itermax"), distortion: float = 0.0) -> dict[str, list[Alignment]]:
+def simalign_reference(model_path, pairs: Sequence[Pair], *, layer: int, methods: Sequence[str] = ("argmax", "itermax"), distortion: float = 0.0, token_type: str = "word") -> dict[str, list[Alignment]]:
     """``pairs`` aligned by :class:`SimAlignReference`."""
-    return SimAlignReference(model_path, layer=layer, methods=methods, distortion=distortion)(pairs)
+    return SimAlignReference(model_path, layer=layer, methods=methods, distortion=distortion, token_type=token_type)(pairs)
 
 
 def link_agreement(a: Sequence[Alignment], b: Sequence[Alignment]) -> dict[str, float]:
