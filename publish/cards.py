@@ -147,7 +147,7 @@ def check_metadata(meta: dict[str, Any], repo_type: str) -> list[str]:
         problems.append("license 'other' needs 'license_name'")
     if lic is not None and lic not in LICENSE_FLAGS:
         problems.append(f"license {lic!r} is not a Hub licence id")
-    langs = need("language")
+    langs = need("language") if repo_type == "dataset" else meta.get("language")
     for lang in langs if isinstance(langs, list) else [langs] if langs else []:
         if not (isinstance(lang, str) and re.fullmatch(r"[a-z]{2,3}", lang)):
             problems.append(f"language {lang!r} is not an ISO 639-1/639-3 code")

@@ -39,6 +39,7 @@ def register(sub) -> None:
     _common(p)
     p.add_argument("--license", help="Hub licence id (default: inherited from the training data)")
     p.add_argument("--base-model", help="Hub id of the base encoder when the training record lacks it")
+    p.add_argument("--language", action="append", help="language code of the model (repeatable; added to those in the records)")
     p.set_defaults(func=run_model)
 
     p = kinds.add_parser("results", help="publish leaderboard records as a small versioned dataset")
@@ -93,7 +94,7 @@ def run_model(args) -> int:
 
     result, plan = _guard(lambda: publish_model(
         args.dir, args.repo, args.version, private=args.private, branch=args.branch, license=args.license,
-        base_model=args.base_model, dry_run=args.dry_run), args)
+        base_model=args.base_model, languages=args.language, dry_run=args.dry_run), args)
     return _report(args, result, plan)
 
 
