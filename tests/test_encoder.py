@@ -204,7 +204,7 @@ def test_a_map_that_remaps_its_own_output_is_refused():
 # --------------------------------------------------------------------------- conversion
 
 
-def test_converted_folder_loads_with_auto_classes(tiny_folder, tiny_file):
+def test_converted_folder_loads_with_auto_classes(tiny_folder, tiny_file, tmp_path):
     from transformers import AutoConfig, AutoModel, AutoTokenizer, BertModel
 
     config = AutoConfig.from_pretrained(tiny_folder)
@@ -225,6 +225,12 @@ def test_converted_folder_loads_with_auto_classes(tiny_folder, tiny_file):
     assert ids[0] == 0 and ids[-1] == 2
     assert tok.convert_ids_to_tokens(ids[1:-1]) == ["▁the", "▁Ọ", "ba"]
     assert (tok.pad_token_id, tok.unk_token_id, tok.mask_token_id) == (1, 3, len(TINY_PIECES) - 1)
+    words = tok(["Ọba", "ẹ̀kọ́", "Paris"], is_split_into_words=True)
+    assert words.word_ids()[0] is None and words.word_ids()[1] == 0 and words.word_ids()[-2] == 2
+    tok.save_pretrained(tmp_path / "again")  # as a trained student's folder would carry it
+    again = AutoTokenizer.from_pretrained(tmp_path / "again")
+    for text in SMALL_STRINGS:
+        assert again(text)["input_ids"] == tok(text)["input_ids"], repr(text)
     made = json.loads((Path(tiny_folder) / enc.MARKER_FILE).read_text())
     assert made["source"] == str(tiny_file) and made["converter_version"] == enc.CONVERTER_VERSION
 
