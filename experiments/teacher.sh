@@ -21,7 +21,7 @@ fi
 
 python -u -m silver_ner.cli evaluate --model "$MODEL" --system teacher-en-me5s --data-root "$DATA" \
   --gold masakhaner2:hau:test --gold masakhaner2:ibo:test --gold masakhaner2:swa:test --gold masakhaner2:yor:test \
-  --gold wikiann:swa:test --gold wikiann:yor:test --gold wikiann:ibo:test --gold conll2003:test \
+  --gold wikiann:swa:test --gold wikiann:yor:test --gold wikiann:ibo:test \
   --results "$OUT/teacher_eval_results.json"
 
 cp "$MODEL/silver_ner_training.json" "$OUT/teacher_training.json"

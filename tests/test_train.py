@@ -186,3 +186,16 @@ def test_student_data_through_load_dataset_repo_layout(tmp_path):
     assert data.tags == [s[1] for s in SENTS] and data.source_types == ["PER", "ORG", "LOC", "DATE", "MISC"]
     with pytest.raises(TrainingDataError, match="split 'test'"):
         load_dataset_data(str(repo), ["swa"], split="test")
+
+
+@pytest.mark.slow
+def test_real_data_teacher_smoke(tiny_bert, shared_data, tmp_path):
+    """A few steps on real CoNLL-2003 English, then zero-shot scoring on real MasakhaNER 2.0 Yoruba."""
+    from silver_ner.students.evaluation import evaluate_model
+
+    data = load_conll_data(shared_data / "conll2003_en" / "train.txt", max_sentences=64)
+    out = tmp_path / "teacher"
+    train_token_classifier(data, out, encoder=str(tiny_bert), settings=TrainSettings(max_steps=4, batch_size=16), show_progress=False)
+    rec = evaluate_model(str(out), ["masakhaner2:yor:test"], data_root=shared_data, max_sentences=100)[0]
+    assert rec["n_sentences"] == 100 and rec["labels"]["ignored_gold"] == ["DATE"]
+    assert 0.0 <= rec["metrics"]["f1"] <= 1.0 and rec["labels"]["gold_entities_ignored"]["DATE"] > 0
