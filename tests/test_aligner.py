@@ -223,3 +223,31 @@ def test_eflomal_aligns_a_small_corpus():
     assert out[-1].links == ()
     hits = sum((0, 0) in a.links and (3, 3) in a.links and (4, 4) in a.links for a in out[:-1])
     assert hits >= 290
+
+
+def test_cache_is_shared_between_open_handles(tmp_path):
+    from silver_ner.projection.aligner import AlignmentCache
+
+    writer, reader = AlignmentCache(tmp_path), AlignmentCache(tmp_path)
+    key = AlignmentCache.key("x:layer=1", ["a", "b"], ["c"])
+    assert reader.get_many([key]) == {}  # reader holds an open connection before the write
+    al = Alignment(((0, 0), (1, 0)), (0.5, 0.25))
+    writer.put_many([(key, al)])
+    assert reader.get_many([key]) == {key: al}
+    assert AlignmentCache.key("x:layer=1", ["a", "b"], ["c"]) != AlignmentCache.key("x:layer=2", ["a", "b"], ["c"])
+    assert AlignmentCache.key("x", ["a b"], ["c"]) != AlignmentCache.key("x", ["a", "b"], ["c"])
+
+
+@pytest.mark.slow
+def test_default_encoder_matches_simalign_on_europarl(shared_data):
+    from silver_ner.builders.conll import read_conll
+
+    en = read_conll(shared_data / "europarl_gold" / "en.conll").sentences[:20]
+    de = read_conll(shared_data / "europarl_gold" / "de.conll").sentences[:20]
+    pairs = [(a.tokens, b.tokens) for a, b in zip(en, de)]
+    ours = EmbeddingAligner(model=None, layer=6)
+    got = ours.align_methods(pairs, ("argmax", "itermax"))
+    ref = simalign_reference(ours._path, pairs, layer=6, methods=("argmax", "itermax"))
+    for m in got:
+        assert link_agreement(got[m], ref[m])["links"] >= 0.99, m
+    assert sum(len(a) for a in got["itermax"]) > sum(len(p[0]) for p in pairs) * 0.6
