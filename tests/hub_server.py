@@ -409,12 +409,19 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             self._status = -1
         except HttpError as err:
-            headers = {"X-Error-Message": err.message}
-            if err.code:
-                headers["X-Error-Code"] = err.code
-            self._json(err.status, {"error": err.message, **err.extra}, headers)
+            self._error(err)
+        except (ValueError, KeyError, TypeError) as exc:  # malformed request bodies (JSON, NDJSON, base64)
+            self._error(HttpError(400, f"Bad request: {type(exc).__name__}: {exc}"))
+        except Exception as exc:  # noqa: BLE001 - a server bug still answers, as a 500
+            self._error(HttpError(500, f"Internal error: {type(exc).__name__}: {exc}"))
         finally:
             self._log()
+
+    def _error(self, err: HttpError) -> None:
+        headers = {"X-Error-Message": err.message}
+        if err.code:
+            headers["X-Error-Code"] = err.code
+        self._json(err.status, {"error": err.message, **err.extra}, headers)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
