@@ -93,12 +93,22 @@ def test_check_metadata_lists_every_problem():
     assert any("task type" in p for p in model) and any("precision and recall" in p for p in model)
 
 
-def test_model_card_rendering(tmp_path, tiny_bert):
-    from hub_server import write_student
+def test_model_card_rendering(tmp_path):
+    import json
 
     from silver_ner.publish.model import plan_model
 
-    folder = write_student(tmp_path / "m", tiny_bert, records=[eval_record(0.61)])
+    # the card needs only the folder's files, not loadable weights
+    folder = tmp_path / "m"
+    (folder / "checkpoints").mkdir(parents=True)
+    (folder / "checkpoints" / "optimizer.pt").write_bytes(b"x")
+    (folder / "config.json").write_text(json.dumps({"architectures": ["BertForTokenClassification"], "id2label": dict(enumerate(IOB2))}))
+    (folder / "model.safetensors").write_bytes(b"weights")
+    (folder / "tokenizer.json").write_text("{}")
+    (folder / "eval_results.json").write_text(json.dumps([eval_record(0.61)]))
+    (folder / "silver_ner_training.json").write_text(json.dumps({
+        "base_encoder": {"name": "me5-small"}, "hyperparameters": {"learning_rate": 5e-05},
+        "training_data": [{"source": "hub", "repo": "silver-org/silver-ner", "config": "swa", "split": "train", "revision": "v1.0.0"}]}))
     plan = plan_model(folder, "silver-org/student", "1.0.0")
     text = str(plan.card)
     assert validate_card(text, "model") == []
