@@ -27,17 +27,8 @@ from silver_ner.publish.cards import (
     size_category,
     template_path,
 )
-from silver_ner.publish.hub import (
-    RELEASE_FORMAT,
-    RELEASE_MANIFEST,
-    Hub,
-    PublishError,
-    ReleaseResult,
-    history_with,
-    hub_errors,
-    previous_manifest,
-    release,
-)
+from silver_ner.publish.hub import RELEASE_FORMAT, RELEASE_MANIFEST, Hub, PublishError, ReleaseResult
+from silver_ner.publish.hub import history_with, hub_errors, open_release, read_json_file, release
 from silver_ner.publish.versions import Version, check_repo_id, parse_version
 
 BUILD_MANIFEST = "silver_ner_build.json"
@@ -85,12 +76,6 @@ class BuiltDataset:
         return sorted({lic for c in self.configs.values() for lic in c.meta.get("licenses", [])})
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
-
 
 def load_built_dataset(folder: str | Path) -> BuiltDataset:
     """Open and check a folder written by ``silver-ner build``; errors name the file and the problem."""
@@ -102,7 +87,7 @@ def load_built_dataset(folder: str | Path) -> BuiltDataset:
     manifest_path = folder / BUILD_MANIFEST
     if not manifest_path.is_file():
         raise ValueError(f"{folder}: not a built silver dataset (no {BUILD_MANIFEST}; make one with `silver-ner build`)")
-    meta = _read_json(manifest_path)
+    meta = read_json_file(manifest_path)
     if not isinstance(meta, dict) or meta.get("format") != BUILD_FORMAT:
         got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise ValueError(f"{manifest_path}: format is {got!r}, expected {BUILD_FORMAT!r}")
@@ -349,14 +334,9 @@ def publish_dataset(
     v = plan.version
     if dry_run:
         return ReleaseResult(repo_id, "dataset", str(v), v.tag, "dry-run"), plan
-    hub = Hub(token)
-    hub.check_write_access(repo_id)
-    hub.validate_card(plan.card, "dataset", repo_id)
-    tags = hub.tags(repo_id, "dataset")
-    previous = previous_manifest(hub, repo_id, "dataset", tags) if tags else None
-    history = history_with(previous, plan.history_entry)
+    hub, tags, history = open_release(token, repo_id, "dataset", plan.card, plan.history_entry)
     render = dict(quality=quality, license=license, pretty_name=pretty_name, history=history)
-    if previous is not None:
+    if len(history) > 1:
         card = render_dataset_card(plan.built, repo_id, v, **render)
         require_valid(card, "dataset", f"dataset {repo_id}", plan.built.licenses)
         hub.validate_card(card, "dataset", repo_id)

@@ -209,6 +209,31 @@ def previous_manifest(hub: Hub, repo_id: str, repo_type: str, tags: dict[str, st
     return hub.read_json(repo_id, repo_type, RELEASE_MANIFEST, tags[tag])
 
 
+def read_json_file(path) -> Any:
+    """A local JSON file; a syntax error is a ``ValueError`` naming the file and line."""
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+
+
+def open_release(token: str | None, repo_id: str, repo_type: str, card, history_entry: dict) -> tuple["Hub", dict | None, list[dict]]:
+    """Network checks before any upload: token may write, the card passes the Hub's validation.
+
+    Returns the hub, the repository's tags (``None``: no repository yet) and the version history
+    (that of the newest released version plus ``history_entry``).
+    """
+    hub = Hub(token)
+    hub.check_write_access(repo_id)
+    hub.validate_card(card, repo_type, repo_id)
+    tags = hub.tags(repo_id, repo_type)
+    previous = previous_manifest(hub, repo_id, repo_type, tags) if tags else None
+    return hub, tags, history_with(previous, history_entry)
+
+
 def history_with(previous: dict | None, entry: dict) -> list[dict]:
     """The version history of ``previous`` plus ``entry`` (an entry for the same version is replaced)."""
     history = [h for h in (previous or {}).get("history", []) if h.get("version") != entry["version"]]

@@ -16,17 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from silver_ner.publish.cards import PAPER_CITATION, inherited_license, require_valid, template_path
-from silver_ner.publish.hub import (
-    RELEASE_FORMAT,
-    RELEASE_MANIFEST,
-    Hub,
-    PublishError,
-    ReleaseResult,
-    history_with,
-    hub_errors,
-    previous_manifest,
-    release,
-)
+from silver_ner.publish.hub import RELEASE_FORMAT, RELEASE_MANIFEST, PublishError, ReleaseResult, history_with, hub_errors
+from silver_ner.publish.hub import open_release, read_json_file, release
 from silver_ner.publish.versions import Version, check_repo_id, parse_version
 
 EVAL_FILE = "eval_results.json"
@@ -58,12 +49,6 @@ def git_blob_sha(path: Path) -> str:
     data = path.read_bytes()
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
 
 
 def check_records(records: Any, where: str) -> list[dict]:
@@ -111,7 +96,7 @@ def load_model_folder(folder: str | Path) -> ModelFolder:
     config_path = folder / "config.json"
     if not config_path.is_file():
         raise ValueError(f"{folder}: not a saved model (no config.json)")
-    config = _read_json(config_path)
+    config = read_json_file(config_path)
     archs = config.get("architectures") or []
     if not any(a.endswith("ForTokenClassification") for a in archs):
         raise ValueError(f"{config_path}: architectures {archs} has no token-classification head (…ForTokenClassification)")
@@ -130,9 +115,9 @@ def load_model_folder(folder: str | Path) -> ModelFolder:
         raise ValueError(f"{folder}: no .safetensors weights (save the model with save_pretrained(safe_serialization=True))")
     if "tokenizer.json" not in files and "tokenizer_config.json" not in files:
         raise ValueError(f"{folder}: no tokenizer files (tokenizer.json / tokenizer_config.json); save the tokenizer beside the model")
-    records = check_records(_read_json(folder / EVAL_FILE), str(folder / EVAL_FILE)) if (folder / EVAL_FILE).is_file() else []
-    training = _read_json(folder / TRAINING_FILE) if (folder / TRAINING_FILE).is_file() else None
-    training_args = _read_json(folder / TRAINING_ARGS_FILE) if (folder / TRAINING_ARGS_FILE).is_file() else None
+    records = check_records(read_json_file(folder / EVAL_FILE), str(folder / EVAL_FILE)) if (folder / EVAL_FILE).is_file() else []
+    training = read_json_file(folder / TRAINING_FILE) if (folder / TRAINING_FILE).is_file() else None
+    training_args = read_json_file(folder / TRAINING_ARGS_FILE) if (folder / TRAINING_ARGS_FILE).is_file() else None
     return ModelFolder(folder, files, skipped, config, records, training, training_args)
 
 
@@ -281,12 +266,7 @@ def publish_model(folder: str | Path, repo_id: str, version: str, *, private: bo
     v = plan.version
     if dry_run:
         return ReleaseResult(repo_id, "model", str(v), v.tag, "dry-run"), plan
-    hub = Hub(token)
-    hub.check_write_access(repo_id)
-    hub.validate_card(plan.card, "model", repo_id)
-    tags = hub.tags(repo_id, "model")
-    previous = previous_manifest(hub, repo_id, "model", tags) if tags else None
-    history = history_with(previous, plan.history_entry)
+    hub, tags, history = open_release(token, repo_id, "model", plan.card, plan.history_entry)
     card = render_model_card(plan.model, repo_id, v, history=history, **opts)
     require_valid(card, "model", f"model {repo_id}")
 

@@ -15,17 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from silver_ner.publish.cards import PAPER_CITATION, require_valid, size_category, template_path
-from silver_ner.publish.hub import (
-    RELEASE_FORMAT,
-    RELEASE_MANIFEST,
-    Hub,
-    PublishError,
-    ReleaseResult,
-    history_with,
-    hub_errors,
-    previous_manifest,
-    release,
-)
+from silver_ner.publish.hub import RELEASE_FORMAT, RELEASE_MANIFEST, PublishError, ReleaseResult, history_with, hub_errors, open_release, release
 from silver_ner.publish.model import check_records
 from silver_ner.publish.versions import Version, check_repo_id, parse_version
 
@@ -138,12 +128,7 @@ def publish_results(path: str | Path, repo_id: str, version: str, *, private: bo
     v = plan.version
     if dry_run:
         return ReleaseResult(repo_id, "dataset", str(v), v.tag, "dry-run"), plan
-    hub = Hub(token)
-    hub.check_write_access(repo_id)
-    hub.validate_card(plan.card, "dataset", repo_id)
-    tags = hub.tags(repo_id, "dataset")
-    previous = previous_manifest(hub, repo_id, "dataset", tags) if tags else None
-    history = history_with(previous, plan.history_entry)
+    hub, tags, history = open_release(token, repo_id, "dataset", plan.card, plan.history_entry)
 
     def upload() -> str:
         from datasets import DatasetDict

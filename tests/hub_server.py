@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
@@ -245,6 +245,10 @@ def _is_folder(files: dict[str, Blob], folder: str) -> bool:
     return any(p.startswith(prefix) for p in files)
 
 
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
 def validate_card(content: str, repo_type: str) -> list[str]:
     """The metadata checks of ``/api/validate-yaml``: a list of problems (empty when valid)."""
     if not content.startswith("---"):
@@ -259,21 +263,17 @@ def validate_card(content: str, repo_type: str) -> list[str]:
     if not isinstance(meta, dict):
         return ["YAML metadata must be a mapping"]
     problems = []
-    lic = meta.get("license")
-    for value in lic if isinstance(lic, list) else [lic] if lic is not None else []:
+    for value in _as_list(meta.get("license")):
         if value not in LICENSES:
             problems.append(f'"license" must be one of the Hub licence identifiers, got {value!r}')
-    lang = meta.get("language")
-    if lang is not None:
-        for value in lang if isinstance(lang, list) else [lang]:
-            if not isinstance(value, str) or not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]+)*", value):
-                problems.append(f'"language" must be ISO 639 codes, got {value!r}')
+    for value in _as_list(meta.get("language")):
+        if not isinstance(value, str) or not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]+)*", value):
+            problems.append(f'"language" must be ISO 639 codes, got {value!r}')
     for key in ("task_categories", "task_ids", "tags", "datasets"):
         if key in meta and not (isinstance(meta[key], list) and all(isinstance(v, str) for v in meta[key])):
             problems.append(f'"{key}" must be a list of strings')
     if repo_type == "dataset":
-        sizes = meta.get("size_categories")
-        for value in sizes if isinstance(sizes, list) else [sizes] if sizes is not None else []:
+        for value in _as_list(meta.get("size_categories")):
             if value not in SIZE_CATEGORIES:
                 problems.append(f'"size_categories" has an unknown value {value!r}')
         configs = meta.get("configs")
