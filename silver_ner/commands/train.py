@@ -34,6 +34,7 @@ def register(sub) -> None:
     p.add_argument("--max-steps", type=int, default=-1, help="stop after N optimiser steps (overrides --epochs)")
     p.add_argument("--freeze-embeddings", action="store_true", help="keep the word-embedding matrix fixed (about 3x faster on CPU)")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--no-group-by-length", action="store_true", help="random batches instead of batches of similar lengths (more padding)")
     p.add_argument("--save-steps", type=int, default=100, help="checkpoint every N steps")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in OUTPUT/checkpoints")
     p.add_argument("--overwrite", action="store_true", help="replace a model already in OUTPUT")
@@ -104,6 +105,7 @@ def run_train(args) -> int:
     settings = TrainSettings(
         epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, max_length=args.max_length,
         freeze_embeddings=args.freeze_embeddings, seed=args.seed, save_steps=args.save_steps, max_steps=args.max_steps,
+        group_by_length=not args.no_group_by_length,
     )
     types = parse_type_list(args.labels)
     print(f"training data: {len(data)} sentences, entity types {', '.join(data.source_types)}", file=sys.stderr)
