@@ -136,6 +136,9 @@ class AlignmentCache:
     def __len__(self) -> int:
         return self._connection().execute("SELECT COUNT(*) FROM alignments").fetchone()[0]
 
+    def __getstate__(self):  # connections do not cross processes
+        return {"path": self.path, "_conn": None, "_pid": None}
+
     def close(self) -> None:
         if self._conn is not None and self._pid == os.getpid():
             self._conn.close()
@@ -337,6 +340,11 @@ class EmbeddingAligner:
         self._fingerprint: str | None = None
         self._encoder: _Encoder | None = None
         self.stats = dict(pairs=0, cached=0, sentences=0, windows=0, windowed_sentences=0, empty_words=0)
+
+    def __getstate__(self):  # picklable for worker processes; the model is loaded again there
+        state = dict(self.__dict__)
+        state["_encoder"] = None
+        return state
 
     # -- identity -----------------------------------------------------------------
 

@@ -170,6 +170,10 @@ def test_cache_makes_reruns_free_and_keys_on_the_setup(tiny_bert, tmp_path):
     for m in want:
         assert [a.links for a in got[m]] == [a.links for a in want[m]]
         assert np.allclose([s for a in got[m] for s in a.scores], [s for a in want[m] for s in a.scores], atol=1e-5)
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(again))  # e.g. for worker processes
+    assert copy._encoder is None and copy.align(pairs[:2])[1].links == want["itermax"][1].links
     other_layer = EmbeddingAligner(model=tiny_bert, layer=1, cache_dir=tmp_path)
     other_layer.align(pairs)
     assert other_layer.stats["cached"] == 0
