@@ -148,7 +148,15 @@ def _citations(built: BuiltDataset) -> list[str]:
     return [SOURCE_CITATIONS[k] for k in dict.fromkeys(keys)]
 
 
+def _short_path(value: str) -> str:
+    """The last three components of an absolute path: a card shows no local folders."""
+    parts = Path(value).parts
+    return "/".join(parts[-3:]) if Path(value).is_absolute() and len(parts) > 3 else value
+
+
 def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return _short_path(value)
     if isinstance(value, dict):
         return ", ".join(f"{k}: {_describe(v)}" for k, v in value.items() if v not in (None, "", [], {}))
     if isinstance(value, (list, tuple)):
@@ -242,6 +250,7 @@ def render_dataset_card(
             "method_params": _describe(m.get("method_params", {})) or "defaults",
             "label_mapping": _describe({k: v or "dropped" for k, v in (m.get("label_mapping") or {}).items()}),
             "fingerprint": m.get("fingerprint", ""),
+            "reference": m.get("reference") if isinstance(m.get("reference"), dict) else None,
             "licenses": ", ".join(m.get("licenses", [])) or "not recorded",
         })
     source_licenses = [(lic, normalise_license(lic)[0]) for lic in built.licenses]
@@ -254,7 +263,7 @@ def render_dataset_card(
         first_config=next(iter(built.configs)),
         configs=configs,
         history=history,
-        quality=quality or {},
+        quality=_quality_table(built, quality),
         license_id=license_id,
         license_name=CUSTOM_LICENSE_NAME if license_id == "other" else None,
         source_licenses=source_licenses,
@@ -265,6 +274,17 @@ def render_dataset_card(
         paper_citation=PAPER_CITATION,
         source_citations=_citations(built),
     )
+
+
+def _quality_table(built: BuiltDataset, quality: dict[str, Any] | None) -> dict[str, Any]:
+    """Figures passed in, plus each config's own measurement against gold target labels (``reference``)."""
+    table = dict(quality or {})
+    for lang, cfg in built.configs.items():
+        ref = cfg.meta.get("reference")
+        if isinstance(ref, dict) and isinstance(ref.get("f1"), (int, float)):
+            gold = _short_path(str(ref.get("file", "gold")))
+            table[f"{lang}: projected vs gold {gold} ({ref.get('sentences', '?')} sentences), F1"] = ref["f1"]
+    return table
 
 
 def _content(built: BuiltDataset) -> dict:

@@ -69,6 +69,8 @@ def test_dataset_card_content_and_yaml(built):
     assert "projection rate 0.875" in text and "Entities per class: PER 3, ORG 1, LOC 1" in text and "no_target_entity 1, too_long 1" in text
     assert "simalign-0.4:multilingual-e5-small:layer8:itermax" in text and "`candidates` (max_ngram: 3)" in text
     assert "| Europarl de, n-gram matching (F1) | 0.916 |" in text
+    assert "| swa: projected vs gold masakhaner2/swa/train.txt (3 sentences), F1 | 0.847 |" in text
+    assert "precision 0.9, recall 0.8, F1 0.847" in text
     assert "Reuters Corpus" in text and "CC BY-NC 4.0" in text
     assert "2501.18750" in text and "tjong-kim-sang" in text and "adelani-etal-2022-thousand" in text
     assert 'load_dataset("silver-org/silver-ner", "swa", revision="v1.2.0")' in text
@@ -76,8 +78,9 @@ def test_dataset_card_content_and_yaml(built):
     assert ", ".join(IOB2) in text
 
 
-def test_dataset_card_without_quality_points_to_the_projection_docs(built):
-    text = str(plan_dataset(built, "silver-org/silver-ner", "1.0.0").card)
+def test_dataset_card_without_quality_points_to_the_projection_docs(tmp_path):
+    plain = write_built_dataset(tmp_path / "plain", langs=("yor",))
+    text = str(plan_dataset(plain, "silver-org/silver-ner", "1.0.0").card)
     assert "No projection quality was measured" in text and "docs/projection.md" in text
 
 
