@@ -437,7 +437,6 @@ class EmbeddingAligner:
         ids, word_ids = self._tokenize(enc, sentences)
         # windows -> sequences
         seqs: list[list[int]] = []
-        owners: list[tuple[int, int, int]] = []  # (sentence, first subword, last subword)
         plans = []
         for s, (sid, wid) in enumerate(zip(ids, word_ids)):
             lengths = np.bincount(wid, minlength=len(sentences[s])) if len(wid) else np.zeros(len(sentences[s]), int)
@@ -446,7 +445,6 @@ class EmbeddingAligner:
             first_seq = len(seqs)
             for a, b in windows:
                 seqs.append(enc.prefix + sid[cum[a] : cum[b]] + enc.suffix)
-                owners.append((s, int(cum[a]), int(cum[b])))
             plans.append((first_seq, windows, lengths, cum))
             self.stats["windows"] += len(windows)
             self.stats["windowed_sentences"] += len(windows) > 1
