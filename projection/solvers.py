@@ -12,7 +12,7 @@ end)`` sorted by entity. Three solvers share that shape:
     leftmost candidate.
 ``exact``
     depth-first branch and bound over the entities in index order; each entity tries its
-    candidates best first (score descending, then shorter, then leftmost) and finally "no
+    candidates best first (score descending, then longer, then leftmost) and finally "no
     candidate". A solution replaces the incumbent only when its value is strictly higher
     (by more than ``EPS``), so among optimal solutions the first in that order wins: the
     lower-indexed entities get their preferred candidates. When every entity's preferred
@@ -35,7 +35,8 @@ EPS = 1e-9
 
 
 def _pref(c: Candidate) -> tuple[float, int, int]:
-    return (-c[0], c[2] - c[1], c[1])
+    """The exact solver's order of an entity's candidates: score descending, then longer, then leftmost."""
+    return (-c[0], c[1] - c[2], c[1])
 
 
 def solve_greedy(cands: Sequence[Sequence[Candidate]]) -> list[Choice]:

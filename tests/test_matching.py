@@ -63,10 +63,12 @@ def test_weighted_links_prefer_agreeing_aligners():
     both = combine_alignments([a, b])
     assert dict(zip(both.links, both.scores)) == {(5, 4): 1.0, (5, 5): 2.0}
     src_spans = [Span(5, 6, "LOC")]
-    # weighted: [5,6) scores 2*2/2 and ties with [4,6) (2*3/3): the shorter wins
-    assert match(SRC, src_spans, TGT, both, weighted=True).spans == [Span(5, 6, "LOC")]
+    # weighted: [5,6) scores 2*2/2 and ties with [4,6) (2*3/3): greedy takes the shorter,
+    # exact the longer
+    assert match(SRC, src_spans, TGT, both, weighted=True, solver="greedy").spans == [Span(5, 6, "LOC")]
+    assert match(SRC, src_spans, TGT, both, weighted=True, solver="exact").spans == [Span(4, 6, "LOC")]
     # counted: [4,6) has two links (2*2/3) and beats [5,6) (2*1/2)
-    assert match(SRC, src_spans, TGT, both).spans == [Span(4, 6, "LOC")]
+    assert match(SRC, src_spans, TGT, both, solver="greedy").spans == [Span(4, 6, "LOC")]
 
 
 def test_unlinked_words_inside_a_name_can_be_free():
@@ -74,14 +76,15 @@ def test_unlinked_words_inside_a_name_can_be_free():
     tgt = "la política de la competencia".split()
     links = Alignment.from_pairs([(1, 4), (2, 1)])
     spans = [Span(1, 3, "MISC")]
-    # plain Dice: 2*1/(2+1) for one word ties with 2*2/(2+4) for the whole name; the shorter wins
-    assert match(src, spans, tgt, links).spans == [Span(1, 2, "MISC")]
+    # plain Dice: 2*1/(2+1) for one word ties with 2*2/(2+4) for the whole name; greedy
+    # takes the shorter
+    assert match(src, spans, tgt, links, solver="greedy").spans == [Span(1, 2, "MISC")]
     # "de la" reached by no link cost nothing: 2*2/(2+2) for the whole name
-    res = match(src, spans, tgt, links, unlinked_cost=0.0)
+    res = match(src, spans, tgt, links, solver="greedy", unlinked_cost=0.0)
     assert res.spans == [Span(1, 5, "MISC")] and res.scores == [1.0]
     # a word linked elsewhere still costs: 2*2/(2+3)
     busy = Alignment.from_pairs([(1, 4), (2, 1), (0, 3)])
-    assert match(src, spans, tgt, busy, unlinked_cost=0.0).scores == [pytest.approx(0.8)]
+    assert match(src, spans, tgt, busy, solver="greedy", unlinked_cost=0.0).scores == [pytest.approx(0.8)]
     with pytest.raises(ValueError, match="unlinked_cost"):
         match(src, spans, tgt, links, unlinked_cost=-1)
 

@@ -63,13 +63,18 @@ def test_exact_beats_greedy_on_a_conflict():
 
 
 def test_exact_tie_breaking_is_deterministic():
-    # both solutions score 1.0: the lower entity gets its preferred (shorter, then leftmost) candidate
+    # both solutions score 1.0: the lower entity gets its preferred (longer, then leftmost) candidate
     rows = [[(0.5, 0, 1), (0.5, 1, 2)], [(0.5, 0, 1), (0.5, 1, 2)]]
     assert solve_exact(rows) == [(0, 0.5, 0, 1), (1, 0.5, 1, 2)]
-    assert solve_exact(list(reversed([sorted(r, reverse=True) for r in rows]))) == [(0, 0.5, 0, 1), (1, 0.5, 1, 2)]
+    assert solve_exact([sorted(r, reverse=True) for r in rows]) == [(0, 0.5, 0, 1), (1, 0.5, 1, 2)]
+    # equal scores for one entity: exact takes the longer, greedy (the paper's) the shorter
     rows = [[(0.5, 0, 2), (0.5, 3, 4)]]
-    assert solve_exact(rows) == [(0, 0.5, 3, 4)]
+    assert solve_exact(rows) == [(0, 0.5, 0, 2)]
     assert solve_greedy(rows) == [(0, 0.5, 3, 4)]
+    # ties inside the branch and bound: entity 0's longer candidate blocks entity 1 unless
+    # entity 1 has an equally good alternative
+    rows = [[(0.6, 0, 3), (0.6, 0, 1)], [(0.4, 2, 3), (0.4, 4, 5)]]
+    assert solve_exact(rows) == [(0, 0.6, 0, 3), (1, 0.4, 4, 5)]
 
 
 def test_empty_and_unknown_solver():
