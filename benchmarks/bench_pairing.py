@@ -76,6 +76,8 @@ def main(argv=None) -> int:
     ap.add_argument("--segment-size", type=int, default=500, help="target sentences per stretch (0 = whole file)")
     ap.add_argument("--min-entities", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--embedding-cache", default=None,
+                    help="an .npz file of sentence embeddings, read if present and written at the end")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "pairing.json"))
     args = ap.parse_args(argv)
 
@@ -84,6 +86,9 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     embedder = CachedEmbedder(default_embedder(batch_size=args.batch_size))
     load_s = time.perf_counter() - t0
+    if args.embedding_cache and Path(args.embedding_cache).exists():
+        z = np.load(args.embedding_cache, allow_pickle=False)
+        embedder.cache.update(zip(z["texts"].tolist(), z["vectors"]))
     results = {"command": "python benchmarks/bench_pairing.py " + " ".join(argv if argv is not None else sys.argv[1:]),
                "machine": f"{platform.machine()}, {os.cpu_count()} cores, CPU only",
                "encoder": embedder.embedder.identity, "encoder_load_seconds": round(load_s, 2),
@@ -98,7 +103,7 @@ def main(argv=None) -> int:
         starts = sorted({round(s * (m_all - size) / max(1, segs - 1)) for s in range(segs)})
         tot = {"targets": 0, "sources": 0, "kept": 0, "dropped": 0, "unpaired_t": 0, "pinned": 0, "hits": 0,
                "hits_emb": 0, "pinned_extra": 0, "hits_extra": 0, "agree": 0, "embed_s": 0.0, "align_s": 0.0}
-        conf_all, dropped_where, segments = [], [], []
+        conf_all, dropped_where, segments, misses = [], [], [], []
         for a in starts:
             # the sources of targets a .. a+size-1 lie in a .. a+size-1+k
             b = min(n_all, a + size + k)
@@ -116,6 +121,11 @@ def main(argv=None) -> int:
             al = align_sentences(src_text, tgt_text, embedder, **kw)
             tot["align_s"] += time.perf_counter() - t0
             acc, n_pinned = accuracy(al.pairs, truth)
+            got = {j: i for i, j in al.pairs}
+            misses += [{"target": a + j + 1, "paired_with_english": a + got[j] + 1 if j in got else None,
+                        "pinned_english": a + i + 1, "target_text": tgt_text[j][:80],
+                        "paired_text": src_text[got[j]][:80] if j in got else None, "pinned_text": src_text[i][:80]}
+                       for j, i in sorted(truth.items()) if got.get(j) != i]
             first, last = min(i for i, _ in al.pairs), max(i for i, _ in al.pairs)
             dropped = [i for i in al.unpaired_sources if first <= i <= last]
             dropped_where += [a + i + 1 for i in dropped]
@@ -153,10 +163,14 @@ def main(argv=None) -> int:
             "entity_type_sequence_agreement_all_pairs": round(tot["agree"] / max(1, tot["kept"]), 4),
             "confidence_p5_p50": [round(float(np.percentile(conf, 5)), 4), round(float(np.percentile(conf, 50)), 4)],
             "embed_seconds": round(tot["embed_s"], 1), "align_seconds": round(tot["align_s"], 2),
+            "pinned_mismatches": misses[:30],
         }
         results["languages"][lang] = row
-        print(lang, json.dumps(row), flush=True)
+        print(lang, json.dumps({k: v for k, v in row.items() if k != "pinned_mismatches"}), flush=True)
     results["load_average_at_end"] = list(os.getloadavg())
+    if args.embedding_cache:
+        texts = list(embedder.cache)
+        np.savez(args.embedding_cache, texts=np.array(texts), vectors=np.stack([embedder.cache[t] for t in texts]))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print("wrote", args.out)

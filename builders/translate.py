@@ -199,6 +199,9 @@ class HFTranslator:
             if self._has_token(self._vocab_token(c)):
                 return c
         if self.family == "marian" and not any(t.startswith(">>") for t in self.tokenizer.get_vocab()):
+            fixed = getattr(self.tokenizer, "target_lang", None)
+            if fixed and fixed not in cands:
+                raise ValueError(f"{self.name} translates into {fixed!r} only, not {iso3!r}")
             return None
         tried = ", ".join(self._vocab_token(c) for c in cands) or "no code known"
         raise ValueError(f"{self.name} ({self.family}) does not cover language {iso3!r} (looked for {tried} "
@@ -254,10 +257,9 @@ class HFTranslator:
         return [s.strip() for s in tok.batch_decode(out, skip_special_tokens=True)]
 
     def translate(self, sentences: Sequence[str], source_lang: str, target_lang: str) -> list[str]:
-        src_code = self.language_code(source_lang)
+        # Marian models read the source language from the text itself; only the target needs a code.
+        src_code = self.language_code(source_lang) if self.family != "marian" else None
         tgt_code = self.language_code(target_lang)
-        if self.family in ("nllb", "m2m100") and src_code is None:
-            raise ValueError(f"{self.name}: no source language code for {source_lang!r}")
         sentences = list(sentences)
         src_key, tgt_key = langcodes.normalize_iso3(source_lang), langcodes.normalize_iso3(target_lang)
         cached = self.cache.get_many(self.identity, src_key, tgt_key, sentences)
