@@ -97,6 +97,10 @@ class CachedEmbedder:
         self.embedder = embedder
         self.cache: dict[str, np.ndarray] = {}
 
+    @property
+    def identity(self) -> str:
+        return getattr(self.embedder, "identity", type(self.embedder).__name__)
+
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         todo = list(dict.fromkeys(t for t in texts if t not in self.cache))
         if todo:
@@ -332,6 +336,7 @@ def pairs_from_translated_conll(
         report.drop("translation without a matching source", len(al.unpaired_targets))
         report.notes.append(f"{tgt.path}: no source found for sentence(s) "
                             f"{_where(tgt.sentences, al.unpaired_targets)}")
+    embedder_id = getattr(embedder, "identity", None) or getattr(embedder, "__name__", type(embedder).__name__)
     low: list[int] = []  # target sentence indices
     for (i, j), sc, cf, mg in zip(al.pairs, al.scores, al.confidence, al.margin):
         s, t = src.sentences[i], tgt.sentences[j]
@@ -342,7 +347,8 @@ def pairs_from_translated_conll(
         yield SourcePair(
             f"{Path(tgt.path).name}:{t.line}", list(s.tokens), list(s.spans), list(t.tokens), source_lang, target_lang,
             {"source_file": src.path, "source_line": s.line, "target_file": tgt.path, "target_line": t.line,
-             "pairing": {"score": round(sc, 4), "confidence": round(cf, 4), "margin": round(mg, 4)}},
+             "pairing": {"score": round(sc, 4), "confidence": round(cf, 4), "margin": round(mg, 4),
+                         "embedder": embedder_id}},
         )
     if low:
         report.drop("pairing confidence below threshold", len(low))

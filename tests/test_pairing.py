@@ -90,7 +90,7 @@ def test_pairs_from_translated_conll_reports_drops(tmp_path):
     p = pairs[10]
     assert p.source_tokens == src[12] and p.target_tokens == tgt[12]
     assert p.source_spans == en.sentences[12].spans
-    assert set(p.origin["pairing"]) == {"score", "confidence", "margin"}
+    assert set(p.origin["pairing"]) == {"score", "confidence", "margin", "embedder"}
     strict = SourceReport()
     n = len(list(pairs_from_translated_conll(sp, tp, "xxx", strict, embedder=_concept_embedder(lex), min_confidence=1.01)))
     assert n == 0 and strict.dropped["pairing confidence below threshold"] == 77
