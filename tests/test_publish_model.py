@@ -140,3 +140,24 @@ def test_hub_endpoint_from_environment_in_a_fresh_process(hub, student):
 
     local = _predict(AutoModelForTokenClassification.from_pretrained(student), AutoTokenizer.from_pretrained(student))
     assert json.loads(out.stdout.strip().splitlines()[-1]) == local.argmax(-1).tolist()
+
+
+def test_cli_model_and_results_dry_run_and_namespace_errors(hub, student, tmp_path, capsys):
+    from silver_ner.cli import main
+    from silver_ner.publish.hub import Hub, hub_errors
+
+    n = len(hub.log)
+    assert main(["publish", "model", str(student), "--repo", "silver-org/cli-student", "--version", "2.0.0", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "model.safetensors" in out and "not pushed (1): checkpoints/optimizer.pt" in out and "model-index:" in out
+    records = tmp_path / "records.jsonl"
+    records.write_text("\n".join(json.dumps(r) for r in [eval_record(0.61), eval_record(0.5, "yor")]) + "\n")
+    assert main(["publish", "results", str(records), "--repo", "silver-org/cli-results", "--version", "1.0.0", "--dry-run"]) == 0
+    assert "2 records" in capsys.readouterr().out
+    assert hub.log[n:] == []
+    # a namespace the token may not write to, and a repository that does not exist
+    assert main(["publish", "model", str(student), "--repo", "someone-else/student", "--version", "1.0.0"]) == 2
+    assert "may not write to someone-else/student" in capsys.readouterr().err
+    with pytest.raises(PublishError, match="repository silver-org/absent not found on http://127.0.0.1"):
+        with hub_errors("silver-org/absent", "read"):
+            Hub().api.model_info("silver-org/absent")
