@@ -1,5 +1,6 @@
 """The local Hub-compatible server, exercised through the real huggingface_hub client and raw HTTP."""
 
+import hashlib
 import http.client
 import json
 from urllib.parse import urlsplit
@@ -61,6 +62,12 @@ def test_range_request_and_headers(hub, api):
     resp = conn.getresponse()
     assert resp.status == 206 and resp.read() == b"2345"
     assert resp.getheader("Content-Range") == "bytes 2-5/10" and resp.getheader("X-Repo-Commit") == info.oid
+    lfs = api.upload_file(path_or_fileobj=b"\0" * 300, path_in_repo="w.bin", repo_id="tester/range").oid
+    conn.request("HEAD", f"/tester/range/resolve/{lfs}/w.bin")
+    resp = conn.getresponse()
+    resp.read()
+    assert resp.status == 200 and resp.getheader("X-Linked-Size") == "300"
+    assert resp.getheader("X-Linked-Etag").strip('"') == hashlib.sha256(b"\0" * 300).hexdigest()
     conn.request("HEAD", "/tester/range/resolve/main/nothing.txt")
     resp = conn.getresponse()
     resp.read()
@@ -123,6 +130,12 @@ def test_tokens_and_private_repos(hub, api):
     assert err.value.response.status_code == 401
     api.update_repo_settings("tester/secret", private=False)
     assert HfApi(endpoint=hub.endpoint, token=False).model_info("tester/secret").private is False
+    with pytest.raises(HfHubHTTPError) as err:
+        reader.delete_repo("tester/secret")
+    assert err.value.response.status_code == 403
+    api.delete_repo("tester/secret")
+    with pytest.raises(RepositoryNotFoundError):
+        api.model_info("tester/secret")
 
 
 def test_fault_injection_5xx_is_retried_and_drop_is_reported(hub, api):
