@@ -46,7 +46,10 @@ def load_token_classifier(name_or_path: str | os.PathLike, *, revision: str | No
             raise ModelFolderError(f"{source}: no tokenizer files (tokenizer.json / tokenizer_config.json); save the tokenizer with the model")
     elif source.startswith((".", "/", "~")) or source.count("/") > 1:
         raise FileNotFoundError(f"{source}: no such model folder")
-    config = AutoConfig.from_pretrained(source, revision=revision)
+    try:
+        config = AutoConfig.from_pretrained(source, revision=revision)
+    except OSError as exc:
+        raise ModelFolderError(f"{source}: cannot load the model config ({str(exc).splitlines()[0]})") from None
     id2label = getattr(config, "id2label", None) or {}
     names = [id2label[i] for i in sorted(id2label, key=int)]
     try:
@@ -61,7 +64,10 @@ def load_token_classifier(name_or_path: str | os.PathLike, *, revision: str | No
         raise ModelFolderError(f"{source}: cannot load the tokenizer ({exc})") from None
     if not getattr(tokenizer, "is_fast", False):
         raise ModelFolderError(f"{source}: needs a fast tokenizer (word_ids) but got {type(tokenizer).__name__}")
-    model = AutoModelForTokenClassification.from_pretrained(source, revision=revision)
+    try:
+        model = AutoModelForTokenClassification.from_pretrained(source, revision=revision)
+    except OSError as exc:
+        raise ModelFolderError(f"{source}: cannot load the model weights ({str(exc).splitlines()[0]})") from None
     model.eval()
     return LoadedModel(model, tokenizer, source, names)
 

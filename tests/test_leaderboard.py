@@ -72,6 +72,8 @@ def test_evaluate_bad_inputs(tiny_ner, tiny_bert, tmp_path, capsys):
         f.unlink()
     with pytest.raises(ModelFolderError, match="no tokenizer files"):
         load_token_classifier(no_tok)
+    with pytest.raises(FileNotFoundError, match="no such model folder"):
+        load_token_classifier(tmp_path / "nope")
     with pytest.raises(ModelFolderError, match="not an IOB2 label set.*fine-tuned NER model"):
         load_token_classifier(tiny_bert)  # a base encoder, not an NER model
     other = write_conll(tmp_path / "other.txt", [(["a", "b"], ["B-EVENT", "I-EVENT"])])
