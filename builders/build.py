@@ -192,6 +192,7 @@ class BuildSpec:
     aligner_model: str | None = None  # None: the default encoder (multilingual-e5-small)
     layer: int | None = None  # None: the layer the projection method was measured with, else 8
     align_method: str | None = None  # None: the link method the projection method reads
+    token_type: str | None = None  # "word" or "bpe"; None: what the projection method was measured with
     align_batch_size: int = 32
     labels: tuple[str, ...] = DEFAULT_LABELS
     label_mapping: dict[str, str | None] = field(default_factory=dict)  # extra renames, e.g. {"PERSON": "PER"}
@@ -221,8 +222,9 @@ class BuildSpec:
 
         return get_spec(self.method).name
 
-    def link_settings(self) -> tuple[int, str]:
-        """``(layer, link method)`` for the aligner: as given, else what the projection method was measured with."""
+    def link_settings(self) -> tuple[int, str, str]:
+        """``(layer, link method, token type)`` for the aligner: as given, else what the projection method was
+        measured with (else layer 8, word vectors)."""
         from silver_ner.projection.methods import NEEDS_CANDIDATES, get_spec
 
         ms = get_spec(self.method)
@@ -233,7 +235,7 @@ class BuildSpec:
             raise ValueError(f"projection method {ms.name!r} reads several link sets ({', '.join(ms.links)}); "
                              "name one with align_method")
         layer = self.layer if self.layer is not None else (ms.layer if ms.layer is not None else DEFAULT_LAYER)
-        return layer, self.align_method or ms.links[0]
+        return layer, self.align_method or ms.links[0], self.token_type or getattr(ms, "token_type", "word")
 
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
@@ -383,9 +385,9 @@ class LanguageBuild:
         if self._aligner is None:
             from silver_ner.projection.aligner import EmbeddingAligner
 
-            layer, links = self.spec.link_settings()
+            layer, links, token_type = self.spec.link_settings()
             self._aligner = EmbeddingAligner(model=self.spec.aligner_model, layer=layer, method=links,
-                                             batch_size=self.spec.align_batch_size,
+                                             token_type=token_type, batch_size=self.spec.align_batch_size,
                                              cache_dir=os.fspath(self.cache_dir / "aligner"))
         return self._aligner
 

@@ -111,6 +111,7 @@ def specs_from_args(args):
     return [
         BuildSpec(lang, source, method=args.method, method_params=_key_values(args.method_param, "--method-param"),
                   aligner_model=args.aligner_model, layer=args.layer, align_method=args.align_method,
+                  token_type=args.token_type,
                   align_batch_size=args.batch_size, labels=args.labels, label_mapping=_label_map(args.label_map),
                   filters=filters, validation_fraction=args.validation_fraction, licenses=licenses,
                   reference=reference)
@@ -207,6 +208,8 @@ def register(sub) -> None:
                     help="encoder for word alignment: a local folder or 'me5-small' (default)")
     pr.add_argument("--layer", type=int, default=None, help="encoder layer (default: the method's, else 8)")
     pr.add_argument("--align-method", default=None, help="link method: argmax, itermax, match (default: the method's)")
+    pr.add_argument("--token-type", choices=["word", "bpe"], default=None,
+                    help="compare word vectors or subword vectors (default: the method's)")
     pr.add_argument("--batch-size", type=int, default=32, help="sentence pairs per encoder batch (default 32)")
     lab = p.add_argument_group("labels")
     lab.add_argument("--labels", default="conll",
