@@ -90,6 +90,10 @@ def test_hf_tagger_on_a_tiny_token_classifier(tmp_path, files):
     out = tagger.tag(sents)
     assert out == [[Span(0, 3, "LOC")], [Span(0, 2, "LOC")], [Span(0, 3, "LOC")]]
     assert tagger.repairs == 3  # one I- without B- per sentence
+    # a sentence longer than the model's maximum is tagged in windows, not truncated
+    short = HFTagger(path, max_length=6)
+    long_sentence = ["Nairobi"] * 9
+    assert short.tag([long_sentence]) == [[Span(0, 9, "LOC")]] and short.windowed == 1
     rep = SourceReport()
     src, tgt = files
     pairs = list(pairs_from_parallel(src, tgt, "swa", tagger, rep))

@@ -87,6 +87,9 @@ def test_pairs_from_translation(tiny_nllb, tmp_path):
     tr = HFTranslator(tiny_nllb, num_beams=1, max_length=16, cache_path=tmp_path / "c.sqlite")
     rep = SourceReport()
     pairs = list(pairs_from_translation(read_conll(gold), tr, "yor", rep))
+    by_name = list(pairs_from_translation(read_conll(gold), str(tiny_nllb), "yor", SourceReport(), num_beams=1,
+                                          max_length=16, cache_path=tmp_path / "c.sqlite"))
+    assert [p.target_tokens for p in by_name] == [p.target_tokens for p in pairs]
     assert rep.read == 2 and rep.paired + sum(rep.dropped.values()) == 2
     for p in pairs:
         assert p.target_lang == "yor" and p.origin["translator"] == tr.identity
@@ -121,3 +124,36 @@ def test_marker_reader_counts_stray_and_extra_brackets():
     res = read_markers("[Ade] na [leo] ] wa", ["Ade"], ["PER"])
     assert res.spans == [Span(0, 1, "PER")] and res.extra == 1 and res.stray == 1 and res.lost == 0
     assert res.tokens == ["Ade", "na", "leo", "wa"]
+
+
+class _VocabTokenizer:
+    def __init__(self, tokens, name="M2M100Tokenizer"):
+        self._vocab = {t: i for i, t in enumerate(tokens)}
+        self.__class__ = type(name, (_VocabTokenizer,), {})
+
+    def get_vocab(self):
+        return self._vocab
+
+
+def _bare_translator(family, tokens, name="x"):
+    """An HFTranslator shell (no model) to check language-code lookup for families the tests cannot build."""
+    tr = HFTranslator.__new__(HFTranslator)
+    tr.name, tr.family, tr.tokenizer = name, family, _VocabTokenizer(tokens)
+    return tr
+
+
+def test_language_codes_for_m2m100_and_marian():
+    m2m = _bare_translator("m2m100", ["__en__", "__sw__", "__yo__"])
+    assert m2m.language_code("swa") == "sw" and m2m.language_code("yor") == "yo"
+    with pytest.raises(ValueError, match=r"does not cover language 'ibo' \(looked for __ig__"):
+        m2m.language_code("ibo")
+    multi = _bare_translator("marian", [">>swa<<", ">>yor<<", "▁the"])
+    assert multi.language_code("swa") == "swa"
+    with pytest.raises(ValueError, match="looked for >>hau<<, >>ha<<"):
+        multi.language_code("hau")
+    single = _bare_translator("marian", ["▁the", "▁wa"])
+    assert single.language_code("swa") is None  # one fixed target language
+    single.tokenizer.target_lang = "sw"
+    assert single.language_code("swa") is None
+    with pytest.raises(ValueError, match="translates into 'sw' only"):
+        single.language_code("yor")
