@@ -3,13 +3,15 @@
 One :class:`BuildSpec` describes one target language: where its sentence pairs come from
 (:class:`SourceSpec`), the aligner (model, layer, link method), the projection method and its
 parameters, the label set and the quality filters. :class:`LanguageBuild` runs the stages for
-one spec in *chunks* of consecutive pairs; every chunk's alignment and every chunk's rows are
-cached under keys that cover the inputs' contents, the models' identities, the parameters and
-``silver_ner.__version__`` (see :mod:`silver_ner.builders.cache`), so
+one spec in *chunks* of consecutive pairs. The source pairs and every chunk's rows are cached
+under keys that cover the inputs' contents, the models' identities, the parameters and
+``silver_ner.__version__`` (see :mod:`silver_ner.builders.cache`); the aligner keeps every
+finished alignment in its own cache (``<cache>/aligner``), keyed by its identity and the
+tokens. So
 
 * a rerun with the same inputs reads the caches and never loads a model;
 * an interrupted build resumes from the chunks already done;
-* changing the projection method reuses the cached alignments;
+* changing the projection method or a filter re-aligns nothing;
 * chunks can be run apart: ``run(rank=r, world_size=w)`` does every ``w``-th chunk, so a
   cluster engine (or ``datasets``' ``num_proc`` through the builder's ``gen_kwargs`` lists)
   can spread the work.
