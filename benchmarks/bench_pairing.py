@@ -102,7 +102,8 @@ def main(argv=None) -> int:
         segs = 1 if size == m_all else args.segments
         starts = sorted({round(s * (m_all - size) / max(1, segs - 1)) for s in range(segs)})
         tot = {"targets": 0, "sources": 0, "kept": 0, "dropped": 0, "unpaired_t": 0, "pinned": 0, "hits": 0,
-               "hits_emb": 0, "pinned_extra": 0, "hits_extra": 0, "agree": 0, "embed_s": 0.0, "align_s": 0.0}
+               "hits_emb": 0, "pinned_extra": 0, "hits_extra": 0, "agree": 0, "embed_s": 0.0, "align_s": 0.0,
+               "embedded": 0}
         conf_all, dropped_where, segments, misses = [], [], [], []
         for a in starts:
             # the sources of targets a .. a+size-1 lie in a .. a+size-1+k
@@ -113,9 +114,11 @@ def main(argv=None) -> int:
             tgt_text = [detokenize(s.tokens) for s in tgt_s]
             truth = pinned(src_labels_all[a:b], [tuple(s.label for s in t.spans) for t in tgt_s], k, args.min_entities)
             t0 = time.perf_counter()
+            before = len(embedder.cache)
             embedder(src_text)
             embedder(tgt_text)
             tot["embed_s"] += time.perf_counter() - t0
+            tot["embedded"] += len(embedder.cache) - before
             kw = dict(source_tokens=[s.tokens for s in src_s], target_tokens=[t.tokens for t in tgt_s])
             t0 = time.perf_counter()
             al = align_sentences(src_text, tgt_text, embedder, **kw)
@@ -162,7 +165,8 @@ def main(argv=None) -> int:
             "pinned_after_extra_drops": tot["pinned_extra"],
             "entity_type_sequence_agreement_all_pairs": round(tot["agree"] / max(1, tot["kept"]), 4),
             "confidence_p5_p50": [round(float(np.percentile(conf, 5)), 4), round(float(np.percentile(conf, 50)), 4)],
-            "embed_seconds": round(tot["embed_s"], 1), "align_seconds": round(tot["align_s"], 2),
+            "embed_seconds": round(tot["embed_s"], 1), "sentences_embedded": tot["embedded"],
+            "align_seconds": round(tot["align_s"], 2),
             "pinned_mismatches": misses[:30],
         }
         results["languages"][lang] = row
