@@ -152,12 +152,14 @@ def pruned_ngram_candidates(
     Any other n-gram with links scores no higher than the n-gram trimmed to its outermost
     linked words (same links, no longer, and inside it, so it overlaps nothing new); the
     trimmed one is strictly better when ``unlinked_cost`` is positive, and ties when it is 0
-    and only unlinked words were trimmed (the solvers then prefer the shorter one anyway).
-    Hence this pruning changes neither the optimum value of the matching nor the choices of
-    the greedy solver.
+    and only unlinked words were trimmed. Hence this pruning changes neither the optimum value
+    of the matching nor the choices of the greedy solver (which prefers the shorter of equal
+    scores); a chosen span always starts and ends on a word linked to its entity.
     """
     if unlinked_cost < 0:
         raise ValueError(f"unlinked_cost must be 0 or more, got {unlinked_cost}")
+    if not src_spans:
+        return []
     limit = candidate_limit(tgt_tokens, exclude_final)
     cost = word_costs(alignment, len(tgt_tokens), unlinked_cost)
     out = []
