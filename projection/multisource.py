@@ -4,6 +4,10 @@ source sentences (for example the same sentence in several source languages).
 Each distinct (start, end, label) proposed by at least ``min_votes`` sources is a candidate;
 candidates are taken by most votes, then highest summed score, then shorter, then leftmost,
 and one that overlaps an already taken span is dropped (and counted in ``dropped``).
+
+:func:`combine_weighted` ranks by weighted support instead: each source has a weight (for
+example its F1 measured on held-out sentences), optionally multiplied by the span's score in
+that source, and spans whose support is below a threshold are left out.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ class Vote:
     votes: int
     score: float
     sources: list[int] = field(default_factory=list)  # indices of the results that proposed it
+    source_scores: list[float] = field(default_factory=list)  # the span's score in each of them
 
 
 def tally(results: Sequence[ProjectionResult]) -> list[Vote]:
@@ -37,6 +42,7 @@ def tally(results: Sequence[ProjectionResult]) -> list[Vote]:
             v.votes += 1
             v.score += score
             v.sources.append(r)
+            v.source_scores.append(score)
     return list(votes.values())
 
 
@@ -51,15 +57,13 @@ class MultiSourceResult(ProjectionResult):
     dropped: int = 0
 
 
-def combine(results: Sequence[ProjectionResult], min_votes: int = 1) -> MultiSourceResult:
-    """One projection from several; ``unprojected`` stays empty (entities differ per source)."""
-    if min_votes < 1:
-        raise ValueError(f"min_votes must be at least 1, got {min_votes}")
+def _select(votes: list[Vote], support: dict[Span, float], minimum: float) -> MultiSourceResult:
+    """Take spans by support, then summed score, then shorter, then leftmost; skip overlaps."""
     out = MultiSourceResult()
-    ranked = sorted(tally(results), key=lambda v: (-v.votes, -v.score, len(v.span), v.span.start, v.span.label))
+    ranked = sorted(votes, key=lambda v: (-support[v.span], -v.score, len(v.span), v.span.start, v.span.label))
     taken: list[Vote] = []
     for v in ranked:
-        if v.votes < min_votes:
+        if support[v.span] < minimum:
             out.below_min_votes += 1
         elif any(t.span.overlaps(v.span) for t in taken):
             out.dropped += 1
@@ -67,7 +71,42 @@ def combine(results: Sequence[ProjectionResult], min_votes: int = 1) -> MultiSou
             taken.append(v)
     taken.sort(key=lambda v: v.span)
     out.spans = [v.span for v in taken]
-    out.scores = [float(v.votes) for v in taken]
+    out.scores = [float(support[v.span]) for v in taken]
     out.summed = [v.score for v in taken]
     out.source_of = [v.sources[0] for v in taken]
     return out
+
+
+def combine(results: Sequence[ProjectionResult], min_votes: int = 1) -> MultiSourceResult:
+    """One projection from several; ``unprojected`` stays empty (entities differ per source)."""
+    if min_votes < 1:
+        raise ValueError(f"min_votes must be at least 1, got {min_votes}")
+    votes = tally(results)
+    return _select(votes, {v.span: v.votes for v in votes}, min_votes)
+
+
+def combine_weighted(
+    results: Sequence[ProjectionResult],
+    weights: Sequence[float],
+    *,
+    threshold: float = 0.0,
+    use_scores: bool = False,
+) -> MultiSourceResult:
+    """Weighted voting: a span's support is the sum of ``weights[r]`` over the sources ``r``
+    proposing it (times the span's score there with ``use_scores``). Spans with support below
+    ``threshold`` are left out (counted in ``below_min_votes``); the rest are taken as in
+    :func:`combine` with support in place of the vote count, and ``scores`` hold the support.
+
+    With two sources of unequal weight, a span both propose comes first, then the more
+    reliable source's spans, then the other's where they overlap nothing taken.
+    """
+    if len(weights) != len(results):
+        raise ValueError(f"{len(weights)} weights for {len(results)} sources")
+    if any(w < 0 for w in weights):
+        raise ValueError(f"weights must be non-negative, got {list(weights)}")
+    votes = tally(results)
+    support = {  # rounded so that equal supports reached by different sums compare equal
+        v.span: round(sum(weights[r] * (s if use_scores else 1.0) for r, s in zip(v.sources, v.source_scores)), 12)
+        for v in votes
+    }
+    return _select(votes, support, threshold)

@@ -1,6 +1,6 @@
 import pytest
 
-from silver_ner.projection.multisource import combine, tally
+from silver_ner.projection.multisource import combine, combine_weighted, tally
 from silver_ner.projection.protocols import ProjectionResult
 from silver_ner.projection.spans import Span
 
@@ -44,3 +44,44 @@ def test_single_source_is_unchanged():
     a = res((Span(0, 2, "PER"), 0.7), (Span(3, 4, "LOC"), 0.9))
     assert combine([a]).spans == a.spans
     assert combine([]).spans == []
+
+
+def test_weighted_prefers_the_reliable_source_where_two_disagree():
+    a = res((Span(0, 2, "ORG"), 0.6), (Span(5, 6, "LOC"), 0.9))
+    b = res((Span(0, 3, "ORG"), 0.9), (Span(5, 6, "LOC"), 0.8), (Span(8, 9, "PER"), 0.7))
+    # plain voting: the agreed LOC, then the higher-scored ORG (b's) and b's PER
+    assert combine([a, b]).spans == [Span(0, 3, "ORG"), Span(5, 6, "LOC"), Span(8, 9, "PER")]
+    out = combine_weighted([a, b], [0.9, 0.7])
+    assert out.spans == [Span(0, 2, "ORG"), Span(5, 6, "LOC"), Span(8, 9, "PER")]
+    assert out.scores == [pytest.approx(0.9), pytest.approx(1.6), pytest.approx(0.7)]
+    assert out.source_of == [0, 0, 1]
+    assert out.dropped == 1
+    # a threshold above the weaker weight keeps only what the reliable source proposes
+    out = combine_weighted([a, b], [0.9, 0.7], threshold=0.8)
+    assert out.spans == [Span(0, 2, "ORG"), Span(5, 6, "LOC")]
+    assert out.below_min_votes == 2
+
+
+def test_weighted_with_scores_drops_low_confidence_single_votes():
+    a = res((Span(0, 1, "PER"), 0.2), (Span(3, 4, "LOC"), 0.9))
+    b = res((Span(3, 4, "LOC"), 0.5))
+    out = combine_weighted([a, b], [1.0, 1.0], threshold=0.5, use_scores=True)
+    assert out.spans == [Span(3, 4, "LOC")]
+    assert out.scores == [pytest.approx(1.4)]
+    assert out.below_min_votes == 1
+
+
+def test_equal_weights_without_scores_match_plain_voting():
+    a = res((Span(0, 2, "PER"), 1.0), (Span(4, 5, "LOC"), 0.5))
+    b = res((Span(0, 2, "PER"), 0.8))
+    c = res((Span(1, 3, "PER"), 1.0), (Span(4, 5, "ORG"), 0.9))
+    assert combine_weighted([a, b, c], [1, 1, 1], threshold=2).spans == combine([a, b, c], min_votes=2).spans
+    assert combine_weighted([a, b, c], [1, 1, 1]).spans == combine([a, b, c]).spans
+
+
+def test_weighted_rejects_bad_weights():
+    a = res((Span(0, 1, "PER"), 1.0))
+    with pytest.raises(ValueError, match="2 weights for 1 sources"):
+        combine_weighted([a], [1.0, 1.0])
+    with pytest.raises(ValueError, match="non-negative"):
+        combine_weighted([a], [-1.0])
