@@ -83,6 +83,10 @@ def markdown_table(records: Sequence[dict], title: str | None = None) -> str:
     lines.append("")
     lines.append("Entity-level F1 x 100, strict IOB2 (seqeval), on the entity types the system and the gold set share;"
                  " mean only over complete rows.")
+    sizes = {}
+    for r in records:
+        sizes.setdefault(column_name(r), set()).add(r.get("n_sentences"))
+    lines.append("Sentences scored: " + "; ".join(f"{c} {'/'.join(str(n) for n in sorted(sizes[c], key=str))}" for c in cols) + ".")
     ignored = sorted({f"{r['dataset']}: {', '.join(r['labels']['ignored_gold'])}" for r in records
                       if r.get("labels", {}).get("ignored_gold")})
     if ignored:

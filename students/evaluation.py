@@ -18,7 +18,7 @@ from silver_ner.leaderboard.scoring import (
     restrict_tags,
     score_tags,
 )
-from silver_ner.students.labels import parse_renames
+from silver_ner.students.labels import order_types, parse_renames
 from silver_ner.students.predict import load_token_classifier, predict_tags
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ def format_records(records: Sequence[dict]) -> str:
     types = []
     for r in records:
         types += [t for t in r["metrics"]["per_type"] if t not in types]
+    types = order_types(types)
     head = ["gold", "lang", "sents", "P", "R", "F1"] + [f"F1 {t}" for t in types]
     rows = [head]
     for r in records:
