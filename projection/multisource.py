@@ -8,6 +8,9 @@ and one that overlaps an already taken span is dropped (and counted in ``dropped
 :func:`combine_weighted` ranks by weighted support instead: each source has a weight (for
 example its F1 measured on held-out sentences), optionally multiplied by the span's score in
 that source, and spans whose support is below a threshold are left out.
+:func:`narrow_to_nested` first replaces each span by the shortest span of the same label
+that another source proposes strictly inside it, so that two sources differing only by an
+extra article or preposition at a span's edge agree on the inner span.
 """
 
 from __future__ import annotations
@@ -55,6 +58,21 @@ class MultiSourceResult(ProjectionResult):
     summed: list[float] = field(default_factory=list)
     below_min_votes: int = 0
     dropped: int = 0
+
+
+def narrow_to_nested(results: Sequence[ProjectionResult]) -> list[ProjectionResult]:
+    """Copies of ``results`` in which every span that strictly contains a span of the same
+    label from another result is replaced by the shortest such span (leftmost among equals);
+    scores and ``source_of`` are kept, ``unprojected`` copied."""
+    out = []
+    for r, res in enumerate(results):
+        others = [sp for q, other in enumerate(results) if q != r for sp in other.spans]
+        spans = []
+        for sp in res.spans:
+            inner = [o for o in others if o.label == sp.label and sp.start <= o.start and o.end <= sp.end and o != sp]
+            spans.append(min(inner, key=lambda o: (len(o), o.start)) if inner else sp)
+        out.append(ProjectionResult(spans, list(res.scores), list(res.source_of), list(res.unprojected)))
+    return out
 
 
 def _select(votes: list[Vote], support: dict[Span, float], minimum: float) -> MultiSourceResult:

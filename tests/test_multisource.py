@@ -1,6 +1,6 @@
 import pytest
 
-from silver_ner.projection.multisource import combine, combine_weighted, tally
+from silver_ner.projection.multisource import combine, combine_weighted, narrow_to_nested, tally
 from silver_ner.projection.protocols import ProjectionResult
 from silver_ner.projection.spans import Span
 
@@ -85,3 +85,19 @@ def test_weighted_rejects_bad_weights():
         combine_weighted([a], [1.0, 1.0])
     with pytest.raises(ValueError, match="non-negative"):
         combine_weighted([a], [-1.0])
+
+
+def test_narrow_to_nested_makes_an_extra_edge_word_agree():
+    # "the European Parliament" (0-3) from one source, "European Parliament" (1-3) from another
+    a = res((Span(0, 3, "ORG"), 0.9), (Span(5, 6, "LOC"), 0.8))
+    b = res((Span(1, 3, "ORG"), 0.7), (Span(5, 7, "PER"), 0.6))
+    c = res((Span(2, 3, "ORG"), 0.5))
+    narrowed = narrow_to_nested([a, b])
+    assert narrowed[0].spans == [Span(1, 3, "ORG"), Span(5, 6, "LOC")]  # LOC stays: label differs
+    assert narrowed[0].scores == [0.9, 0.8]
+    assert narrowed[1].spans == b.spans
+    assert combine(narrowed).spans == [Span(1, 3, "ORG"), Span(5, 6, "LOC")]
+    assert combine(narrowed).scores == [2.0, 1.0]
+    # the shortest nested span wins; the inputs are not changed
+    assert [r.spans[0] for r in narrow_to_nested([a, b, c])] == [Span(2, 3, "ORG")] * 3
+    assert a.spans[0] == Span(0, 3, "ORG")
