@@ -14,6 +14,11 @@ Combination rules:
 * ``weighted``: :func:`combine_weighted`, each source weighted by its single-source F1 on the
   tuning half, threshold chosen on the tuning half.
 * ``weighted-score``: the same with each vote multiplied by the span's projection score.
+* ``nested-vote``: :func:`narrow_to_nested` first (a span containing a same-label span of
+  another source becomes that inner span), then :func:`combine`; nothing fitted.
+* ``nested-weighted``: ``weighted`` on the narrowed spans.
+* ``selected``: whichever of the cross-fitted rules and ``nested-vote`` scores best on the
+  fitting half.
 
 Rules with fitted choices are cross-fitted: fitted on the first half of the sentences and
 applied to the second, and the other way round; their F1 pools both held-out halves, so no
@@ -35,10 +40,16 @@ from silver_ner.builders.conll import check_parallel, read_conll
 from silver_ner.leaderboard.projection_eval import align_pairs, make_aligner, peak_rss_mb
 from silver_ner.projection.methods import get_spec
 from silver_ner.projection.metrics import span_scores
-from silver_ner.projection.multisource import combine, combine_weighted
+from silver_ner.projection.multisource import combine, combine_weighted, narrow_to_nested
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "multisource_scaling")
-WEIGHTED = {"weighted": False, "weighted-score": True}  # rule -> use_scores
+WEIGHTED = {  # rule -> (use_scores, on spans narrowed to nested spans)
+    "weighted": (False, False),
+    "weighted-score": (True, False),
+    "nested-weighted": (False, True),
+}
+CROSS_FITTED = ["best-source", *WEIGHTED, "selected"]
+RULES = ["vote", "vote-all", "nested-vote", *CROSS_FITTED]
 THRESHOLDS = [i / 40 for i in range(0, 121)]  # 0 .. 3 in steps of 0.025
 
 
@@ -79,8 +90,8 @@ def project_all(files: dict, method: str | None, cache_dir: str) -> tuple[dict, 
     return proj, info
 
 
-def fit_weighted(gold, per_source, weights, idx, use_scores) -> float:
-    """The threshold with the best F1 on sentences ``idx`` (the lowest among equals)."""
+def fit_weighted(gold, per_source, weights, idx, use_scores) -> tuple[float, float]:
+    """The threshold with the best F1 on sentences ``idx`` (the lowest among equals), and that F1."""
     best, best_f1 = 0.0, -1.0
     for th in THRESHOLDS:
         if th > sum(weights) + 1e-9:
@@ -89,42 +100,57 @@ def fit_weighted(gold, per_source, weights, idx, use_scores) -> float:
         score = f1(gold, pred, idx)
         if score > best_f1 + 1e-12:
             best, best_f1 = th, score
-    return best
+    return best, best_f1
+
+
+def scored(gold, pred, **extra) -> dict:
+    s = span_scores(gold, pred)
+    return {"f1": s["f1"], "precision": s["precision"], "recall": s["recall"], **extra}
 
 
 def evaluate_subset(gold, per_source, halves) -> dict:
     n = len(gold)
     every = range(n)
     k = len(per_source)
+    narrowed = [narrow_to_nested([p[i] for p in per_source]) for i in every]  # narrowed[i][source]
+    nested_sources = [[narrowed[i][j] for i in every] for j in range(k)]
     row = {}
     vote = [combine([p[i] for p in per_source]).spans for i in every]
-    s = span_scores(gold, vote)
-    row["vote"] = {"f1": s["f1"], "precision": s["precision"], "recall": s["recall"], "halves": [f1(gold, vote, h) for h in halves]}
+    row["vote"] = scored(gold, vote, halves=[f1(gold, vote, h) for h in halves])
     # headroom: gold entities that at least one source of the subset projects exactly
     reachable = sum(len(set(gold[i]) & {sp for p in per_source for sp in p[i].spans}) for i in every)
     row["gold_reachable"] = reachable / max(1, sum(len(g) for g in gold))
     if k > 1:
-        agree = [combine([p[i] for p in per_source], min_votes=k).spans for i in every]
-        s = span_scores(gold, agree)
-        row["vote-all"] = {"f1": s["f1"], "precision": s["precision"], "recall": s["recall"]}
+        row["vote-all"] = scored(gold, [combine([p[i] for p in per_source], min_votes=k).spans for i in every])
+        nested = [combine(narrowed[i]).spans for i in every]
+        row["nested-vote"] = scored(gold, nested, halves=[f1(gold, nested, h) for h in halves])
     # cross-fitted rules: fit on one half, predict the other, score the pooled predictions
     single = [[p[i].spans for i in every] for p in per_source]
-    pooled = {r: [None] * n for r in ["best-source", *WEIGHTED]}
+    pooled = {r: [None] * n for r in CROSS_FITTED}
     fitted = {r: [] for r in pooled}
     for fit_idx, test_idx in ((halves[0], halves[1]), (halves[1], halves[0])):
         weights = [f1(gold, sp, fit_idx) for sp in single]
         best = max(range(k), key=lambda j: (weights[j], -j))
         fitted["best-source"].append(best)
-        for i in test_idx:
-            pooled["best-source"][i] = single[best][i]
-        for rule, use_scores in WEIGHTED.items():
-            th = fit_weighted(gold, per_source, weights, fit_idx, use_scores)
+        preds = {"best-source": lambda i: single[best][i], "nested-vote": lambda i: combine(narrowed[i]).spans}
+        fit_f1 = {"best-source": weights[best], "nested-vote": f1(gold, {i: preds["nested-vote"](i) for i in fit_idx}, fit_idx)}
+        for rule, (use_scores, on_nested) in WEIGHTED.items():
+            sources = nested_sources if on_nested else per_source
+            th, fit_f1[rule] = fit_weighted(gold, sources, weights, fit_idx, use_scores)
             fitted[rule].append({"weights": [round(w, 4) for w in weights], "threshold": th})
+            preds[rule] = lambda i, sources=sources, th=th, use_scores=use_scores: combine_weighted(
+                [p[i] for p in sources], weights, threshold=th, use_scores=use_scores
+            ).spans
+        if k == 1:  # nothing to select among: one source
+            fit_f1["nested-vote"] = -1.0
+        chosen = max(fit_f1, key=lambda r: (fit_f1[r], -list(fit_f1).index(r)))
+        fitted["selected"].append(chosen)
+        preds["selected"] = preds[chosen]
+        for rule in pooled:
             for i in test_idx:
-                pooled[rule][i] = combine_weighted([p[i] for p in per_source], weights, threshold=th, use_scores=use_scores).spans
+                pooled[rule][i] = preds[rule](i)
     for rule, pred in pooled.items():
-        s = span_scores(gold, pred)
-        row[rule] = {"f1": s["f1"], "precision": s["precision"], "recall": s["recall"], "fitted": fitted[rule]}
+        row[rule] = scored(gold, pred, fitted=fitted[rule])
     return row
 
 
@@ -147,7 +173,7 @@ def run(langs: dict[str, str], method: str | None, cache_dir: str) -> dict:
                 row.update(evaluate_subset(gold, [proj[(s, t)] for s in subset], halves))
                 rows.append(row)
                 print(f"{t} <- {'+'.join(subset)}: vote F1 {row['vote']['f1']:.4f}", flush=True)
-    rules = ["vote", "vote-all", "best-source", *WEIGHTED]
+    rules = RULES
     means = []
     for t in files:
         for k in sorted({r["k"] for r in rows if r["target"] == t}):
@@ -175,33 +201,33 @@ def fmt(x) -> str:
 
 
 def markdown(res: dict) -> str:
-    rules = ["vote", "vote-all", "best-source", "weighted", "weighted-score"]
     out = [
         "# Multi-source scaling",
         "",
         f"`{res['command']}`",
         "",
         f"Method `{res['method']}`, aligner `{res['aligner']}`, {res['sentences']} sentences. Entity-level "
-        "exact-span micro F1 over all classes. `vote` P / R in brackets; `vote` halves: first / second half. "
-        "`best-source`, `weighted`, `weighted-score` are cross-fitted (fitted on one half, "
-        "scored on the other, both held-out halves pooled). `gold reachable`: share of the target's gold "
+        "exact-span micro F1 over all classes. `vote` P / R in brackets; halves: first / second half. "
+        f"{', '.join(f'`{r}`' for r in CROSS_FITTED)} are cross-fitted (fitted on one half, "
+        "scored on the other, both held-out halves pooled); `selected` is the rule chosen on the fitting half "
+        "(the choice per fold in the last column). `gold reachable`: share of the target's gold "
         "entities that at least one source of the subset projects exactly (the recall no combination "
         "rule can exceed).",
         "",
-        "| target | sources | k | vote (P / R) | vote halves | vote-all | best-source | weighted | weighted-score | gold reachable |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| target | sources | k | vote (P / R) | vote halves | " + " | ".join(RULES[1:]) + " | gold reachable | selected per fold |",
+        "|---" * (len(RULES) + 6) + "|",
     ]
     for r in res["rows"]:
         v = r["vote"]
         out.append(
             f"| {r['target']} | {'+'.join(r['sources'])} | {r['k']} | {fmt(v['f1'])} ({fmt(v['precision'])} / {fmt(v['recall'])}) | "
-            f"{fmt(v['halves'][0])} / {fmt(v['halves'][1])} | {fmt(r.get('vote-all', {}).get('f1'))} | "
-            + " | ".join(fmt(r[rule]["f1"]) for rule in rules[2:])
-            + f" | {fmt(r['gold_reachable'])} |"
+            f"{fmt(v['halves'][0])} / {fmt(v['halves'][1])} | "
+            + " | ".join(fmt(r.get(rule, {}).get("f1")) for rule in RULES[1:])
+            + f" | {fmt(r['gold_reachable'])} | {', '.join(r['selected']['fitted'])} |"
         )
-    out += ["", "Mean over the subsets of each size:", "", "| target | k | subsets | " + " | ".join(rules) + " |", "|---" * (3 + len(rules)) + "|"]
+    out += ["", "Mean over the subsets of each size:", "", "| target | k | subsets | " + " | ".join(RULES) + " |", "|---" * (3 + len(RULES)) + "|"]
     for m in res["means"]:
-        out.append(f"| {m['target']} | {m['k']} | {m['subsets']} | " + " | ".join(fmt(m.get(rule)) for rule in rules) + " |")
+        out.append(f"| {m['target']} | {m['k']} | {m['subsets']} | " + " | ".join(fmt(m.get(rule)) for rule in RULES) + " |")
     return "\n".join(out) + "\n"
 
 
@@ -221,7 +247,7 @@ def plot(res: dict, path: str) -> None:
                         xytext=(6, 0), textcoords="offset points", va="center")
         ms = [m for m in res["means"] if m["target"] == t]
         ax.plot([m["k"] for m in ms], [m["vote"] for m in ms], color=color, marker="o", label=f"{t}: vote (mean)")
-        ax.plot([m["k"] for m in ms], [m["weighted"] for m in ms], color=color, ls="--", label=f"{t}: weighted, cross-fitted (mean)")
+        ax.plot([m["k"] for m in ms], [m["selected"] for m in ms], color=color, ls="--", label=f"{t}: rule chosen on held-out half (mean)")
     ks = sorted({m["k"] for m in res["means"]})
     ax.set_xticks(ks)
     ax.set_xlim(ks[0] - 0.3, ks[-1] + 0.3)
