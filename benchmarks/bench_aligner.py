@@ -60,6 +60,7 @@ def main(argv=None):
     ap.add_argument("--layer", type=int, default=6)
     ap.add_argument("--method", default="itermax")
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--precision", default="float32", choices=("float32", "bfloat16"), help="encoder precision of the embedding aligner")
     ap.add_argument("--langs", default="de,es")
     ap.add_argument("--simalign-pairs", type=int, default=100, help="pairs per language for SimAlign (0 = all)")
     ap.add_argument("--block", type=int, default=50, help="pairs per block when interleaving SimAlign and the aligner")
@@ -75,7 +76,8 @@ def main(argv=None):
     methods = ("argmax", "itermax")
 
     def fresh(layer=args.layer):
-        al = EmbeddingAligner(model=args.model, layer=layer, method=args.method, batch_size=args.batch_size)
+        al = EmbeddingAligner(model=args.model, layer=layer, method=args.method, batch_size=args.batch_size,
+                              precision=args.precision)
         (_, load_s, _) = timed(lambda: al.align([(["warm"], ["up"])]))  # loads the model
         al.stats = {key: 0 for key in al.stats}
         return al, load_s
@@ -137,6 +139,7 @@ def main(argv=None):
         "layer": args.layer,
         "method": args.method,
         "batch_size": args.batch_size,
+        "precision": args.precision,
         "pairs": n_all,
         "simalign_subset_pairs": len(subset),
         "block": args.block,

@@ -55,7 +55,7 @@ def phase(args) -> dict:
     datasets.disable_progress_bars()
     spec = BuildSpec(args.lang, SourceSpec("translated-conll", {"source_gold": args.source_gold,
                                                                 "translated_conll": args.translated}),
-                     method=args.method, licenses=["research use (CoNLL-2003)", "Apache-2.0 (T-Projection)"])
+                     method=args.method, aligner_precision=args.precision, licenses=["research use (CoNLL-2003)", "Apache-2.0 (T-Projection)"])
     times, cpu = {}, {}
     t0, c0 = time.perf_counter(), time.process_time()
     t, c = t0, c0
@@ -100,6 +100,8 @@ def main() -> None:
     ap.add_argument("--method", default=None)
     ap.add_argument("--limit", type=int, default=None, help="only the first N translated sentences (N+200 source)")
     ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--precision", choices=["float32", "bfloat16"], default="float32", help="encoder precision (pairing and alignment)")
+    ap.add_argument("--out", default=None, help="results file (default: benchmarks/results/bench_build[_swa_N][_bf16].json)")
     ap.add_argument("--phase", choices=["cold", "warm"], help=argparse.SUPPRESS)
     ap.add_argument("--cache-dir", help=argparse.SUPPRESS)
     ap.add_argument("--output", help=argparse.SUPPRESS)
@@ -119,7 +121,7 @@ def main() -> None:
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         cmd = [sys.executable, __file__, "--phase", name, "--lang", args.lang, "--source-gold", args.source_gold,
                "--translated", args.translated, "--cache-dir", os.fspath(work / "cache"),
-               "--output", os.fspath(work / f"out-{name}")] + (["--method", args.method] if args.method else []) + (
+               "--output", os.fspath(work / f"out-{name}"), "--precision", args.precision] + (["--method", args.method] if args.method else []) + (
                ["--progress"] if args.progress else [])
         t = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -150,8 +152,10 @@ def main() -> None:
         "warm_speedup": round(runs["cold"]["process_seconds"] / runs["warm"]["process_seconds"], 1),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "bench_build" + (f"_{args.lang}_{args.limit}" if args.limit else "")
-    (RESULTS / f"{name}.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    name = "bench_build" + (f"_{args.lang}_{args.limit}" if args.limit else "") + ("_bf16" if args.precision == "bfloat16" else "")
+    out["precision"] = args.precision
+    target = Path(args.out) if args.out else RESULTS / f"{name}.json"
+    target.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({k: out[k] for k in ("lang", "warm_speedup")}))
 
 

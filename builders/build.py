@@ -196,6 +196,7 @@ class BuildSpec:
     align_method: str | None = None  # None: the link method the projection method reads
     token_type: str | None = None  # "word" or "bpe"; None: what the projection method was measured with
     align_batch_size: int = 32
+    aligner_precision: str = "float32"  # or "bfloat16" (faster on CPUs with BF16 support)
     labels: tuple[str, ...] = DEFAULT_LABELS
     label_mapping: dict[str, str | None] = field(default_factory=dict)  # extra renames, e.g. {"PERSON": "PER"}
     filters: FilterOptions = field(default_factory=FilterOptions)
@@ -263,17 +264,16 @@ def split_of(row_id: str, validation_fraction: float) -> str:
 # sources
 
 
-_EMBEDDER = None
+_EMBEDDERS: dict = {}
 
 
-def _shared_embedder():
-    """One sentence embedder per process, memoised by text: a many-language build embeds the English side once."""
-    global _EMBEDDER
-    if _EMBEDDER is None:
+def _shared_embedder(precision: str = "float32"):
+    """One sentence embedder per process and precision, memoised by text: a many-language build embeds the English side once."""
+    if precision not in _EMBEDDERS:
         from .pairing import CachedEmbedder, default_embedder
 
-        _EMBEDDER = CachedEmbedder(default_embedder())
-    return _EMBEDDER
+        _EMBEDDERS[precision] = CachedEmbedder(default_embedder(precision=precision))
+    return _EMBEDDERS[precision]
 
 
 def load_pairs(spec: BuildSpec, *, progress: bool = False) -> tuple[list[SourcePair], SourceReport]:
@@ -302,7 +302,7 @@ def load_pairs(spec: BuildSpec, *, progress: bool = False) -> tuple[list[SourceP
 
         gold = read_conll(src.files["source_gold"])
         pairs = list(pairing.pairs_from_translated_conll(gold, src.files["translated_conll"], spec.lang, report,
-                                                         _shared_embedder(), source_lang=src.language, **src.params))
+                                                         _shared_embedder(spec.aligner_precision), source_lang=src.language, **src.params))
     else:
         raise ValueError("a 'pairs' source has no files to read; hand the pairs to LanguageBuild")
     return pairs, report
@@ -390,6 +390,7 @@ class LanguageBuild:
             layer, links, token_type = self.spec.link_settings()
             self._aligner = EmbeddingAligner(model=self.spec.aligner_model, layer=layer, method=links,
                                              token_type=token_type, batch_size=self.spec.align_batch_size,
+                                             precision=self.spec.aligner_precision,
                                              cache_dir=os.fspath(self.cache_dir / "aligner"))
         return self._aligner
 
@@ -414,7 +415,8 @@ class LanguageBuild:
             from silver_ner.projection.aligner import model_fingerprint
 
             model = f"{Path(model).expanduser().resolve()}@{model_fingerprint(Path(model).expanduser())}"
-        return cache.make_key("source", src.kind, self.spec.lang, src.language, files, model, src.params)
+        extra = [self.spec.aligner_precision] if src.kind == "translated-conll" and self.spec.aligner_precision != "float32" else []
+        return cache.make_key("source", src.kind, self.spec.lang, src.language, files, model, src.params, *extra)
 
     def fingerprint(self) -> str:
         """The cache key of the whole config: inputs, models, parameters and the package version."""

@@ -31,6 +31,7 @@ offered for that target, and the margin to the best other candidate.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -58,7 +59,7 @@ class MeanPoolEmbedder:
     """
 
     def __init__(self, model_path: str | os.PathLike, *, batch_size: int = 64, prefix: str = "query: ",
-                 max_length: int = 128, device: str = "cpu"):
+                 max_length: int = 128, device: str = "cpu", precision: str = "float32"):
         import torch
         from transformers import AutoModel, AutoTokenizer
 
@@ -66,18 +67,24 @@ class MeanPoolEmbedder:
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
         self.model = AutoModel.from_pretrained(self.model_path).to(device).eval()
         self.batch_size, self.prefix, self.max_length, self.device = batch_size, prefix, max_length, device
+        if precision not in ("float32", "bfloat16"):
+            raise ValueError(f"precision must be float32 or bfloat16, got {precision!r}")
+        self.precision = precision
         self._torch = torch
 
     @property
     def identity(self) -> str:
-        return f"meanpool:{self.model_path}:prefix={self.prefix!r}:max_length={self.max_length}"
+        tail = "" if self.precision == "float32" else f":precision={self.precision}"
+        return f"meanpool:{self.model_path}:prefix={self.prefix!r}:max_length={self.max_length}{tail}"
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         torch = self._torch
         dim = self.model.config.hidden_size
         out = np.zeros((len(texts), dim), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        with torch.inference_mode():
+        autocast = (torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16)
+                    if self.precision == "bfloat16" else contextlib.nullcontext())
+        with torch.inference_mode(), autocast:
             for b in range(0, len(order), self.batch_size):
                 idx = order[b : b + self.batch_size]
                 enc = self.tokenizer([self.prefix + texts[i] for i in idx], padding=True, truncation=True,
@@ -109,11 +116,11 @@ class CachedEmbedder:
         return np.stack([self.cache[t] for t in texts]) if texts else np.zeros((0, 0), np.float32)
 
 
-def default_embedder(batch_size: int = 64) -> MeanPoolEmbedder:
+def default_embedder(batch_size: int = 64, precision: str = "float32") -> MeanPoolEmbedder:
     """multilingual-e5-small (mean-pooled, ``query:`` prefix) from the project's offline encoder."""
     from silver_ner.projection.encoder import resolve_encoder
 
-    return MeanPoolEmbedder(resolve_encoder(None), batch_size=batch_size)
+    return MeanPoolEmbedder(resolve_encoder(None), batch_size=batch_size, precision=precision)
 
 
 # --------------------------------------------------------------------------- anchors

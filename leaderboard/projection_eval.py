@@ -39,10 +39,11 @@ def peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def make_aligner(model: str | None, layer: int | None, method: str, cache_dir: str | None, token_type: str = "word"):
+def make_aligner(model: str | None, layer: int | None, method: str, cache_dir: str | None, token_type: str = "word",
+                 precision: str = "float32"):
     from silver_ner.projection.aligner import EmbeddingAligner
 
-    kwargs = {"model": model, "method": method, "cache_dir": cache_dir, "token_type": token_type}
+    kwargs = {"model": model, "method": method, "cache_dir": cache_dir, "token_type": token_type, "precision": precision}
     if layer is not None:
         kwargs["layer"] = layer
     return EmbeddingAligner(**kwargs)
@@ -73,6 +74,7 @@ def evaluate_projection(
     candidates: str | None = None,
     min_votes: int = 1,
     params: dict | None = None,
+    precision: str = "float32",
 ) -> dict:
     """Project the gold entities of ``sources`` onto ``target`` and score against its gold.
 
@@ -102,7 +104,7 @@ def evaluate_projection(
     use_layer = layer if layer is not None else spec.layer
     use_tokens = token_type or spec.token_type
     if aligner is None:
-        aligner = make_aligner(aligner_model, use_layer, links[0], cache_dir, use_tokens)
+        aligner = make_aligner(aligner_model, use_layer, links[0], cache_dir, use_tokens, precision)
     extra = {"candidate_spans": []} if cand_file is not None else {}
     try:
         inspect.signature(spec.func).bind(None, None, None, None, **{**spec.params, **(params or {}), **extra})

@@ -13,6 +13,7 @@ truncates them); a single word longer than a window is an error.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -31,6 +32,7 @@ LOG = logging.getLogger(__name__)
 
 Pair = tuple[Sequence[str], Sequence[str]]
 TOKEN_TYPES = ("word", "bpe")
+PRECISIONS = ("float32", "bfloat16")
 _LAYER_LISTS = ("encoder.layer", "encoder.layers", "transformer.layer", "transformer.layers", "layers")
 
 
@@ -296,6 +298,9 @@ class EmbeddingAligner:
     before comparing; default) or ``bpe`` (compare subwords, link the words they belong to).
     ``cache_dir``: keep finished alignments in ``<cache_dir>/alignments.sqlite``.
     ``num_threads``: torch CPU threads (default: the CPUs this process may use).
+    ``precision``: ``float32`` (default; links identical to SimAlign's) or ``bfloat16``
+    (the encoder runs under CPU autocast: about 2.7 times faster on CPUs with AVX512-BF16 or
+    AMX, with a small share of links that differ; measured in ``docs/aligner.md``).
 
     After a call, :attr:`stats` counts pairs aligned, pairs read from the cache, sentences
     encoded, windows, sentences that needed several windows, and ``empty_words``: words for
@@ -314,6 +319,7 @@ class EmbeddingAligner:
         cache_dir: str | os.PathLike | None = None,
         num_threads: int | None = None,
         token_type: str = "word",
+        precision: str = "float32",
     ):
         self.method = check_method(method)
         if not isinstance(layer, int) or layer < 0:
@@ -326,6 +332,9 @@ class EmbeddingAligner:
             raise ValueError(f"token_type must be one of {TOKEN_TYPES}, got {token_type!r}")
         if distortion < 0:
             raise ValueError(f"distortion must be non-negative, got {distortion}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.precision = precision
         self.model_spec = model
         self.layer = layer
         self.batch_size = batch_size
@@ -363,6 +372,8 @@ class EmbeddingAligner:
             parts.append(f"tokens={self.token_type}")
         if self.max_subwords is not None:
             parts.append(f"window={self.max_subwords}")
+        if self.precision != "float32":
+            parts.append(f"precision={self.precision}")
         return ":".join(parts)
 
     @property
@@ -490,7 +501,9 @@ class EmbeddingAligner:
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
         out: list[np.ndarray | None] = [None] * len(seqs)
         per_batch = 2 * self.batch_size
-        with torch.inference_mode():
+        autocast = (torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16) if self.precision == "bfloat16"
+                    else contextlib.nullcontext())
+        with torch.inference_mode(), autocast:
             for b in range(0, len(order), per_batch):
                 idx = order[b : b + per_batch]
                 longest = len(seqs[idx[-1]])

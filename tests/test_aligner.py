@@ -255,3 +255,15 @@ def test_default_encoder_matches_simalign_on_europarl(shared_data):
     for m in got:
         assert link_agreement(got[m], ref[m])["links"] >= 0.99, m
     assert sum(len(a) for a in got["itermax"]) > sum(len(p[0]) for p in pairs) * 0.6
+
+
+def test_bfloat16_precision_is_named_in_the_identity_and_keeps_most_links(tiny_bert):
+    pairs = make_pairs(20, seed=5)
+    f32 = EmbeddingAligner(model=tiny_bert, layer=2, method="itermax")
+    bf16 = EmbeddingAligner(model=tiny_bert, layer=2, method="itermax", precision="bfloat16")
+    assert "precision" not in f32.identity and bf16.identity.endswith(":precision=bfloat16")
+    a = {(i, link) for i, al in enumerate(f32.align(pairs)) for link in al.links}
+    b = {(i, link) for i, al in enumerate(bf16.align(pairs)) for link in al.links}
+    assert len(a & b) / len(a | b) >= 0.9
+    with pytest.raises(ValueError, match="precision must be one of"):
+        EmbeddingAligner(model=tiny_bert, precision="int4")

@@ -112,7 +112,7 @@ def specs_from_args(args):
         BuildSpec(lang, source, method=args.method, method_params=_key_values(args.method_param, "--method-param"),
                   aligner_model=args.aligner_model, layer=args.layer, align_method=args.align_method,
                   token_type=args.token_type,
-                  align_batch_size=args.batch_size, labels=args.labels, label_mapping=_label_map(args.label_map),
+                  align_batch_size=args.batch_size, aligner_precision=args.precision, labels=args.labels, label_mapping=_label_map(args.label_map),
                   filters=filters, validation_fraction=args.validation_fraction, licenses=licenses,
                   reference=reference)
         for lang in langs
@@ -211,6 +211,8 @@ def register(sub) -> None:
     pr.add_argument("--token-type", choices=["word", "bpe"], default=None,
                     help="compare word vectors or subword vectors (default: the method's)")
     pr.add_argument("--batch-size", type=int, default=32, help="sentence pairs per encoder batch (default 32)")
+    pr.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                    help="encoder precision for alignment: bfloat16 is faster on CPUs with BF16 support (default float32)")
     lab = p.add_argument_group("labels")
     lab.add_argument("--labels", default="conll",
                      help="label set: conll (PER,ORG,LOC), conll+misc, masakhaner (adds DATE) or a comma list")

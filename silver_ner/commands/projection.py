@@ -40,6 +40,8 @@ def register(sub) -> None:
         default=None,
         help="compare word vectors or subword vectors (default: what the method was measured with)",
     )
+    p.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+                   help="encoder precision for alignment: bfloat16 is faster on CPUs with BF16 support (default float32)")
     p.add_argument("--cache-dir", default=None, metavar="DIR", help="cache folder for alignments")
     p.add_argument("--candidates", default=None, metavar="FILE", help="CoNLL file of target candidate spans (spans-* methods)")
     p.add_argument(
@@ -87,6 +89,7 @@ def run_eval_projection(args) -> int:
         candidates=args.candidates,
         min_votes=args.min_votes,
         params=parse_params(args.param),
+        precision=args.precision,
     )
     print(json.dumps(result, indent=2) if args.json else format_table(result))
     return 0
