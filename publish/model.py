@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from silver_ner.builders.cache import file_digest
 from silver_ner.publish.cards import PAPER_CITATION, inherited_license, require_valid, template_path
 from silver_ner.publish.hub import RELEASE_FORMAT, RELEASE_MANIFEST, PublishError, ReleaseResult, history_with, hub_errors
 from silver_ner.publish.hub import open_release, read_json_file, release
@@ -37,12 +38,6 @@ KNOWN_ENCODERS = {"me5-small": "intfloat/multilingual-e5-small", "default": "int
 DEFAULT_MODEL_LICENSE = "cc-by-nc-4.0"
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def git_blob_sha(path: Path) -> str:
@@ -85,7 +80,7 @@ class ModelFolder:
         return [id2label[k] for k in sorted(id2label, key=lambda k: int(k))]
 
     def content(self) -> dict[str, str]:
-        return {f: file_sha256(self.path / f) for f in self.files}
+        return {f: file_digest(self.path / f) for f in self.files}
 
 
 def load_model_folder(folder: str | Path) -> ModelFolder:

@@ -8,7 +8,6 @@ fixed; checkpoints go to ``<output>/checkpoints`` and training resumes from the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -20,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
+from silver_ner.builders.cache import file_digest
 from silver_ner.builders.conll import read_conll
 from silver_ner.projection.spans import iob2_names
 from silver_ner.students.labels import (
@@ -60,12 +60,6 @@ class TrainingData:
         self.provenance += other.provenance
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def load_conll_data(path: str | os.PathLike, *, max_sentences: int | None = None) -> TrainingData:
@@ -77,7 +71,7 @@ def load_conll_data(path: str | os.PathLike, *, max_sentences: int | None = None
     prov = {
         "source": "conll",
         "path": str(Path(path).resolve()),
-        "sha256": _sha256(Path(path)),
+        "sha256": file_digest(Path(path)),
         "n_sentences": len(sents),
         "n_sentences_available": len(conll.sentences),
         "tag_repairs": len(conll.repairs),
@@ -120,7 +114,7 @@ def _open_split(dataset: str, config: str | None, split: str, revision: str | No
         prov = {"source": "local", "path": str(path.resolve()), "config": config, "split": split}
         manifest = path / BUILD_MANIFEST
         if manifest.exists():
-            prov["build_manifest_sha256"] = _sha256(manifest)
+            prov["build_manifest_sha256"] = file_digest(manifest)
             try:
                 entry = json.loads(manifest.read_text(encoding="utf-8")).get("configs", {}).get(config) or {}
             except (ValueError, AttributeError):
