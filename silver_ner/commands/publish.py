@@ -7,7 +7,6 @@ The Hub is the one in ``HF_ENDPOINT`` (default https://huggingface.co); the toke
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 
@@ -71,10 +70,9 @@ def _guard(fn, args):
 def _quality(path: Path | None) -> dict | None:
     if path is None:
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    from silver_ner.publish.hub import read_json_file
+
+    data = read_json_file(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object of figures, e.g. {{\"europarl de F1\": 0.916}}")
     return data
