@@ -276,6 +276,19 @@ def _shared_embedder(precision: str = "float32"):
     return _EMBEDDERS[precision]
 
 
+def _embedder_identity(precision: str = "float32") -> str:
+    """What the re-pairing sentence embedder is, for cache keys: encoder folder digest and precision.
+
+    Read from the encoder's files, so a rebuilt or replaced encoder re-pairs even when the input
+    files are unchanged, without loading the model on a cache hit.
+    """
+    from silver_ner.projection.aligner import model_fingerprint
+    from silver_ner.projection.encoder import resolve_encoder
+
+    path = Path(resolve_encoder(None))
+    return f"meanpool:{path.name}@{model_fingerprint(path)}:precision={precision}"
+
+
 def load_pairs(spec: BuildSpec, *, progress: bool = False) -> tuple[list[SourcePair], SourceReport]:
     """Run the source stage of ``spec``: the labelled source sentences paired with target sentences."""
     src = spec.source
@@ -415,7 +428,7 @@ class LanguageBuild:
             from silver_ner.projection.aligner import model_fingerprint
 
             model = f"{Path(model).expanduser().resolve()}@{model_fingerprint(Path(model).expanduser())}"
-        extra = [self.spec.aligner_precision] if src.kind == "translated-conll" and self.spec.aligner_precision != "float32" else []
+        extra = [_embedder_identity(self.spec.aligner_precision)] if src.kind == "translated-conll" else []
         return cache.make_key("source", src.kind, self.spec.lang, src.language, files, model, src.params, *extra)
 
     def fingerprint(self) -> str:

@@ -395,3 +395,21 @@ def test_gold_specs_resolve_to_files_of_the_data_folder(tmp_path, monkeypatch):
                                  "translated_conll": "t/swa.txt"}
     with pytest.raises(FileNotFoundError, match="conll2003_en"):
         LanguageBuild(spec, aligner=IdentityAligner()).source_key()
+
+
+def test_repairing_cache_key_follows_the_sentence_encoder(tmp_path, monkeypatch):
+    from silver_ner.projection import encoder
+
+    enc = tmp_path / "enc"
+    enc.mkdir()
+    (enc / "config.json").write_text('{"hidden_size": 4}')
+    monkeypatch.setattr(encoder, "resolve_encoder", lambda name: str(enc))
+    gold = SAMPLES_DIR / "eng.conll"
+    spec = BuildSpec("swa", SourceSpec("translated-conll", {"source_gold": str(gold), "translated_conll": str(gold)}),
+                     method="naive")
+    first = make_build(spec, tmp_path).source_key()
+    assert make_build(spec, tmp_path).source_key() == first
+    (enc / "config.json").write_text('{"hidden_size": 8}')  # a rebuilt encoder re-pairs
+    assert make_build(spec, tmp_path).source_key() != first
+    bf16 = BuildSpec("swa", spec.source, method="naive", aligner_precision="bfloat16")
+    assert make_build(bf16, tmp_path).source_key() != make_build(spec, tmp_path).source_key()
