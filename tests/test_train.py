@@ -171,6 +171,22 @@ def test_cli_train_student_and_summary(tiny_bert, tmp_path, capsys):
     assert rc == 2 and "kept types EVENT do not occur" in capsys.readouterr().err
 
 
+def test_cli_train_on_silver_and_gold_together(tiny_bert, tmp_path, capsys):
+    build = save_build(tmp_path / "build")
+    gold = tmp_path / "en.txt"
+    gold.write_text("John B-PER\nlives O\nin O\nParis B-LOC\n\nACME B-ORG\nwins O\n", encoding="utf-8")
+    out = tmp_path / "m"
+    rc = main(["train", "--conll", str(gold), "--dataset", str(build), "--config", "swa", "--output", str(out),
+               "--model", str(tiny_bert), "--max-steps", "1", "--batch-size", "2", "--labels", "PER,ORG,LOC", "--no-progress"])
+    assert rc == 0
+    rec = json.loads((out / "silver_ner_training.json").read_text())
+    assert [p["source"] for p in rec["training_data"]][0] == "conll" and rec["training_data"][1]["config"] == "swa"
+    assert rec["role"] == "student"
+    assert rec["n_sentences"] == 2 + rec["training_data"][1]["n_sentences"]
+    rc = main(["train", "--output", str(tmp_path / "z"), "--model", str(tiny_bert)])
+    assert rc == 2 and "give training data" in capsys.readouterr().err
+
+
 def test_student_data_through_load_dataset_repo_layout(tmp_path):
     """A folder in the Hub repository layout goes through datasets.load_dataset(repo, config, split=...)."""
     from datasets import load_from_disk

@@ -14,10 +14,11 @@ def register(sub) -> None:
         description="Fine-tune an encoder for token classification on a CoNLL file (teacher) or on "
         "silver configs of a build folder or Hub dataset repo (student).",
     )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--dataset", help="silver build folder (DIR/<config>/) or Hub dataset repo id")
-    src.add_argument("--conll", help="CoNLL training file (e.g. English CoNLL-2003 for the teacher)")
-    p.add_argument("--config", help="dataset config(s), comma-separated (e.g. swa or swa,yor)")
+    p.add_argument("--dataset", action="append", default=[],
+                   help="silver build folder (DIR/<config>/) or Hub dataset repo id; repeat to train on several")
+    p.add_argument("--conll", action="append", default=[],
+                   help="CoNLL training file (e.g. English CoNLL-2003 for the teacher); repeatable, combines with --dataset")
+    p.add_argument("--config", help="dataset config(s), comma-separated (e.g. swa or swa,yor); taken from every --dataset")
     p.add_argument("--revision", help="Hub dataset revision (tag, branch or commit)")
     p.add_argument("--split", default="train", help="training split (default: train)")
     p.add_argument("--validation", help="evaluate each epoch on this: a split name of --dataset, or a CoNLL file")
@@ -81,25 +82,25 @@ def run_train(args) -> int:
     from silver_ner.students.labels import parse_renames, parse_type_list
     from silver_ner.students.train import TrainSettings, load_conll_data, load_dataset_data, train_token_classifier
 
-    if args.dataset and not args.config:
-        from pathlib import Path
+    from pathlib import Path
 
-        if Path(args.dataset, "silver_ner_build.json").exists():
-            raise ValueError("--config is required with a build folder (e.g. --config swa)")
+    if not args.dataset and not args.conll:
+        raise ValueError("give training data: --dataset DIR_OR_REPO (with --config) and/or --conll FILE")
+    for ds in args.dataset:
+        if not args.config and Path(ds, "silver_ner_build.json").exists():
+            raise ValueError(f"--config is required with a build folder ({ds}; e.g. --config swa)")
     configs = [c.strip() for c in args.config.split(",")] if args.config else [None]
-    if args.conll:
-        data = load_conll_data(args.conll, max_sentences=args.max_sentences)
-    else:
-        data = load_dataset_data(args.dataset, configs, split=args.split, revision=args.revision, max_sentences=args.max_sentences)
+    parts = [load_conll_data(f, max_sentences=args.max_sentences) for f in args.conll]
+    parts += [load_dataset_data(ds, configs, split=args.split, revision=args.revision, max_sentences=args.max_sentences)
+              for ds in args.dataset]
+    data = _combine(parts)
     validation = None
     if args.validation:
-        from pathlib import Path
-
         if Path(args.validation).is_file():
             validation = load_conll_data(args.validation, max_sentences=args.max_validation)
         elif args.dataset:
-            validation = load_dataset_data(args.dataset, configs, split=args.validation, revision=args.revision,
-                                           max_sentences=args.max_validation)
+            validation = _combine([load_dataset_data(ds, configs, split=args.validation, revision=args.revision,
+                                                     max_sentences=args.max_validation) for ds in args.dataset])
         else:
             raise FileNotFoundError(f"--validation {args.validation}: no such file")
     settings = TrainSettings(
@@ -112,10 +113,18 @@ def run_train(args) -> int:
     rec = train_token_classifier(
         data, args.output, encoder=args.model, settings=settings, keep_types=types, renames=parse_renames(args.map),
         validation=validation, resume=args.resume, overwrite=args.overwrite, keep_checkpoints=args.keep_checkpoints,
-        role=args.role or ("teacher" if args.conll else "student"), show_progress=not args.no_progress,
+        role=args.role or ("student" if args.dataset else "teacher"), show_progress=not args.no_progress,
     )
     print(training_summary(rec, args.output))
     return 0
+
+
+def _combine(parts):
+    """One training set from several sources, in the order given (provenance keeps each part)."""
+    data = parts[0]
+    for part in parts[1:]:
+        data.extend(part)
+    return data
 
 
 def training_summary(rec: dict, output: str) -> str:
