@@ -306,6 +306,28 @@ def _latest_checkpoint(folder: Path) -> Path | None:
     return max(cps, key=lambda p: int(p.name.split("-")[-1])) if cps else None
 
 
+def _order_like_base_classifier(enc_path: str, names: list[str]) -> list[str]:
+    """Label order of a base model that is already a token classifier (e.g. the teacher).
+
+    Fine-tuning it further keeps its classification head only if the labels are the same; a
+    different label set is refused rather than silently re-purposing the head's rows.
+    """
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(enc_path)
+    except (OSError, ValueError):
+        return names
+    if not any(a.endswith("ForTokenClassification") for a in (getattr(config, "architectures", None) or [])):
+        return names
+    base = [config.id2label[i] for i in sorted(config.id2label, key=int)]
+    if sorted(base) == sorted(names):
+        return base
+    raise TrainingDataError(
+        f"{enc_path}: the base model is a token classifier with labels {', '.join(base)}, but the training "
+        f"labels are {', '.join(names)}; pass --labels/--map to match it, or start from a plain encoder")
+
+
 def train_token_classifier(
     data: TrainingData,
     output_dir: str | os.PathLike,
@@ -360,6 +382,8 @@ def train_token_classifier(
     mapped = apply_mapping(data.tags, mapping)
 
     enc_path, enc_name = resolve_base_encoder(encoder)
+    names = _order_like_base_classifier(enc_path, names)
+    label2id = {n: i for i, n in enumerate(names)}
     tokenizer = AutoTokenizer.from_pretrained(enc_path)
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"{enc_path}: training needs a fast tokenizer (word_ids), got {type(tokenizer).__name__}")

@@ -187,6 +187,22 @@ def test_cli_train_on_silver_and_gold_together(tiny_bert, tmp_path, capsys):
     assert rc == 2 and "give training data" in capsys.readouterr().err
 
 
+def test_fine_tuning_a_trained_classifier_keeps_its_label_order_or_refuses(tiny_bert, tmp_path, capsys):
+    build = save_build(tmp_path / "build")
+    first = tmp_path / "first"
+    assert main(["train", "--dataset", str(build), "--config", "swa", "--output", str(first), "--model", str(tiny_bert),
+                 "--max-steps", "1", "--batch-size", "2", "--labels", "LOC,PER,ORG", "--no-progress"]) == 0
+    base_order = json.loads((first / "config.json").read_text())["id2label"]
+    second = tmp_path / "second"
+    assert main(["train", "--dataset", str(build), "--config", "swa", "--output", str(second), "--model", str(first),
+                 "--max-steps", "1", "--batch-size", "2", "--labels", "PER,ORG,LOC", "--no-progress"]) == 0
+    assert json.loads((second / "config.json").read_text())["id2label"] == base_order
+    capsys.readouterr()
+    rc = main(["train", "--dataset", str(build), "--config", "swa", "--output", str(tmp_path / "third"), "--model", str(first),
+               "--max-steps", "1", "--batch-size", "2", "--labels", "PER,ORG,LOC,DATE", "--no-progress"])
+    assert rc == 2 and "base model is a token classifier" in capsys.readouterr().err
+
+
 def test_student_data_through_load_dataset_repo_layout(tmp_path):
     """A folder in the Hub repository layout goes through datasets.load_dataset(repo, config, split=...)."""
     from datasets import load_from_disk
