@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Robustness under domain shift: direct transfer (the English teacher applied zero-shot) against
+# students trained on silver data, for Hausa, Igbo, Swahili and Yoruba; scored in-domain on
+# MasakhaNER 2.0 test (news) and out-of-domain on WikiANN test (Rahimi splits; swa, yor, ibo).
+#
+# Systems (one leaderboard row each; students are one model per language):
+#   direct-transfer          teacher: multilingual-e5-small fine-tuned on CoNLL-2003 English train
+#   student-ours-tpmt        our projection of CoNLL-2003 labels onto the machine translations
+#                            shipped with T-Projection (re-paired with the English sentences)
+#   student-ours-mafand      MAFAND-MT human parallel news, English side tagged by the teacher,
+#                            labels projected onto the target side
+#   student-tprojection      the same translations with T-Projection's own labels (peer row)
+#   student-ours-both        our two silver sources together (half of the sentence budget each)
+#
+# Every stage is skipped when its output exists, so an interrupted run resumes where it stopped.
+# Model weights and silver builds stay in $RUNS (outside the repository); evaluation records, the
+# training records, the leaderboard and the summary go to experiments/results/robustness/.
+#
+#   RUNS=/work/runs DATA=/work/shared/data bash experiments/robustness.sh
+#
+# Knobs: STUDENT_SENTENCES (6000), STUDENT_EPOCHS (1), STUDENT_INIT (teacher: students start from
+# the teacher's weights; encoder: from the plain encoder), TEACHER_EPOCHS (3), MAFAND_LINES (6000),
+# PRECISION of the aligner (bfloat16).
+set -euo pipefail
+RUNS=${RUNS:-/work/runs}
+DATA=$(cd "${DATA:-../shared/data}" && pwd)
+export SILVER_NER_DATA=$DATA
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=$HERE/results/robustness
+LANGS=${LANGS:-"hau ibo swa yor"}
+WIKI_LANGS="ibo swa yor"
+STUDENT_SENTENCES=${STUDENT_SENTENCES:-6000}
+STUDENT_EPOCHS=${STUDENT_EPOCHS:-1}
+STUDENT_INIT=${STUDENT_INIT:-teacher}
+TEACHER_EPOCHS=${TEACHER_EPOCHS:-3}
+MAFAND_LINES=${MAFAND_LINES:-6000}
+PRECISION=${PRECISION:-bfloat16}
+CLI="python -u -m silver_ner.cli"
+mkdir -p "$RUNS" "$OUT"
+TEACHER=$RUNS/teacher
+
+stamp() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+
+train() {  # train OUTPUT ARGS...: train unless OUTPUT already holds a model; resume from checkpoints
+  local out=$1; shift
+  if [ -f "$out/silver_ner_training.json" ]; then stamp "have $out"; return; fi
+  local resume=""
+  [ -d "$out/checkpoints" ] && resume="--resume"
+  stamp "train $out"
+  $CLI train "$@" --output "$out" --freeze-embeddings --lr 5e-5 --batch-size 16 --seed 42 \
+    --save-steps 200 --no-progress $resume
+}
+
+gold_specs() {  # gold_specs LANG: MasakhaNER test, plus WikiANN test where it exists
+  echo "--gold masakhaner2:$1:test"
+  case " $WIKI_LANGS " in *" $1 "*) echo "--gold wikiann:$1:test" ;; esac
+}
+
+evaluate() {  # evaluate MODEL SYSTEM LANG...: records into $OUT/<system>.json (once per model and language)
+  local model=$1 system=$2; shift 2
+  local lang
+  for lang in "$@"; do
+    local done_flag=$model/.scored-$system-$lang
+    if [ -f "$done_flag" ]; then continue; fi
+    stamp "evaluate $system on $lang"
+    # shellcheck disable=SC2046
+    $CLI evaluate --model "$model" --system "$system" $(gold_specs "$lang") --results "$OUT/$system.json"
+    touch "$done_flag"
+  done
+}
+
+# 1. Teacher = direct transfer.
+train "$TEACHER" --conll "$DATA/conll2003_en/train.txt" --labels PER,ORG,LOC --epochs "$TEACHER_EPOCHS" --role teacher
+cp "$TEACHER/silver_ner_training.json" "$OUT/training-direct-transfer.json"
+# shellcheck disable=SC2086
+evaluate "$TEACHER" direct-transfer $LANGS
+
+# 2. Silver data from the T-Projection translations (our projection of the CoNLL-2003 labels).
+TPMT=$RUNS/silver-tpmt
+if [ ! -f "$TPMT/silver_ner_build.json" ]; then
+  stamp "build $TPMT"
+  # shellcheck disable=SC2046
+  $CLI build $(for l in $LANGS; do echo "--lang $l"; done) --source-gold conll2003:train \
+    --translated-conll "$DATA/tprojection_mt/{lang}.train.txt" --labels conll --precision "$PRECISION" \
+    --output "$TPMT" --quiet
+fi
+cp "$TPMT/silver_ner_build.json" "$OUT/build-tpmt.json"
+
+# 3. Silver data from MAFAND-MT (English side tagged by the teacher).
+MAF=$RUNS/silver-mafand
+if [ ! -f "$MAF/silver_ner_build.json" ]; then
+  for l in $LANGS; do
+    mkdir -p "$RUNS/mafand/en-$l"
+    head -n "$MAFAND_LINES" "$DATA/mafand/en-$l/train.en" > "$RUNS/mafand/en-$l/train.en"
+    head -n "$MAFAND_LINES" "$DATA/mafand/en-$l/train.$l" > "$RUNS/mafand/en-$l/train.$l"
+  done
+  stamp "build $MAF"
+  # shellcheck disable=SC2046
+  $CLI build $(for l in $LANGS; do echo "--lang $l"; done) \
+    --parallel "$RUNS/mafand/en-{lang}/train.en" "$RUNS/mafand/en-{lang}/train.{lang}" --tagger "$TEACHER" \
+    --labels conll --precision "$PRECISION" --output "$MAF" --quiet
+fi
+cp "$MAF/silver_ner_build.json" "$OUT/build-mafand.json"
+
+# 4. Students, one per language and system, fine-tuned from the teacher ($STUDENT_INIT=teacher) or
+#    from the plain encoder (STUDENT_INIT=encoder), on the first $STUDENT_SENTENCES training rows.
+#    Ordered by system, so that complete rows arrive first.
+INIT=$TEACHER PREFIX=""
+if [ "$STUDENT_INIT" = encoder ]; then INIT=default PREFIX=scratch-; fi
+student() {  # student NAME SYSTEM LANG DATA-ARGS...
+  local name=$PREFIX$1 system=$PREFIX$2 lang=$3; shift 3
+  train "$RUNS/$name-$lang" "$@" --model "$INIT" --epochs "$STUDENT_EPOCHS" --labels PER,ORG,LOC --role student
+  evaluate "$RUNS/$name-$lang" "$system" "$lang"
+  cp "$RUNS/$name-$lang/silver_ner_training.json" "$OUT/training-$system-$lang.json"
+}
+for l in $LANGS; do
+  student student-tpmt student-ours-tpmt "$l" --dataset "$TPMT" --config "$l" --max-sentences "$STUDENT_SENTENCES"
+done
+for l in $LANGS; do
+  student student-tproj student-tprojection "$l" --conll "$DATA/tprojection_mt/$l.train.txt" --max-sentences "$STUDENT_SENTENCES"
+done
+for l in $LANGS; do
+  student student-mafand student-ours-mafand "$l" --dataset "$MAF" --config "$l" --max-sentences "$STUDENT_SENTENCES"
+done
+for l in $LANGS; do  # both of our sources, half of the sentence budget from each
+  student student-both student-ours-both "$l" --dataset "$TPMT" --dataset "$MAF" --config "$l" \
+    --max-sentences $((STUDENT_SENTENCES / 2))
+done
+
+# 5. Table, plot and summary.
+$CLI leaderboard "$OUT"/direct-transfer.json "$OUT"/student-*.json "$OUT"/scratch-*.json --output "$OUT/leaderboard" \
+  --title "Direct transfer vs students, entity-level F1 (strict IOB2)"
+python -u "$HERE/robustness_summary.py" "$OUT" --output "$OUT/summary.md"
+stamp "done"

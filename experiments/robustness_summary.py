@@ -1,0 +1,196 @@
+"""Summarise the robustness runs: in-domain (MasakhaNER 2.0) and out-of-domain (WikiANN) F1 per
+system and language, the gain of each student over direct transfer, the out-of-domain drop, and
+the training cost.
+
+    python experiments/robustness_summary.py experiments/results/robustness --output experiments/results/robustness/summary.md
+
+Reads the evaluation records ``<system>.json`` and the training records ``training-*.json`` that
+experiments/robustness.sh writes into that folder. Writes the markdown summary, a JSON twin
+(``summary.json``) and a plot (``in_vs_out_of_domain.png``) next to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+IN_DOMAIN = "masakhaner2"
+OUT_OF_DOMAIN = "wikiann"
+BASELINE = "direct-transfer"
+DESCRIPTIONS = {
+    "direct-transfer": "teacher (CoNLL-2003 English) applied zero-shot",
+    "student-ours-tpmt": "student on our projection onto T-Projection's translations of CoNLL-2003",
+    "student-ours-mafand": "student on MAFAND-MT news, English side tagged by the teacher, our projection",
+    "student-tprojection": "student on T-Projection's own labels of the same translations",
+    "student-ours-both": "student on both of our sources, half of the sentences from each",
+}
+SCRATCH_NOTE = ("`scratch-*`: the same student trained from the plain encoder instead of the teacher's weights "
+                "(ablation; 2 epochs)")
+
+
+def load_records(folder: Path) -> dict[tuple[str, str, str], dict]:
+    """``(system, dataset, language) -> record`` for the test split; a later record replaces an earlier one."""
+    out: dict[tuple[str, str, str], dict] = {}
+    for path in sorted(folder.glob("*.json")):
+        if path.name.startswith(("training-", "build-", "summary", "mafand_overlap")):
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: expected a list of evaluation records")
+        for i, rec in enumerate(data):
+            try:
+                if rec["split"] != "test":
+                    continue
+                out[(rec["system"], rec["dataset"], rec["language"])] = rec
+            except (KeyError, TypeError) as exc:
+                raise ValueError(f"{path}: record {i} lacks {exc}") from None
+    return out
+
+
+def load_training(folder: Path) -> dict[str, list[dict]]:
+    """``system -> training records`` (one per language for students)."""
+    out: dict[str, list[dict]] = {}
+    for path in sorted(folder.glob("training-*.json")):
+        rec = json.loads(path.read_text(encoding="utf-8"))
+        system = path.stem[len("training-"):]
+        for lang in ("hau", "ibo", "swa", "yor"):
+            if system.endswith("-" + lang):
+                system = system[: -len(lang) - 1]
+        out.setdefault(system, []).append(rec)
+    return out
+
+
+def mean(xs):
+    xs = [x for x in xs if x is not None]
+    return sum(xs) / len(xs) if xs else None
+
+
+def fmt(x, signed=False):
+    if x is None:
+        return "-"
+    return f"{100 * x:+.1f}" if signed else f"{100 * x:.1f}"
+
+
+def summarise(folder: Path) -> dict:
+    recs = load_records(folder)
+    systems = sorted({s for s, _, _ in recs}, key=lambda s: (s != BASELINE, s.startswith("scratch-"), s))
+    langs_in = sorted({lang for _, d, lang in recs if d == IN_DOMAIN})
+    langs_out = sorted({lang for _, d, lang in recs if d == OUT_OF_DOMAIN})
+
+    def f1(system, dataset, lang):
+        rec = recs.get((system, dataset, lang))
+        return rec["metrics"]["f1"] if rec else None
+
+    rows = []
+    for s in systems:
+        ind = {lang: f1(s, IN_DOMAIN, lang) for lang in langs_in}
+        ood = {lang: f1(s, OUT_OF_DOMAIN, lang) for lang in langs_out}
+        drop = {lang: (ind[lang] - ood[lang]) if ind.get(lang) is not None and ood[lang] is not None else None for lang in langs_out}
+        rows.append({
+            "system": s,
+            "in_domain": ind,
+            "in_domain_mean": mean(ind.values()) if all(v is not None for v in ind.values()) else None,
+            "out_of_domain": ood,
+            "out_of_domain_mean": mean(ood.values()) if all(v is not None for v in ood.values()) else None,
+            "drop": drop,
+            "drop_mean": mean(drop.values()) if all(v is not None for v in drop.values()) else None,
+        })
+    base = next((r for r in rows if r["system"] == BASELINE), None)
+    for r in rows:
+        r["gain_in_domain"] = (
+            r["in_domain_mean"] - base["in_domain_mean"]
+            if base and r["in_domain_mean"] is not None and base["in_domain_mean"] is not None else None
+        )
+        r["gain_out_of_domain"] = (
+            r["out_of_domain_mean"] - base["out_of_domain_mean"]
+            if base and r["out_of_domain_mean"] is not None and base["out_of_domain_mean"] is not None else None
+        )
+    sizes = {(s, d, lang): rec["n_sentences"] for (s, d, lang), rec in recs.items()}
+    training = {}
+    for system, trs in load_training(folder).items():
+        training[system] = [
+            {
+                "language": next((p.get("config") for p in t["training_data"] if p.get("config")), None)
+                or Path(t["training_data"][0].get("path", "")).name,
+                "n_sentences": t["n_sentences"],
+                "steps": t.get("steps"),
+                "epochs": t.get("epochs"),
+                "training_time_s": t.get("training_time_s"),
+                "sentences_per_s": t.get("sentences_per_s"),
+            }
+            for t in trs
+        ]
+    return {"langs_in_domain": langs_in, "langs_out_of_domain": langs_out, "rows": rows,
+            "gold_sentences": {f"{d}:{lang}": n for (s, d, lang), n in sizes.items() if s == BASELINE},
+            "training": training}
+
+
+def to_markdown(summary: dict) -> str:
+    li, lo = summary["langs_in_domain"], summary["langs_out_of_domain"]
+    lines = ["## In-domain: MasakhaNER 2.0 test (F1 x 100, PER/ORG/LOC, strict IOB2)", ""]
+    lines.append("| system | " + " | ".join(li) + " | mean | vs direct transfer |")
+    lines.append("|---|" + "---:|" * (len(li) + 2))
+    for r in summary["rows"]:
+        lines.append(f"| {r['system']} | " + " | ".join(fmt(r["in_domain"][lang]) for lang in li)
+                     + f" | {fmt(r['in_domain_mean'])} | {fmt(r['gain_in_domain'], signed=True) if r['system'] != BASELINE else ''} |")
+    lines += ["", "## Out-of-domain: WikiANN test (Rahimi splits) and the drop from in-domain", ""]
+    lines.append("| system | " + " | ".join(f"{lang} F1 (drop)" for lang in lo) + " | mean F1 | mean drop | vs direct transfer |")
+    lines.append("|---|" + "---:|" * (len(lo) + 3))
+    for r in summary["rows"]:
+        cells = [f"{fmt(r['out_of_domain'][lang])} ({fmt(r['drop'][lang], signed=True)})" for lang in lo]
+        lines.append(f"| {r['system']} | " + " | ".join(cells) + f" | {fmt(r['out_of_domain_mean'])} | {fmt(r['drop_mean'], signed=True)}"
+                     f" | {fmt(r['gain_out_of_domain'], signed=True) if r['system'] != BASELINE else ''} |")
+    lines += ["", "Drop = in-domain F1 minus out-of-domain F1 of the same language (positive: worse out of domain).", ""]
+    lines += ["## Systems", ""] + [f"- `{s}`: {d}" for s, d in DESCRIPTIONS.items()] + [f"- {SCRATCH_NOTE}"]
+    lines += ["", "## Training cost (2 CPU cores)", "", "| system | data | sentences | steps | time (s) | sentences/s |", "|---|---|---:|---:|---:|---:|"]
+    for system, trs in sorted(summary["training"].items()):
+        for t in trs:
+            lines.append(f"| {system} | {t['language']} | {t['n_sentences']} | {t['steps']} | {t['training_time_s']} | {t['sentences_per_s']} |")
+    lines += ["", "Gold sentences scored: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["gold_sentences"].items())), ""]
+    return "\n".join(lines)
+
+
+def plot(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = summary["rows"]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    width = 0.38
+    xs = range(len(rows))
+    ax.bar([x - width / 2 for x in xs], [100 * (r["in_domain_mean"] or 0) for r in rows], width, label="MasakhaNER 2.0 (in-domain)")
+    ax.bar([x + width / 2 for x in xs], [100 * (r["out_of_domain_mean"] or 0) for r in rows], width, label="WikiANN (out-of-domain)")
+    ax.set_xticks(list(xs), [r["system"] for r in rows], rotation=15, ha="right", fontsize=8)
+    ax.set_ylabel("mean entity F1")
+    ax.set_title("hau/ibo/swa/yor in-domain mean, ibo/swa/yor out-of-domain mean", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("folder", help="folder with the evaluation and training records")
+    ap.add_argument("--output", help="markdown file to write (default: FOLDER/summary.md)")
+    args = ap.parse_args(argv)
+    folder = Path(args.folder)
+    summary = summarise(folder)
+    if not summary["rows"]:
+        print(f"{folder}: no evaluation records", file=sys.stderr)
+        return 1
+    md = to_markdown(summary)
+    out = Path(args.output) if args.output else folder / "summary.md"
+    out.write_text(md, encoding="utf-8")
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    plot(summary, out.parent / "in_vs_out_of_domain.png")
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
