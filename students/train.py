@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 from silver_ner.builders.cache import file_digest
 from silver_ner.builders.conll import read_conll
-from silver_ner.projection.spans import iob2_names
+from silver_ner.projection.spans import iob2_names, tags_to_spans
 from silver_ner.students.labels import (
     apply_mapping,
     build_mapping,
@@ -306,6 +306,27 @@ def _latest_checkpoint(folder: Path) -> Path | None:
     return max(cps, key=lambda p: int(p.name.split("-")[-1])) if cps else None
 
 
+def _ignore_words(tag_ids: list[list[int]], source_tags: Sequence[Sequence[str]], ignore_types: Sequence[str]):
+    """Set the words of entities of ``ignore_types`` to -100 (no loss: neither an entity nor ``O``).
+
+    Returns the label ids and the number of ignored entities per type. Used for types the model
+    does not learn but whose words should not be taught as ``O`` either (e.g. CoNLL-2003 MISC
+    nationalities, which become country names in many target languages).
+    """
+    counts: dict[str, int] = {t: 0 for t in ignore_types}
+    if not ignore_types:
+        return tag_ids, counts
+    out = []
+    for ids, tags in zip(tag_ids, source_tags):
+        ids = list(ids)
+        for sp in tags_to_spans(tags):
+            if sp.label in counts:
+                counts[sp.label] += 1
+                ids[sp.start:sp.end] = [-100] * (sp.end - sp.start)
+        out.append(ids)
+    return out, counts
+
+
 def _order_like_base_classifier(enc_path: str, names: list[str]) -> list[str]:
     """Label order of a base model that is already a token classifier (e.g. the teacher).
 
@@ -342,6 +363,7 @@ def train_token_classifier(
     keep_checkpoints: bool = False,
     role: str = "student",
     show_progress: bool = True,
+    ignore_types: Sequence[str] = (),
 ) -> dict:
     """Fine-tune ``encoder`` on ``data`` and save the model, tokenizer and ``silver_ner_training.json``.
 
@@ -373,7 +395,14 @@ def train_token_classifier(
     if len(data) == 0:
         raise TrainingDataError("no training sentences")
 
-    mapping = build_mapping(data.source_types, keep_types, renames)
+    ignore_types = list(dict.fromkeys(ignore_types))
+    unknown = [t for t in ignore_types if t not in data.source_types]
+    if unknown:
+        raise TrainingDataError(f"ignored types {', '.join(unknown)} do not occur in the data (types: {', '.join(data.source_types)})")
+    clash = [t for t in ignore_types if t in (renames or {}) or (keep_types and t in keep_types)]
+    if clash:
+        raise TrainingDataError(f"types {', '.join(clash)} are both ignored and kept or renamed")
+    mapping = build_mapping(data.source_types, keep_types, {**(renames or {}), **{t: None for t in ignore_types}})
     types = target_types(mapping, keep_types)
     if not types:
         raise TrainingDataError(f"the label mapping drops every entity type of the data ({', '.join(data.source_types)})")
@@ -387,7 +416,8 @@ def train_token_classifier(
     tokenizer = AutoTokenizer.from_pretrained(enc_path)
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"{enc_path}: training needs a fast tokenizer (word_ids), got {type(tokenizer).__name__}")
-    train_enc, cut = encode_sentences(tokenizer, data.sentences, [[label2id[t] for t in ts] for ts in mapped.tags], settings.max_length)
+    train_ids, ignored = _ignore_words([[label2id[t] for t in ts] for ts in mapped.tags], data.tags, ignore_types)
+    train_enc, cut = encode_sentences(tokenizer, data.sentences, train_ids, settings.max_length)
     train_ds = Dataset.from_dict(train_enc)
     eval_ds, val_record = None, None
     if validation is not None and len(validation):
@@ -464,8 +494,9 @@ def train_token_classifier(
             "types": types,
             "id2label": {str(i): n for i, n in enumerate(names)},
             "mapping": mapping,
-            "dropped_entities": dict(mapped.dropped),
+            "dropped_entities": {k: v for k, v in mapped.dropped.items() if k not in ignore_types},
             "renamed_entities": dict(mapped.renamed),
+            "ignored_entities": ignored,
         },
         "truncated_words": cut,
         "frozen_parameters": frozen,

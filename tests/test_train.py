@@ -203,6 +203,25 @@ def test_fine_tuning_a_trained_classifier_keeps_its_label_order_or_refuses(tiny_
     assert rc == 2 and "base model is a token classifier" in capsys.readouterr().err
 
 
+def test_ignored_types_carry_no_label_and_are_counted(tiny_bert, tmp_path, capsys):
+    from silver_ner.students.train import _ignore_words
+
+    ids, counts = _ignore_words([[0, 1, 0, 0, 0]], [["O", "B-PER", "B-MISC", "I-MISC", "O"]], ["MISC"])
+    assert ids == [[0, 1, -100, -100, 0]] and counts == {"MISC": 1}
+    build = save_build(tmp_path / "build")
+    out = tmp_path / "m"
+    rc = main(["train", "--dataset", str(build), "--config", "swa", "--output", str(out), "--model", str(tiny_bert),
+               "--max-steps", "1", "--batch-size", "2", "--labels", "PER,ORG,LOC", "--map", "DATE=", "--ignore", "MISC",
+               "--no-progress"])
+    assert rc == 0
+    assert "MISC: 1 entities (no loss on their words)" in capsys.readouterr().out
+    labels = json.loads((out / "silver_ner_training.json").read_text())["labels"]
+    assert labels["ignored_entities"] == {"MISC": 1} and "MISC" not in labels["dropped_entities"]
+    rc = main(["train", "--dataset", str(build), "--config", "swa", "--output", str(tmp_path / "n"), "--model", str(tiny_bert),
+               "--ignore", "EVENT"])
+    assert rc == 2 and "ignored types EVENT do not occur" in capsys.readouterr().err
+
+
 def test_student_data_through_load_dataset_repo_layout(tmp_path):
     """A folder in the Hub repository layout goes through datasets.load_dataset(repo, config, split=...)."""
     from datasets import load_from_disk
