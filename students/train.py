@@ -327,6 +327,33 @@ def _ignore_words(tag_ids: list[list[int]], source_tags: Sequence[Sequence[str]]
     return out, counts
 
 
+def _mask_where_model_disagrees(tag_ids: list[list[int]], sentences: Sequence[Sequence[str]], o_id: int, model: str):
+    """Words the data labels ``O`` but ``model`` tags as an entity get -100 (no loss).
+
+    Silver data misses entities (unaligned words, source entities of a type outside the label
+    set); teaching those words as ``O`` pulls recall down. The model (typically the teacher,
+    applied to the target sentences) points at such words; they are left out of the loss rather
+    than relabelled. Returns the label ids and counts of masked words and sentences.
+    """
+    from silver_ner.students.predict import load_token_classifier, predict_tags
+
+    loaded = load_token_classifier(model)
+    started = time.perf_counter()
+    pred = predict_tags(loaded, sentences)
+    out, words, sents = [], 0, 0
+    for ids, tags in zip(tag_ids, pred.tags):
+        ids = list(ids)
+        hit = [i for i, (a, t) in enumerate(zip(ids, tags)) if a == o_id and t != "O"]
+        for i in hit:
+            ids[i] = -100
+        words += len(hit)
+        sents += bool(hit)
+        out.append(ids)
+    log.info("masked %d words in %d sentences where %s tags an entity and the data says O", words, sents, model)
+    return out, {"model": str(model), "words": words, "sentences": sents,
+                 "tagging_time_s": round(time.perf_counter() - started, 1)}
+
+
 def _order_like_base_classifier(enc_path: str, names: list[str]) -> list[str]:
     """Label order of a base model that is already a token classifier (e.g. the teacher).
 
@@ -364,6 +391,7 @@ def train_token_classifier(
     role: str = "student",
     show_progress: bool = True,
     ignore_types: Sequence[str] = (),
+    mask_model: str | None = None,
 ) -> dict:
     """Fine-tune ``encoder`` on ``data`` and save the model, tokenizer and ``silver_ner_training.json``.
 
@@ -417,6 +445,9 @@ def train_token_classifier(
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"{enc_path}: training needs a fast tokenizer (word_ids), got {type(tokenizer).__name__}")
     train_ids, ignored = _ignore_words([[label2id[t] for t in ts] for ts in mapped.tags], data.tags, ignore_types)
+    masked = None
+    if mask_model:
+        train_ids, masked = _mask_where_model_disagrees(train_ids, data.sentences, label2id["O"], mask_model)
     train_enc, cut = encode_sentences(tokenizer, data.sentences, train_ids, settings.max_length)
     train_ds = Dataset.from_dict(train_enc)
     eval_ds, val_record = None, None
@@ -498,6 +529,7 @@ def train_token_classifier(
             "renamed_entities": dict(mapped.renamed),
             "ignored_entities": ignored,
         },
+        "masked_by_model": masked,
         "truncated_words": cut,
         "frozen_parameters": frozen,
         "trainable_parameters": n_trainable,

@@ -222,6 +222,31 @@ def test_ignored_types_carry_no_label_and_are_counted(tiny_bert, tmp_path, capsy
     assert rc == 2 and "ignored types EVENT do not occur" in capsys.readouterr().err
 
 
+def test_mask_with_a_model_leaves_its_entity_words_out_of_the_loss(tiny_bert, tmp_path, capsys):
+    from silver_ner.students.predict import load_token_classifier, predict_tags
+    from silver_ner.students.train import _mask_where_model_disagrees
+
+    build = save_build(tmp_path / "build")
+    tagger = tmp_path / "tagger"
+    assert main(["train", "--dataset", str(build), "--config", "swa", "--output", str(tagger), "--model", str(tiny_bert),
+                 "--max-steps", "1", "--batch-size", "2", "--labels", "PER,ORG,LOC", "--no-progress"]) == 0
+    sents = [list(t) for t, _ in SENTS]
+    predicted = predict_tags(load_token_classifier(tagger), sents).tags
+    ids = [[0] * len(t) for t in sents]  # all O
+    ids[0][0] = 3  # one word with an entity label is never masked
+    masked, counts = _mask_where_model_disagrees(ids, sents, 0, str(tagger))
+    expected = sum(1 for i, tags in enumerate(predicted) for j, t in enumerate(tags) if t != "O" and ids[i][j] == 0)
+    assert counts["words"] == expected == sum(row.count(-100) for row in masked)
+    assert masked[0][0] == 3
+    assert counts["sentences"] == sum(1 for row in masked if -100 in row)
+    out = tmp_path / "m"
+    assert main(["train", "--dataset", str(build), "--config", "swa", "--output", str(out), "--model", str(tiny_bert),
+                 "--max-steps", "1", "--batch-size", "2", "--labels", "PER,ORG,LOC", "--mask-with", str(tagger),
+                 "--no-progress"]) == 0
+    rec = json.loads((out / "silver_ner_training.json").read_text())
+    assert rec["masked_by_model"]["model"] == str(tagger) and rec["masked_by_model"]["words"] >= 0
+
+
 def test_student_data_through_load_dataset_repo_layout(tmp_path):
     """A folder in the Hub repository layout goes through datasets.load_dataset(repo, config, split=...)."""
     from datasets import load_from_disk

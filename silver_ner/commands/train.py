@@ -27,6 +27,9 @@ def register(sub) -> None:
     p.add_argument("--model", help="base encoder: folder or Hub id (default: offline multilingual-e5-small)")
     p.add_argument("--labels", help="entity types of the model, comma-separated (default: all types of the data)")
     p.add_argument("--map", action="append", metavar="SRC=DST", help="rename a data type (SRC=DST) or drop it (SRC=); repeatable")
+    p.add_argument("--mask-with", metavar="MODEL",
+                   help="tag the training sentences with MODEL (e.g. the teacher); words the data labels O but MODEL "
+                   "tags as an entity carry no training label")
     p.add_argument("--ignore", help="entity types whose words carry no training label, neither entity nor O "
                    "(comma-separated, e.g. MISC when learning PER,ORG,LOC from projected CoNLL-2003)")
     p.add_argument("--epochs", type=float, default=2.0)
@@ -116,7 +119,7 @@ def run_train(args) -> int:
         data, args.output, encoder=args.model, settings=settings, keep_types=types, renames=parse_renames(args.map),
         validation=validation, resume=args.resume, overwrite=args.overwrite, keep_checkpoints=args.keep_checkpoints,
         role=args.role or ("student" if args.dataset else "teacher"), show_progress=not args.no_progress,
-        ignore_types=parse_type_list(args.ignore) or (),
+        ignore_types=parse_type_list(args.ignore) or (), mask_model=args.mask_with,
     )
     print(training_summary(rec, args.output))
     return 0
@@ -145,6 +148,9 @@ def training_summary(rec: dict, output: str) -> str:
     if any(rec["labels"].get("ignored_entities", {}).values()):
         lines.append("  ignored        " + ", ".join(f"{k}: {v} entities (no loss on their words)"
                                                    for k, v in rec["labels"]["ignored_entities"].items()))
+    if rec.get("masked_by_model"):
+        m = rec["masked_by_model"]
+        lines.append(f"  masked         {m['words']} O words in {m['sentences']} sentences that {m['model']} tags as entities")
     if rec["labels"]["dropped_entities"]:
         lines.append("  dropped        " + ", ".join(f"{k}: {v} entities" for k, v in rec["labels"]["dropped_entities"].items()))
     if rec.get("truncated_words"):
