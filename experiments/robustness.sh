@@ -10,7 +10,10 @@
 #   student-ours-mafand      MAFAND-MT human parallel news, English side tagged by the teacher,
 #                            labels projected onto the target side
 #   student-tprojection      the same translations with T-Projection's own labels (peer row)
-#   student-ours-both        our two silver sources together (half of the sentence budget each)
+#   student-ours-tpmt-masked as student-ours-tpmt, but silver O words that the teacher tags as
+#                            entities on the target side carry no training label
+#   student-ours-both-masked our two silver sources together (half of the sentence budget each), masked
+#   student-ours-mafand-masked  as student-ours-mafand, masked
 #
 # Every stage is skipped when its output exists, so an interrupted run resumes where it stopped.
 # Model weights and silver builds stay in $RUNS (outside the repository); evaluation records, the
@@ -117,14 +120,24 @@ for l in $LANGS; do
   student student-tpmt student-ours-tpmt "$l" --dataset "$TPMT" --config "$l" --max-sentences "$STUDENT_SENTENCES"
 done
 for l in $LANGS; do
-  student student-tproj student-tprojection "$l" --conll "$DATA/tprojection_mt/$l.train.txt" --max-sentences "$STUDENT_SENTENCES"
-done
-for l in $LANGS; do
   student student-mafand student-ours-mafand "$l" --dataset "$MAF" --config "$l" --max-sentences "$STUDENT_SENTENCES"
 done
-for l in $LANGS; do  # both of our sources, half of the sentence budget from each
-  student student-both student-ours-both "$l" --dataset "$TPMT" --dataset "$MAF" --config "$l" \
-    --max-sentences $((STUDENT_SENTENCES / 2))
+for l in $LANGS; do
+  student student-tproj student-tprojection "$l" --conll "$DATA/tprojection_mt/$l.train.txt" --max-sentences "$STUDENT_SENTENCES"
+done
+# Silver O words that the teacher tags as entities on the target side are left out of the loss
+# (--mask-with): both of our sources (half of the sentence budget from each), then each alone.
+for l in $LANGS; do
+  student student-both-masked student-ours-both-masked "$l" --dataset "$TPMT" --dataset "$MAF" --config "$l" \
+    --max-sentences $((STUDENT_SENTENCES / 2)) --mask-with "$TEACHER"
+done
+for l in $LANGS; do
+  student student-mafand-masked student-ours-mafand-masked "$l" --dataset "$MAF" --config "$l" \
+    --max-sentences "$STUDENT_SENTENCES" --mask-with "$TEACHER"
+done
+for l in $LANGS; do
+  student student-tpmt-masked student-ours-tpmt-masked "$l" --dataset "$TPMT" --config "$l" \
+    --max-sentences "$STUDENT_SENTENCES" --mask-with "$TEACHER"
 done
 
 # 5. Table, plot and summary.

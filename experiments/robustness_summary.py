@@ -24,7 +24,10 @@ DESCRIPTIONS = {
     "student-ours-tpmt": "student on our projection onto T-Projection's translations of CoNLL-2003",
     "student-ours-mafand": "student on MAFAND-MT news, English side tagged by the teacher, our projection",
     "student-tprojection": "student on T-Projection's own labels of the same translations",
-    "student-ours-both": "student on both of our sources, half of the sentences from each",
+    "student-ours-both-masked": "student on both of our sources (half of the sentences from each), "
+                                "silver O words the teacher tags as entities left out of the loss",
+    "student-ours-mafand-masked": "as student-ours-mafand, with the teacher mask",
+    "student-ours-tpmt-masked": "as student-ours-tpmt, with the teacher mask",
 }
 SCRATCH_NOTE = ("`scratch-*`: the same student trained from the plain encoder instead of the teacher's weights "
                 "(ablation; 2 epochs)")
@@ -139,6 +142,8 @@ def to_markdown(summary: dict) -> str:
     lines.append("| system | " + " | ".join(f"{lang} F1 (drop)" for lang in lo) + " | mean F1 | mean drop | vs direct transfer |")
     lines.append("|---|" + "---:|" * (len(lo) + 3))
     for r in summary["rows"]:
+        if all(v is None for v in r["out_of_domain"].values()):
+            continue
         cells = [f"{fmt(r['out_of_domain'][lang])} ({fmt(r['drop'][lang], signed=True)})" for lang in lo]
         lines.append(f"| {r['system']} | " + " | ".join(cells) + f" | {fmt(r['out_of_domain_mean'])} | {fmt(r['drop_mean'], signed=True)}"
                      f" | {fmt(r['gain_out_of_domain'], signed=True) if r['system'] != BASELINE else ''} |")
