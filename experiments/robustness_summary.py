@@ -163,7 +163,7 @@ def plot(summary: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = summary["rows"]
+    rows = [r for r in summary["rows"] if r["in_domain_mean"] is not None]
     fig, ax = plt.subplots(figsize=(7, 3.6))
     width = 0.38
     xs = range(len(rows))
