@@ -15,6 +15,8 @@ import sys
 import unicodedata
 from pathlib import Path
 
+from silver_ner.builders.conll import read_conll
+
 _NON_WORD = re.compile(r"\W+")
 
 
@@ -23,18 +25,7 @@ def key(text: str) -> str:
 
 
 def conll_sentences(path: Path) -> list[str]:
-    out, cur = [], []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if line:
-                cur.append(line.split()[0])
-            elif cur:
-                out.append(" ".join(cur))
-                cur = []
-    if cur:
-        out.append(" ".join(cur))
-    return out
+    return [" ".join(sent.tokens) for sent in read_conll(path).sentences]
 
 
 def main(argv=None) -> int:
