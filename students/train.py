@@ -435,7 +435,6 @@ def train_token_classifier(
     if not types:
         raise TrainingDataError(f"the label mapping drops every entity type of the data ({', '.join(data.source_types)})")
     names = iob2_names(types)
-    label2id = {n: i for i, n in enumerate(names)}
     mapped = apply_mapping(data.tags, mapping)
 
     enc_path, enc_name = resolve_base_encoder(encoder)

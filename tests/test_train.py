@@ -187,19 +187,22 @@ def test_cli_train_on_silver_and_gold_together(tiny_bert, tmp_path, capsys):
     assert rc == 2 and "give training data" in capsys.readouterr().err
 
 
+def train_swa(build, out, model, *extra):
+    """`silver-ner train` on the swa config of ``build`` for one step of 2 sentences; returns the exit code."""
+    return main(["train", "--dataset", str(build), "--config", "swa", "--output", str(out), "--model", str(model),
+                 "--max-steps", "1", "--batch-size", "2", "--no-progress", *extra])
+
+
 def test_fine_tuning_a_trained_classifier_keeps_its_label_order_or_refuses(tiny_bert, tmp_path, capsys):
     build = save_build(tmp_path / "build")
     first = tmp_path / "first"
-    assert main(["train", "--dataset", str(build), "--config", "swa", "--output", str(first), "--model", str(tiny_bert),
-                 "--max-steps", "1", "--batch-size", "2", "--labels", "LOC,PER,ORG", "--no-progress"]) == 0
+    assert train_swa(build, first, tiny_bert, "--labels", "LOC,PER,ORG") == 0
     base_order = json.loads((first / "config.json").read_text())["id2label"]
     second = tmp_path / "second"
-    assert main(["train", "--dataset", str(build), "--config", "swa", "--output", str(second), "--model", str(first),
-                 "--max-steps", "1", "--batch-size", "2", "--labels", "PER,ORG,LOC", "--no-progress"]) == 0
+    assert train_swa(build, second, first, "--labels", "PER,ORG,LOC") == 0
     assert json.loads((second / "config.json").read_text())["id2label"] == base_order
     capsys.readouterr()
-    rc = main(["train", "--dataset", str(build), "--config", "swa", "--output", str(tmp_path / "third"), "--model", str(first),
-               "--max-steps", "1", "--batch-size", "2", "--labels", "PER,ORG,LOC,DATE", "--no-progress"])
+    rc = train_swa(build, tmp_path / "third", first, "--labels", "PER,ORG,LOC,DATE")
     assert rc == 2 and "base model is a token classifier" in capsys.readouterr().err
 
 
@@ -210,15 +213,12 @@ def test_ignored_types_carry_no_label_and_are_counted(tiny_bert, tmp_path, capsy
     assert ids == [[0, 1, -100, -100, 0]] and counts == {"MISC": 1}
     build = save_build(tmp_path / "build")
     out = tmp_path / "m"
-    rc = main(["train", "--dataset", str(build), "--config", "swa", "--output", str(out), "--model", str(tiny_bert),
-               "--max-steps", "1", "--batch-size", "2", "--labels", "PER,ORG,LOC", "--map", "DATE=", "--ignore", "MISC",
-               "--no-progress"])
+    rc = train_swa(build, out, tiny_bert, "--labels", "PER,ORG,LOC", "--map", "DATE=", "--ignore", "MISC")
     assert rc == 0
     assert "MISC: 1 entities (no loss on their words)" in capsys.readouterr().out
     labels = json.loads((out / "silver_ner_training.json").read_text())["labels"]
     assert labels["ignored_entities"] == {"MISC": 1} and "MISC" not in labels["dropped_entities"]
-    rc = main(["train", "--dataset", str(build), "--config", "swa", "--output", str(tmp_path / "n"), "--model", str(tiny_bert),
-               "--ignore", "EVENT"])
+    rc = train_swa(build, tmp_path / "n", tiny_bert, "--ignore", "EVENT")
     assert rc == 2 and "ignored types EVENT do not occur" in capsys.readouterr().err
 
 
@@ -228,8 +228,7 @@ def test_mask_with_a_model_leaves_its_entity_words_out_of_the_loss(tiny_bert, tm
 
     build = save_build(tmp_path / "build")
     tagger = tmp_path / "tagger"
-    assert main(["train", "--dataset", str(build), "--config", "swa", "--output", str(tagger), "--model", str(tiny_bert),
-                 "--max-steps", "1", "--batch-size", "2", "--labels", "PER,ORG,LOC", "--no-progress"]) == 0
+    assert train_swa(build, tagger, tiny_bert, "--labels", "PER,ORG,LOC") == 0
     sents = [list(t) for t, _ in SENTS]
     predicted = predict_tags(load_token_classifier(tagger), sents).tags
     ids = [[0] * len(t) for t in sents]  # all O
@@ -240,9 +239,7 @@ def test_mask_with_a_model_leaves_its_entity_words_out_of_the_loss(tiny_bert, tm
     assert masked[0][0] == 3
     assert counts["sentences"] == sum(1 for row in masked if -100 in row)
     out = tmp_path / "m"
-    assert main(["train", "--dataset", str(build), "--config", "swa", "--output", str(out), "--model", str(tiny_bert),
-                 "--max-steps", "1", "--batch-size", "2", "--labels", "PER,ORG,LOC", "--mask-with", str(tagger),
-                 "--no-progress"]) == 0
+    assert train_swa(build, out, tiny_bert, "--labels", "PER,ORG,LOC", "--mask-with", str(tagger)) == 0
     rec = json.loads((out / "silver_ner_training.json").read_text())
     assert rec["masked_by_model"]["model"] == str(tagger) and rec["masked_by_model"]["words"] >= 0
 
