@@ -14,6 +14,7 @@
 #                            entities on the target side carry no training label
 #   student-ours-both-masked our two silver sources together (half of the sentence budget each), masked
 #   student-ours-mafand-masked  as student-ours-mafand, masked
+#   student-ours-all-masked  every sentence of both of our sources, masked
 #
 # Every stage is skipped when its output exists, so an interrupted run resumes where it stopped.
 # Model weights and silver builds stay in $RUNS (outside the repository); evaluation records, the
@@ -138,6 +139,12 @@ done
 for l in $LANGS; do
   student student-tpmt-masked student-ours-tpmt-masked "$l" --dataset "$TPMT" --config "$l" \
     --max-sentences "$STUDENT_SENTENCES" --mask-with "$TEACHER"
+done
+
+# Both sources in full (every silver sentence of each, one epoch), masked.
+for l in $LANGS; do
+  student student-all-masked student-ours-all-masked "$l" --dataset "$TPMT" --dataset "$MAF" --config "$l" \
+    --mask-with "$TEACHER"
 done
 
 # 5. Table, plot and summary.

@@ -28,6 +28,7 @@ DESCRIPTIONS = {
                                 "silver O words the teacher tags as entities left out of the loss",
     "student-ours-mafand-masked": "as student-ours-mafand, with the teacher mask",
     "student-ours-tpmt-masked": "as student-ours-tpmt, with the teacher mask",
+    "student-ours-all-masked": "every sentence of both of our sources, with the teacher mask",
 }
 SCRATCH_NOTE = ("`scratch-*`: the same student trained from the plain encoder instead of the teacher's weights "
                 "(ablation; 2 epochs)")

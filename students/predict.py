@@ -75,6 +75,8 @@ def load_token_classifier(name_or_path: str | os.PathLike, *, revision: str | No
 @dataclass
 class Predictions:
     tags: list[list[str]]
+    # per word: the probability the model gives to any entity label (1 - P(O)) on its first subword
+    entity_probs: list[list[float]] = field(default_factory=list)
     truncated_words: int = 0
     truncated_sentences: list[int] = field(default_factory=list)
 
@@ -97,6 +99,8 @@ def predict_tags(
     out = Predictions([])
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))  # similar lengths per batch
     result: list[list[str] | None] = [None] * len(sentences)
+    probs_out: list[list[float] | None] = [None] * len(sentences)
+    o_id = loaded.names.index("O") if "O" in loaded.names else None
     with torch.inference_mode():
         for b in range(0, len(order), batch_size):
             idx = order[b : b + batch_size]
@@ -104,20 +108,25 @@ def predict_tags(
             enc = tok(words, is_split_into_words=True, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
             logits = model(**{k: v for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}).logits
             best = logits.argmax(-1).tolist()
+            ent = (1.0 - logits.softmax(-1)[..., o_id]).tolist() if o_id is not None else None
             for row, i in enumerate(idx):
                 tags = ["O"] * len(sentences[i])
+                probs = [0.0] * len(sentences[i])
                 seen = set()
                 for pos, w in enumerate(enc.word_ids(row)):
                     if w is None or w in seen:
                         continue
                     seen.add(w)
                     tags[w] = loaded.names[best[row][pos]]
+                    probs[w] = ent[row][pos] if ent is not None else float(tags[w] != "O")
                 missing = len(sentences[i]) - len(seen)
                 if missing:
                     out.truncated_words += missing
                     out.truncated_sentences.append(i)
                 result[i] = repair_tags(tags)[0]
+                probs_out[i] = probs
             if progress is not None:
                 progress(len(idx))
     out.tags = result  # type: ignore[assignment]
+    out.entity_probs = probs_out  # type: ignore[assignment]
     return out

@@ -327,31 +327,39 @@ def _ignore_words(tag_ids: list[list[int]], source_tags: Sequence[Sequence[str]]
     return out, counts
 
 
-def _mask_where_model_disagrees(tag_ids: list[list[int]], sentences: Sequence[Sequence[str]], o_id: int, model: str):
+def _mask_where_model_disagrees(tag_ids: list[list[int]], sentences: Sequence[Sequence[str]], o_id: int, model: str,
+                                min_prob: float = 0.0):
     """Words the data labels ``O`` but ``model`` tags as an entity get -100 (no loss).
 
     Silver data misses entities (unaligned words, source entities of a type outside the label
     set); teaching those words as ``O`` pulls recall down. The model (typically the teacher,
     applied to the target sentences) points at such words; they are left out of the loss rather
-    than relabelled. Returns the label ids and counts of masked words and sentences.
+    than relabelled. With ``min_prob`` only words whose entity probability (1 - P(O)) reaches it
+    are masked, so that the model's unsure guesses do not silence the data. Returns the label ids
+    and counts of masked words and sentences.
     """
     from silver_ner.students.predict import load_token_classifier, predict_tags
 
+    if not 0.0 <= min_prob < 1.0:
+        raise ValueError(f"mask probability threshold must be in [0, 1), got {min_prob}")
     loaded = load_token_classifier(model)
     started = time.perf_counter()
     pred = predict_tags(loaded, sentences)
-    out, words, sents = [], 0, 0
-    for ids, tags in zip(tag_ids, pred.tags):
+    out, words, sents, below = [], 0, 0, 0
+    for ids, tags, probs in zip(tag_ids, pred.tags, pred.entity_probs):
         ids = list(ids)
         hit = [i for i, (a, t) in enumerate(zip(ids, tags)) if a == o_id and t != "O"]
-        for i in hit:
+        kept = [i for i in hit if probs[i] >= min_prob]
+        below += len(hit) - len(kept)
+        for i in kept:
             ids[i] = -100
-        words += len(hit)
-        sents += bool(hit)
+        words += len(kept)
+        sents += bool(kept)
         out.append(ids)
-    log.info("masked %d words in %d sentences where %s tags an entity and the data says O", words, sents, model)
-    return out, {"model": str(model), "words": words, "sentences": sents,
-                 "tagging_time_s": round(time.perf_counter() - started, 1)}
+    log.info("masked %d words in %d sentences where %s tags an entity and the data says O (%d below p=%.2f kept as O)",
+             words, sents, model, below, min_prob)
+    return out, {"model": str(model), "words": words, "sentences": sents, "min_prob": min_prob,
+                 "below_min_prob": below, "tagging_time_s": round(time.perf_counter() - started, 1)}
 
 
 def _order_like_base_classifier(enc_path: str, names: list[str]) -> list[str]:
@@ -392,6 +400,7 @@ def train_token_classifier(
     show_progress: bool = True,
     ignore_types: Sequence[str] = (),
     mask_model: str | None = None,
+    mask_min_prob: float = 0.0,
 ) -> dict:
     """Fine-tune ``encoder`` on ``data`` and save the model, tokenizer and ``silver_ner_training.json``.
 
@@ -446,7 +455,8 @@ def train_token_classifier(
     train_ids, ignored = _ignore_words([[label2id[t] for t in ts] for ts in mapped.tags], data.tags, ignore_types)
     masked = None
     if mask_model:
-        train_ids, masked = _mask_where_model_disagrees(train_ids, data.sentences, label2id["O"], mask_model)
+        train_ids, masked = _mask_where_model_disagrees(train_ids, data.sentences, label2id["O"], mask_model,
+                                                     mask_min_prob)
     train_enc, cut = encode_sentences(tokenizer, data.sentences, train_ids, settings.max_length)
     train_ds = Dataset.from_dict(train_enc)
     eval_ds, val_record = None, None

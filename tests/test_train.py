@@ -244,6 +244,35 @@ def test_mask_with_a_model_leaves_its_entity_words_out_of_the_loss(tiny_bert, tm
     assert rec["masked_by_model"]["model"] == str(tagger) and rec["masked_by_model"]["words"] >= 0
 
 
+def test_mask_min_prob_masks_only_confident_entity_words(tiny_bert, tmp_path, capsys):
+    from silver_ner.students.predict import load_token_classifier, predict_tags
+    from silver_ner.students.train import _mask_where_model_disagrees
+
+    build = save_build(tmp_path / "build")
+    tagger = tmp_path / "tagger"
+    assert train_swa(build, tagger, tiny_bert, "--labels", "PER,ORG,LOC") == 0
+    sents = [list(t) for t, _ in SENTS]
+    pred = predict_tags(load_token_classifier(tagger), sents)
+    probs = [p for row in pred.entity_probs for p in row]
+    assert len(probs) == sum(len(t) for t in sents) and all(0.0 <= p <= 1.0 for p in probs)
+    hits = [pred.entity_probs[i][j] for i, tags in enumerate(pred.tags) for j, t in enumerate(tags) if t != "O"]
+    ids = [[0] * len(t) for t in sents]
+    cut = sorted(hits)[len(hits) // 2] if hits else 0.5  # a threshold between the model's own probabilities
+    masked, counts = _mask_where_model_disagrees(ids, sents, 0, str(tagger), min_prob=cut)
+    assert counts["words"] == sum(1 for p in hits if p >= cut) == sum(row.count(-100) for row in masked)
+    assert counts["below_min_prob"] == len(hits) - counts["words"]
+    with pytest.raises(ValueError, match="threshold"):
+        _mask_where_model_disagrees(ids, sents, 0, str(tagger), min_prob=1.0)
+    assert train_swa(build, tmp_path / "m", tiny_bert, "--mask-min-prob", "0.5") == 2
+    assert "--mask-min-prob needs --mask-with" in capsys.readouterr().err
+    out = tmp_path / "n"
+    assert train_swa(build, out, tiny_bert, "--labels", "PER,ORG,LOC", "--mask-with", str(tagger),
+                     "--mask-min-prob", str(cut)) == 0
+    rec = json.loads((out / "silver_ner_training.json").read_text())["masked_by_model"]
+    assert rec["min_prob"] == cut and rec["words"] >= 0 and rec["below_min_prob"] >= 0
+    assert f"with p >= {cut}" in capsys.readouterr().out
+
+
 def test_student_data_through_load_dataset_repo_layout(tmp_path):
     """A folder in the Hub repository layout goes through datasets.load_dataset(repo, config, split=...)."""
     from datasets import load_from_disk

@@ -30,6 +30,9 @@ def register(sub) -> None:
     p.add_argument("--mask-with", metavar="MODEL",
                    help="tag the training sentences with MODEL (e.g. the teacher); words the data labels O but MODEL "
                    "tags as an entity carry no training label")
+    p.add_argument("--mask-min-prob", type=float, default=0.0, metavar="P",
+                   help="with --mask-with: mask only words whose entity probability under MODEL is at least P "
+                   "(default 0: every word MODEL tags as an entity)")
     p.add_argument("--ignore", help="entity types whose words carry no training label, neither entity nor O "
                    "(comma-separated, e.g. MISC when learning PER,ORG,LOC from projected CoNLL-2003)")
     p.add_argument("--epochs", type=float, default=2.0)
@@ -89,6 +92,10 @@ def run_train(args) -> int:
 
     from pathlib import Path
 
+    if args.mask_min_prob and not args.mask_with:
+        raise ValueError("--mask-min-prob needs --mask-with MODEL")
+    if not 0.0 <= args.mask_min_prob < 1.0:
+        raise ValueError(f"--mask-min-prob must be in [0, 1), got {args.mask_min_prob}")
     if not args.dataset and not args.conll:
         raise ValueError("give training data: --dataset DIR_OR_REPO (with --config) and/or --conll FILE")
     for ds in args.dataset:
@@ -119,7 +126,7 @@ def run_train(args) -> int:
         data, args.output, encoder=args.model, settings=settings, keep_types=types, renames=parse_renames(args.map),
         validation=validation, resume=args.resume, overwrite=args.overwrite, keep_checkpoints=args.keep_checkpoints,
         role=args.role or ("student" if args.dataset else "teacher"), show_progress=not args.no_progress,
-        ignore_types=parse_type_list(args.ignore) or (), mask_model=args.mask_with,
+        ignore_types=parse_type_list(args.ignore) or (), mask_model=args.mask_with, mask_min_prob=args.mask_min_prob,
     )
     print(training_summary(rec, args.output))
     return 0
@@ -150,7 +157,8 @@ def training_summary(rec: dict, output: str) -> str:
                                                    for k, v in rec["labels"]["ignored_entities"].items()))
     if rec.get("masked_by_model"):
         m = rec["masked_by_model"]
-        lines.append(f"  masked         {m['words']} O words in {m['sentences']} sentences that {m['model']} tags as entities")
+        lines.append(f"  masked         {m['words']} O words in {m['sentences']} sentences that {m['model']} tags as entities"
+                     + (f" with p >= {m['min_prob']} ({m['below_min_prob']} below, kept as O)" if m.get("min_prob") else ""))
     if rec["labels"]["dropped_entities"]:
         lines.append("  dropped        " + ", ".join(f"{k}: {v} entities" for k, v in rec["labels"]["dropped_entities"].items()))
     if rec.get("truncated_words"):
