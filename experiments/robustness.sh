@@ -15,6 +15,11 @@
 #   student-ours-both-masked our two silver sources together (half of the sentence budget each), masked
 #   student-ours-mafand-masked  as student-ours-mafand, masked
 #   student-ours-all-masked  every sentence of both of our sources, masked
+#   student-ours-all-masked-p90  as student-ours-all-masked, masking only where the teacher's entity
+#                            probability is at least 0.9
+#
+# Every model is also scored on MasakhaNER 2.0 dev (records in results/robustness/dev/); the summary
+# names the student with the best mean dev F1, so that choosing among the variants never looks at test.
 #
 # Every stage is skipped when its output exists, so an interrupted run resumes where it stopped.
 # Model weights and silver builds stay in $RUNS (outside the repository); evaluation records, the
@@ -73,11 +78,26 @@ evaluate() {  # evaluate MODEL SYSTEM LANG...: records into $OUT/<system>.json (
   done
 }
 
+evaluate_dev() {  # evaluate_dev MODEL SYSTEM LANG...: MasakhaNER dev records into $OUT/dev/<system>.json
+  local model=$1 system=$2; shift 2
+  local lang
+  mkdir -p "$OUT/dev"
+  for lang in "$@"; do
+    local done_flag=$model/.dev-scored-$system-$lang
+    if [ -f "$done_flag" ]; then continue; fi
+    stamp "evaluate $system on $lang dev"
+    $CLI evaluate --model "$model" --system "$system" --gold "masakhaner2:$lang:dev" --results "$OUT/dev/$system.json"
+    touch "$done_flag"
+  done
+}
+
 # 1. Teacher = direct transfer.
 train "$TEACHER" --conll "$DATA/conll2003_en/train.txt" --labels PER,ORG,LOC --epochs "$TEACHER_EPOCHS" --role teacher
 cp "$TEACHER/silver_ner_training.json" "$OUT/training-direct-transfer.json"
 # shellcheck disable=SC2086
 evaluate "$TEACHER" direct-transfer $LANGS
+# shellcheck disable=SC2086
+evaluate_dev "$TEACHER" direct-transfer $LANGS
 
 # 2. Silver data from the T-Projection translations (our projection of the CoNLL-2003 labels).
 TPMT=$RUNS/silver-tpmt
@@ -115,6 +135,7 @@ student() {  # student NAME SYSTEM LANG DATA-ARGS...
   local name=$PREFIX$1 system=$PREFIX$2 lang=$3; shift 3
   train "$RUNS/$name-$lang" "$@" --model "$INIT" --epochs "$STUDENT_EPOCHS" --labels PER,ORG,LOC --role student
   evaluate "$RUNS/$name-$lang" "$system" "$lang"
+  [ -n "$PREFIX" ] || evaluate_dev "$RUNS/$name-$lang" "$system" "$lang"
   cp "$RUNS/$name-$lang/silver_ner_training.json" "$OUT/training-$system-$lang.json"
 }
 for l in $LANGS; do
@@ -145,6 +166,12 @@ done
 for l in $LANGS; do
   student student-all-masked student-ours-all-masked "$l" --dataset "$TPMT" --dataset "$MAF" --config "$l" \
     --mask-with "$TEACHER"
+done
+
+# The same, masking only words the teacher gives an entity probability of at least 0.9.
+for l in $LANGS; do
+  student student-all-masked-p90 student-ours-all-masked-p90 "$l" --dataset "$TPMT" --dataset "$MAF" --config "$l" \
+    --mask-with "$TEACHER" --mask-min-prob 0.9
 done
 
 # 5. Table, plot and summary.
