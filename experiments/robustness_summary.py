@@ -31,6 +31,8 @@ DESCRIPTIONS = {
     "student-ours-mafand-masked": "as student-ours-mafand, with the teacher mask",
     "student-ours-tpmt-masked": "as student-ours-tpmt, with the teacher mask",
     "student-ours-all-masked": "every sentence of both of our sources, with the teacher mask",
+    "student-ours-all-masked-p90": "as student-ours-all-masked, masking only words the teacher gives an entity "
+                                   "probability of at least 0.9",
 }
 SCRATCH_NOTE = ("`scratch-*`: the same student trained from the plain encoder instead of the teacher's weights "
                 "(ablation; 2 epochs)")
