@@ -18,7 +18,8 @@ tokenizer's own language tokens: a language the model does not cover is a ``Valu
 Inputs are sorted by length and batched; an input longer than ``max_length`` subwords is an
 error naming the sentence (``long_input="error"``) or is split at word boundaries into pieces
 translated separately and joined (``long_input="split"``, counted in ``stats``); it is never
-truncated. Outputs that reach ``max_length`` without an end token are counted in
+truncated. Outputs that run to ``max_length`` (no end token before the last position, which
+models with ``forced_eos_token_id`` fill with one) are counted in
 ``stats["outputs_at_max_length"]``. Every translation is cached on disk, so a rerun
 translates nothing twice.
 
@@ -252,7 +253,9 @@ class HFTranslator:
         eos = self.model.generation_config.eos_token_id
         eos = set(eos if isinstance(eos, list) else [eos])
         for row in out.tolist():
-            if out.shape[1] >= self.max_length and not (eos & set(row)):
+            # row[0] is the decoder start token (the end token itself for NLLB and M2M100), and a cut
+            # output of a model with forced_eos_token_id (OPUS-MT) still has the end token last
+            if out.shape[1] >= self.max_length and not (eos & set(row[1:-1])):
                 self.stats["outputs_at_max_length"] += 1
         return [s.strip() for s in tok.batch_decode(out, skip_special_tokens=True)]
 

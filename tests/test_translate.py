@@ -11,6 +11,8 @@ from silver_ner.projection.protocols import Translator
 from silver_ner.projection.spans import Span
 
 LANG_TOKENS = ["eng_Latn", "swh_Latn", "yor_Latn"]
+# MarianTokenizer suggests sacremoses for punctuation normalisation, which these tests do not need
+pytestmark = pytest.mark.filterwarnings("ignore:Recommended. pip install sacremoses")
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +138,7 @@ class _VocabTokenizer:
 
 
 def _bare_translator(family, tokens, name="x"):
-    """An HFTranslator shell (no model) to check language-code lookup for families the tests cannot build."""
+    """An HFTranslator shell (no model) to check language-code lookup against a bare vocabulary."""
     tr = HFTranslator.__new__(HFTranslator)
     tr.name, tr.family, tr.tokenizer = name, family, _VocabTokenizer(tokens)
     return tr
@@ -157,3 +159,142 @@ def test_language_codes_for_m2m100_and_marian():
     assert single.language_code("swa") is None
     with pytest.raises(ValueError, match="translates into 'sw' only"):
         single.language_code("yor")
+
+
+# --------------------------------------------------------------------------- M2M100 and Marian models
+
+SENTS = ["John Smith.", "Hi", "Rais alisema leo.", "Hi", "Paris."]
+
+
+@pytest.fixture(scope="module")
+def tiny_m2m100(tmp_path_factory):
+    pytest.importorskip("sentencepiece")
+    from tiny_models import build_tiny_m2m100
+
+    return build_tiny_m2m100(tmp_path_factory.mktemp("tiny-m2m100"))
+
+
+@pytest.fixture(scope="module")
+def tiny_marian(tmp_path_factory):
+    """Multi-target: ``>>swa<<``, ``>>yor<<`` and ``>>ha<<`` target tokens."""
+    pytest.importorskip("sentencepiece")
+    from tiny_models import build_tiny_marian
+
+    return build_tiny_marian(tmp_path_factory.mktemp("tiny-marian"))
+
+
+def _check_translations(tr, tmp_path, target, n_distinct):
+    first = tr.translate(SENTS, "eng", target)
+    assert len(first) == len(SENTS) and all(isinstance(t, str) for t in first) and first[1] == first[3]
+    assert tr.stats["translated"] == n_distinct and tr.stats["from_cache"] == 0
+    # deterministic: a fresh translator with its own cache gives the same outputs
+    fresh = HFTranslator(tr.name, batch_size=4, num_beams=2, max_length=16, cache_path=tmp_path / "other.sqlite")
+    assert fresh.translate(SENTS, "eng", target) == first and fresh.stats["translated"] == n_distinct
+    # and the first cache answers everything on a rerun
+    again = HFTranslator(tr.name, batch_size=2, num_beams=2, max_length=16, cache_path=tmp_path / "tr.sqlite")
+    assert again.translate(SENTS, "eng", target) == first
+    assert again.stats["translated"] == 0 and again.stats["from_cache"] == len(SENTS)
+    return first
+
+
+def _record_generate(tr):
+    """Wrap ``tr.model.generate`` to keep the arguments of every call."""
+    calls, generate = [], tr.model.generate
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return generate(**kwargs)
+
+    tr.model.generate = spy
+    return calls
+
+
+def test_m2m100_translates(tiny_m2m100, tmp_path):
+    tr = HFTranslator(tiny_m2m100, batch_size=2, num_beams=2, max_length=16, cache_path=tmp_path / "tr.sqlite")
+    assert isinstance(tr, Translator) and tr.family == "m2m100"
+    assert tr.language_code("swa") == "sw" and tr.language_code("yor") == "yo" and tr.language_code("eng") == "en"
+    calls = _record_generate(tr)
+    out = _check_translations(tr, tmp_path, "swa", 4)
+    assert not any("__sw__" in t or "__en__" in t for t in out)  # language tokens are not decoded
+    # source language token first, target language token forced as the first generated token
+    tok = tr.tokenizer
+    assert calls and all(c["forced_bos_token_id"] == tok.convert_tokens_to_ids("__sw__") for c in calls)
+    assert all(row[0] == tok.convert_tokens_to_ids("__en__") for c in calls for row in c["input_ids"].tolist())
+    # another target language is another cache entry
+    tr.translate(SENTS[:1], "eng", "yor")
+    assert tr.stats["translated"] == 5 and calls[-1]["forced_bos_token_id"] == tok.convert_tokens_to_ids("__yo__")
+
+
+def test_m2m100_language_errors(tiny_m2m100, tmp_path):
+    tr = HFTranslator(tiny_m2m100, num_beams=1, max_length=12, cache_path=tmp_path / "c.sqlite")
+    with pytest.raises(ValueError, match="does not cover language 'twi': the m2m100 family has no code"):
+        tr.translate(["x"], "eng", "twi")
+    with pytest.raises(ValueError, match="does not cover language 'pcm'"):
+        tr.translate(["x"], "pcm", "swa")  # the source language is checked too
+    # a tokenizer with a smaller language set (the WMT21 models: en, ha, is, ja, cs, ru, zh, de)
+    from tiny_models import build_tiny_m2m100
+
+    wmt = HFTranslator(build_tiny_m2m100(tmp_path / "wmt21", language_codes="wmt21"), num_beams=1,
+                       max_length=12, cache_path=tmp_path / "c.sqlite")
+    assert wmt.family == "m2m100" and wmt.language_code("hau") == "ha"
+    with pytest.raises(ValueError, match=r"does not cover language 'swa' \(looked for __sw__"):
+        wmt.translate(["x"], "eng", "swa")
+    assert len(wmt.translate(["x y", "z"], "eng", "hau")) == 2
+
+
+def test_marian_multi_target_translates(tiny_marian, tmp_path):
+    tr = HFTranslator(tiny_marian, batch_size=2, num_beams=2, max_length=16, cache_path=tmp_path / "tr.sqlite")
+    assert isinstance(tr, Translator) and tr.family == "marian"
+    assert tr.language_code("swa") == "swa" and tr.language_code("swh") == "swa" and tr.language_code("yor") == "yor"
+    assert tr.language_code("hau") == "ha"  # >>hau<< is missing, the ISO 639-1 token >>ha<< is used
+    calls = _record_generate(tr)
+    _check_translations(tr, tmp_path, "swa", 4)
+    # the target token starts every input; Marian models get no source code and no forced first token
+    swa = tr.tokenizer.convert_tokens_to_ids(">>swa<<")
+    assert calls and all(row[0] == swa for c in calls for row in c["input_ids"].tolist())
+    assert not any("forced_bos_token_id" in c for c in calls)
+    tr.translate(SENTS[:1], "eng", "hau")
+    assert calls[-1]["input_ids"][0, 0].item() == tr.tokenizer.convert_tokens_to_ids(">>ha<<")
+
+
+def test_marian_language_errors(tiny_marian, tmp_path):
+    tr = HFTranslator(tiny_marian, num_beams=1, max_length=12, cache_path=tmp_path / "c.sqlite")
+    with pytest.raises(ValueError, match=r"does not cover language 'ibo' \(looked for >>ibo<<, >>ig<<"):
+        tr.translate(["x"], "eng", "ibo")
+    with pytest.raises(ValueError, match="unknown language code 'xx'"):
+        tr.translate(["x"], "eng", "xx")
+    # the source language is not a model code for Marian, but it must still be a known language
+    assert len(tr.translate(["x"], "deu", "swa")) == 1
+
+
+def test_marian_single_pair(tmp_path):
+    pytest.importorskip("sentencepiece")
+    from tiny_models import build_tiny_marian
+
+    path = build_tiny_marian(tmp_path / "en-sw", target_codes=(), source_lang="en", target_lang="sw")
+    tr = HFTranslator(path, batch_size=2, num_beams=2, max_length=16, cache_path=tmp_path / "tr.sqlite")
+    assert tr.family == "marian" and tr.language_code("swa") is None
+    with pytest.raises(ValueError, match="translates into 'sw' only, not 'yor'"):
+        tr.translate(["x"], "eng", "yor")
+    calls = _record_generate(tr)
+    _check_translations(tr, tmp_path, "swa", 4)
+    # the input is the sentence alone: nothing in front
+    alone = {tuple(tr.tokenizer(s)["input_ids"]) for s in SENTS}
+    pad = tr.tokenizer.pad_token_id
+    assert all(tuple(i for i in row if i != pad) in alone for c in calls for row in c["input_ids"].tolist())
+
+
+def test_outputs_cut_at_max_length_are_counted(tiny_m2m100, tiny_marian, tmp_path):
+    """M2M100 starts decoding with the end token and OPUS-MT forces one at max_length: neither hides a cut output."""
+    import torch
+
+    for path in (tiny_m2m100, tiny_marian):
+        tr = HFTranslator(path, num_beams=1, max_length=5, cache_path=tmp_path / "c.sqlite")
+        start, eos = tr.model.generation_config.decoder_start_token_id, tr.model.generation_config.eos_token_id
+        pad, word = tr.tokenizer.pad_token_id, tr.tokenizer.convert_tokens_to_ids("▁")
+        rows = [[start, word, word, word, word],  # cut, no end token
+                [start, word, word, word, eos],  # cut, end token forced at max_length
+                [start, word, eos, pad, pad]]  # finished
+        tr.model.generate = lambda **kw: torch.tensor(rows[: kw["input_ids"].shape[0]])
+        tr.translate(["a", "b", "c"], "eng", "swa")
+        assert tr.stats["outputs_at_max_length"] == 2, path
