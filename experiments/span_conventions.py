@@ -31,7 +31,7 @@ from collections import Counter
 from pathlib import Path
 
 from silver_ner.builders.conll import read_conll
-from silver_ner.leaderboard.scoring import score_tags
+from silver_ner.leaderboard.scoring import restrict_tags, score_tags
 from silver_ner.projection.spans import tags_to_spans
 
 TYPES = ("PER", "ORG", "LOC")
@@ -74,10 +74,6 @@ def extend_left(tokens, tags, trig: dict[str, list[str]]) -> list[str]:
     return tags
 
 
-def keep_types(tags):
-    return [[t if t[2:] in TYPES else "O" for t in ts] for ts in tags]
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, help="folder holding masakhaner2/<lang>/{train,test}.txt")
@@ -110,7 +106,7 @@ def main(argv=None) -> int:
             for label, ws in trig.items() for w in ws
         }
         test = read_conll(root / "test.txt", normalize="NFC")
-        gold = keep_types([s.tags for s in test.sentences])
+        gold, _ = restrict_tags([s.tags for s in test.sentences], {t: t for t in TYPES})
         tokens = [s.tokens for s in test.sentences]
         model = args.model.format(lang=lang)
         pred = predict_tags(load_token_classifier(model), tokens).tags
