@@ -1,4 +1,4 @@
-"""Silver builds: sources -> alignment -> projection -> filters -> rows -> output.
+"""Silver builds: sources -> alignment -> projection -> span conventions -> filters -> rows -> output.
 
 One :class:`BuildSpec` describes one target language: where its sentence pairs come from
 (:class:`SourceSpec`), the aligner (model, layer, link method), the projection method and its
@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from silver_ner import __version__
+from silver_ner.projection.conventions import attach_leading_phrases, normalise_word, parse_conventions
 from silver_ner.projection.protocols import Aligner, Alignment
 from silver_ner.projection.spans import Span, iob2_names, spans_to_tags, tags_to_spans
 
@@ -102,6 +103,19 @@ class FilterOptions:
 
     def active(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, False)}
+
+
+def load_span_conventions(path: str | os.PathLike, labels: Sequence[str] | None = None) -> dict:
+    """Read a span-convention file (see :func:`~silver_ner.projection.conventions.parse_conventions`):
+    ``{lang: {type: [phrase, ...]}}``; errors name the file and line."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"span-convention file not found: {p}")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return parse_conventions(text, str(p), labels)
 
 
 def _gold_path(path: str) -> str:
@@ -203,9 +217,18 @@ class BuildSpec:
     validation_fraction: float = 0.1
     licenses: list[str] = field(default_factory=list)
     reference: str | None = None  # a labelled CoNLL file of the target side, line-parallel, to score the rows
+    # target-language phrases the annotation puts at the start of a span, per entity type: {"LOC": [("jihar",)]}
+    span_conventions: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.labels = resolve_labels(self.labels)
+        for label, phrases in self.span_conventions.items():
+            if label not in self.labels:
+                raise ValueError(f"span convention for {label!r}: not in the label set {','.join(self.labels)}")
+            if not phrases or any(not p for p in phrases):
+                raise ValueError(f"span convention for {label!r}: empty phrase")
+        self.span_conventions = {k: [tuple(normalise_word(w) for w in p) for p in v]
+                                 for k, v in sorted(self.span_conventions.items())}
         if self.reference is not None:
             self.reference = str(self.reference).replace("{lang}", self.lang)
         if not 0 <= self.validation_fraction < 1:
@@ -345,7 +368,8 @@ class ChunkResult:
 
 def _empty_stats() -> dict[str, Any]:
     return {"sentences_in": 0, "sentences_out": 0, "filters": {}, "source_entities": 0, "projected_entities": 0,
-            "labels_dropped": {}, "source_entities_per_class": {}, "entities_per_class": {}, "num_rows": {s: 0 for s in SPLITS}}
+            "labels_dropped": {}, "source_entities_per_class": {}, "entities_per_class": {}, "convention_attached": {},
+            "num_rows": {s: 0 for s in SPLITS}}
 
 
 def _add(a: dict, b: dict) -> dict:
@@ -435,9 +459,10 @@ class LanguageBuild:
         """The cache key of the whole config: inputs, models, parameters and the package version."""
         if self._fingerprint is None:
             s = self.spec
+            extra = [{"span_conventions": s.span_conventions}] if s.span_conventions else []
             self._fingerprint = cache.make_key("build", self.source_key(), self.aligner_identity, s.method_name,
                                                s.method_params, list(s.labels), s.label_mapping, asdict(s.filters),
-                                               s.validation_fraction)
+                                               s.validation_fraction, *extra)
         return self._fingerprint
 
     # -- stage 1: pairs --------------------------------------------------------------------
@@ -549,6 +574,10 @@ class LanguageBuild:
         for (p, spans), al in zip(keep, alignments):
             res = project(p.source_tokens, spans, p.target_tokens, al, **s.method_params) if spans else None
             tgt_spans = list(res.spans) if res else []
+            if s.span_conventions and tgt_spans:
+                tgt_spans, attached = attach_leading_phrases(p.target_tokens, tgt_spans, s.span_conventions)
+                for label, n in attached.items():
+                    stats["convention_attached"][label] = stats["convention_attached"].get(label, 0) + n
             scores = [float(x) for x in res.scores] if res else []
             unprojected = len(res.unprojected) if res else 0
             stats["source_entities"] += len(spans)
@@ -634,6 +663,8 @@ class LanguageBuild:
             "projected_entities": n_proj,
             "filters": total["filters"],
             "labels_dropped": total["labels_dropped"],
+            **({"convention_attached": dict(sorted(total["convention_attached"].items()))}
+               if self.spec.span_conventions else {}),
             "source_dropped": dict(rep.dropped),
             "source_report": {"read": rep.read, "paired": rep.paired, "notes": rep.notes[:20]},
             "num_rows": total["num_rows"],
@@ -691,6 +722,8 @@ class LanguageBuild:
             "fingerprint": self.fingerprint(),
             "licenses": list(s.licenses),
         }
+        if s.span_conventions:
+            entry["span_conventions"] = {k: [" ".join(p) for p in v] for k, v in s.span_conventions.items()}
         if s.reference:
             entry["reference"] = self.score(s.reference)
         if elapsed is not None:

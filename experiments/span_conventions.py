@@ -14,7 +14,8 @@ For each language the script
    left over an immediately preceding trigger word of T.
 
 Step 1 uses target-language gold labels, so the second score is an analysis of the convention
-gap, not a zero-shot system.
+gap, not a zero-shot system. ``--conventions-out FILE`` writes the trigger words as a declaration
+for ``silver-ner build --span-conventions`` (step 3 is skipped without ``--model``).
 
     python experiments/span_conventions.py --data ../shared/data --silver /work/runs/silver-tpmt \\
         --silver /work/runs/silver-mafand --model '/work/runs/student-all-masked-{lang}' \\
@@ -78,11 +79,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, help="folder holding masakhaner2/<lang>/{train,test}.txt")
     ap.add_argument("--lang", action="append", required=True)
-    ap.add_argument("--model", required=True, help="model folder; {lang} is filled in")
+    ap.add_argument("--model", help="model folder; {lang} is filled in (without it, no test scores)")
     ap.add_argument("--silver", action="append", default=[], help="silver build folder (repeatable)")
     ap.add_argument("--min-count", type=int, default=20)
     ap.add_argument("--min-inside", type=float, default=0.9)
-    ap.add_argument("--output", required=True)
+    ap.add_argument("--output", help="JSON report")
+    ap.add_argument("--conventions-out", metavar="FILE", help="write the triggers as a --span-conventions file")
     args = ap.parse_args(argv)
 
     from silver_ner.students.predict import load_token_classifier, predict_tags
@@ -105,6 +107,9 @@ def main(argv=None) -> int:
             }
             for label, ws in trig.items() for w in ws
         }
+        report["languages"][lang] = {"triggers": trig, "inside_outside_counts": words}
+        if not args.model:
+            continue
         test = read_conll(root / "test.txt", normalize="NFC")
         gold, _ = restrict_tags([s.tags for s in test.sentences], {t: t for t in TYPES})
         tokens = [s.tokens for s in test.sentences]
@@ -112,10 +117,8 @@ def main(argv=None) -> int:
         pred = predict_tags(load_token_classifier(model), tokens).tags
         ext = [extend_left(t, p, trig) for t, p in zip(tokens, pred)]
         as_is, extended = score_tags(pred, gold), score_tags(ext, gold)
-        report["languages"][lang] = {
+        report["languages"][lang] |= {
             "model": model,
-            "triggers": trig,
-            "inside_outside_counts": words,
             "test_f1": as_is["f1"],
             "test_f1_extended": extended["f1"],
             "per_type_f1": {t: as_is["per_type"].get(t, {}).get("f1") for t in TYPES},
@@ -123,7 +126,15 @@ def main(argv=None) -> int:
         }
         print(f"{lang}: triggers {trig}; test F1 {100 * as_is['f1']:.1f} -> {100 * extended['f1']:.1f} with spans extended",
               file=sys.stderr)
-    Path(args.output).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.output:
+        Path(args.output).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.conventions_out:
+        lines = [f"# Span conventions read off MasakhaNER 2.0 train labels by experiments/span_conventions.py",
+                 f"# (lower-case words opening a gold span at least {args.min_count} times, inside it in at least "
+                 f"{args.min_inside:.0%} of those cases). Target-language annotation, so not zero-shot."]
+        lines += [f"{lang}\t{label}\t{w}" for lang, r in report["languages"].items()
+                  for label, ws in r["triggers"].items() for w in ws]
+        Path(args.conventions_out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0
 
 

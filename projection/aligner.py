@@ -183,11 +183,12 @@ def _resolve_model_path(model) -> tuple[str, str]:
 def model_fingerprint(path: str | os.PathLike) -> str:
     """A short digest of a model folder: configuration and tokenizer files, plus size and
     the first and last MiB of each weight file (so multi-GB weights are not read in full).
+    Hidden files (``.name``: marks left by tools, editors' files) are not part of the model.
     A Hub id (not a folder) is its own fingerprint: ``hub``."""
     if not Path(path).is_dir():
         return "hub"
     digest = hashlib.sha256()
-    for f in sorted(p for p in Path(path).iterdir() if p.is_file()):
+    for f in sorted(p for p in Path(path).iterdir() if p.is_file() and not p.name.startswith(".")):
         digest.update(f.name.encode())
         size = f.stat().st_size
         digest.update(str(size).encode())

@@ -183,6 +183,19 @@ def test_cache_makes_reruns_free_and_keys_on_the_setup(tiny_bert, tmp_path):
     assert mixed.stats["cached"] == 3
 
 
+def test_model_fingerprint_follows_model_files_not_hidden_marks(tmp_path):
+    from silver_ner.projection.aligner import model_fingerprint
+
+    (tmp_path / "config.json").write_text('{"a": 1}')
+    (tmp_path / "model.safetensors").write_bytes(b"w" * 100)
+    before = model_fingerprint(tmp_path)
+    (tmp_path / ".scored-swa").touch()  # a mark left by a script
+    assert model_fingerprint(tmp_path) == before
+    (tmp_path / "model.safetensors").write_bytes(b"v" * 100)
+    assert model_fingerprint(tmp_path) != before
+    assert model_fingerprint("org/model-on-the-hub") == "hub"
+
+
 def test_eflomal_missing_gives_the_install_hint(monkeypatch):
     import sys
 

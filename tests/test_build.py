@@ -313,6 +313,34 @@ def test_label_sets_and_mapping_are_explicit_and_recorded(tmp_path):
         resolve_labels("PER,PER")
 
 
+def test_span_conventions_extend_projected_spans_and_are_counted_and_recorded(tmp_path):
+    conv = {"LOC": [("jiji",)], "PER": [("bwana", "mkubwa")]}
+    pairs = [
+        pair(0, "John visited Paris .", "B-PER O B-LOC O", "Bwana mkubwa John alitembelea jiji Paris ."),
+        pair(1, "Rome is old .", "B-LOC O O O", "jiji Rome ni la zamani ."),
+        pair(2, "Ann is here .", "B-PER O O O", "jiji Ann yupo ."),  # jiji is declared for LOC, not PER
+    ]
+
+    def run(sub, **kw):
+        spec = BuildSpec("xx", SourceSpec("pairs"), method="naive", **kw)
+        return LanguageBuild(spec, cache_dir=tmp_path / sub, aligner=IdentityAligner(), pairs=pairs, method=copy_project)
+
+    plain, conv_build = run("a"), run("b", span_conventions=conv)
+    assert plain.fingerprint() != conv_build.fingerprint()
+    names = conv_build.spec.label_names
+    rows = {r["source_id"]: [names[t] for t in r["ner_tags"]] for _, _, r in conv_build.rows(range(1))}
+    assert rows["p0"] == ["B-PER", "I-PER", "I-PER", "O", "B-LOC", "I-LOC", "O"]
+    assert rows["p1"] == ["B-LOC", "I-LOC", "O", "O", "O", "O"]
+    assert rows["p2"] == ["O", "B-PER", "O", "O"]
+    st = conv_build.stats()
+    assert st["convention_attached"] == {"LOC": 2, "PER": 1}
+    assert "convention_attached" not in plain.stats()
+    entry = conv_build.config_entry()
+    assert entry["span_conventions"] == {"LOC": ["jiji"], "PER": ["bwana mkubwa"]}
+    with pytest.raises(ValueError, match="span convention for 'MISC': not in the label set"):
+        BuildSpec("xx", SourceSpec("pairs"), span_conventions={"MISC": [("la",)]})
+
+
 def test_duplicate_pair_ids_are_an_error(tmp_path):
     spec = BuildSpec("xx", SourceSpec("pairs"), method="naive")
     lb = LanguageBuild(spec, cache_dir=tmp_path, aligner=IdentityAligner(), pairs=[PAIRS[0], PAIRS[0]])

@@ -56,8 +56,11 @@ def test_num_proc_shards_give_the_same_rows(tmp_path):
 
 def test_cli_demo_end_to_end_with_a_local_encoder(tmp_path, tiny_bert, capsys):
     out = tmp_path / "demo"
+    conventions = tmp_path / "conventions.tsv"
+    conventions.write_text("# declared per language\nswa LOC mjini\nyor ORG ilé\n", encoding="utf-8")
     code = main(["build", "--demo", "--output", os.fspath(out), "--aligner-model", os.fspath(tiny_bert), "--layer", "2",
-                 "--cache-dir", os.fspath(tmp_path / "cache"), "--quiet", "--lang", "swa", "--max-length-ratio", "1.15"])
+                 "--cache-dir", os.fspath(tmp_path / "cache"), "--quiet", "--lang", "swa", "--max-length-ratio", "1.15",
+                 "--span-conventions", os.fspath(conventions)])
     assert code == 0
     printed = capsys.readouterr().out
     assert printed.splitlines()[0].split()[:3] == ["lang", "in", "out"]
@@ -68,6 +71,8 @@ def test_cli_demo_end_to_end_with_a_local_encoder(tmp_path, tiny_bert, capsys):
     assert entry["reference"]["sentences"] == entry["stats"]["sentences_out"]
     assert "ref. F1" in printed.splitlines()[0]
     assert entry["filters"] == {"max_length_ratio": 1.15}
+    assert entry["span_conventions"] == {"LOC": ["mjini"]}
+    assert set(entry["stats"]["convention_attached"]) <= {"LOC"}
     assert entry["stats"]["filters"]["max_length_ratio"] > 0
     assert f"max_length_ratio:{entry['stats']['filters']['max_length_ratio']}" in printed
     dd = datasets.load_from_disk(os.fspath(out / "swa"))
@@ -88,10 +93,18 @@ def test_cli_demo_end_to_end_with_a_local_encoder(tmp_path, tiny_bert, capsys):
         (["--demo", "--method-param", "ratio", "--output", "x"], "expected KEY=VALUE"),
         (["--lang", "swa", "--source-gold", "/nope/g.txt", "--translated-conll", "/nope/t.txt", "--output", "x"],
          "/nope/"),
+        (["--demo", "--span-conventions", "/nope/c.tsv", "--output", "x"], "span-convention file not found: /nope/c.tsv"),
+        (["--demo", "--span-conventions", "bad.tsv", "--output", "x"], "bad.tsv:2: expected 'LANG TYPE WORD...'"),
+        (["--demo", "--span-conventions", "misc.tsv", "--output", "x"], "misc.tsv:1: entity type 'MISC' is not in"),
+        (["--demo", "--span-conventions", "hau.tsv", "--output", "x"], "hau.tsv: declares span conventions for hau, "
+                                                                           "none of the languages built (swa, deu)"),
     ],
 )
 def test_cli_errors_are_one_clean_line(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.tsv").write_text("swa LOC mji\nswa LOC\n", encoding="utf-8")
+    (tmp_path / "misc.tsv").write_text("swa MISC wa\n", encoding="utf-8")
+    (tmp_path / "hau.tsv").write_text("hau LOC jihar\n", encoding="utf-8")
     assert main(["build", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err

@@ -59,6 +59,19 @@ def _label_map(items) -> dict:
     return out
 
 
+def read_span_conventions(path, labels, langs) -> dict:
+    """``{lang: {type: [phrase]}}`` from a --span-conventions file (empty without one)."""
+    if not path:
+        return {}
+    from silver_ner.builders.build import load_span_conventions, resolve_labels
+
+    conventions = load_span_conventions(path, resolve_labels(labels))
+    if not any(lang in conventions for lang in langs):
+        raise ValueError(f"{path}: declares span conventions for {', '.join(sorted(conventions)) or 'no language'}, "
+                         f"none of the languages built ({', '.join(langs)})")
+    return conventions
+
+
 def source_from_args(args):
     """The :class:`SourceSpec` named by the source flags (exactly one kind)."""
     from silver_ner.builders.build import SourceSpec
@@ -100,6 +113,7 @@ def specs_from_args(args):
     if not langs:
         raise ValueError("name at least one target language with --lang (e.g. --lang swa)")
     source = source_from_args(args)
+    conventions = read_span_conventions(args.span_conventions, args.labels, langs)
     filters = FilterOptions(drop_unprojected=args.drop_unprojected, min_score=args.min_score,
                             max_length_ratio=args.max_length_ratio)
     licenses = list(args.license or []) or (["Apache-2.0"] if args.demo else [])
@@ -114,7 +128,7 @@ def specs_from_args(args):
                   token_type=args.token_type,
                   align_batch_size=args.batch_size, aligner_precision=args.precision, labels=args.labels, label_mapping=_label_map(args.label_map),
                   filters=filters, validation_fraction=args.validation_fraction, licenses=licenses,
-                  reference=reference)
+                  reference=reference, span_conventions=conventions.get(lang, {}))
         for lang in langs
     ]
 
@@ -216,6 +230,9 @@ def register(sub) -> None:
     lab = p.add_argument_group("labels")
     lab.add_argument("--labels", default="conll",
                      help="label set: conll (PER,ORG,LOC), conll+misc, masakhaner (adds DATE) or a comma list")
+    lab.add_argument("--span-conventions", metavar="FILE",
+                     help="target-language words the annotation puts at the start of a span, one 'LANG TYPE WORD...' "
+                          "per line (e.g. 'hau LOC jihar'); projected spans are extended left over them")
     lab.add_argument("--label-map", action="append", metavar="FROM=TO",
                      help="rename a source entity type (TO empty: drop it); repeatable")
     flt = p.add_argument_group("quality filters (each counts what it removes)")
