@@ -36,6 +36,8 @@ DESCRIPTIONS = {
     "student-ours-self-trained": "second round: student-ours-all-masked-p90 trained one more epoch on the same "
                                  "rows, masking where it (not the teacher) gives an entity probability of at "
                                  "least 0.9",
+    "student-ours-soup": "weight average of student-ours-all-masked, -all-masked-p90 and -self-trained of the "
+                         "language (silver-ner average)",
     "student-ours-conventions": "as student-ours-all-masked-p90, with both sources rebuilt so that projected spans "
                                 "take in the span-opening words of experiments/conventions/masakhaner2-train.tsv "
                                 "(read off MasakhaNER 2.0 train labels)",

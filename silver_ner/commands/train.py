@@ -85,6 +85,17 @@ def register(sub) -> None:
     lb.add_argument("--title", default="Entity-level F1 (strict IOB2)")
     lb.set_defaults(func=run_leaderboard)
 
+    av = sub.add_parser(
+        "average",
+        help="average the weights of NER models fine-tuned from one starting point (a model soup)",
+        description="Element-wise mean of the weights of token-classification models with the same architecture, "
+        "labels and tokenizer (e.g. students of one teacher trained with different settings); saved as one model.",
+    )
+    av.add_argument("models", nargs="+", metavar="MODEL", help="model folders (at least two)")
+    av.add_argument("--output", required=True, help="model folder to write")
+    av.add_argument("--weights", help="comma-separated positive weights, one per model (default: equal)")
+    av.set_defaults(func=run_average)
+
 
 def run_train(args) -> int:
     from silver_ner.students.labels import parse_renames, parse_type_list
@@ -177,6 +188,21 @@ def run_evaluate(args) -> int:
         results_file=None if args.no_save else (args.results or "auto"),
     )
     print(json.dumps(records, indent=2, ensure_ascii=False) if args.json else format_records(records))
+    return 0
+
+
+def run_average(args) -> int:
+    from silver_ner.students.average import average_models
+
+    weights = None
+    if args.weights:
+        try:
+            weights = [float(w) for w in args.weights.split(",")]
+        except ValueError:
+            raise ValueError(f"--weights {args.weights!r}: expected comma-separated numbers") from None
+    rec = average_models(args.models, args.output, weights)
+    print(f"wrote {args.output}: mean of {len(rec['averaged_from'])} models (weights "
+          + ", ".join(str(s["weight"]) for s in rec["averaged_from"]) + ")")
     return 0
 
 
