@@ -20,6 +20,11 @@
 #   student-ours-self-trained  a second round: student-ours-all-masked-p90 trained one more epoch on the
 #                            same rows, masking where that first-round student (not the teacher) gives an
 #                            entity probability of at least 0.9
+#   student-ours-soup        the weight average of student-ours-all-masked, -all-masked-p90 and
+#                            -self-trained (silver-ner average; no further training)
+#   student-ours-conventions as student-ours-all-masked-p90, on both sources rebuilt with the span-opening
+#                            words of conventions/masakhaner2-train.tsv (read off MasakhaNER 2.0 *train*
+#                            labels: target-language annotation, so not zero-shot; reported apart)
 #
 # Every model is also scored on MasakhaNER 2.0 dev (records in results/robustness/dev/); the summary
 # names the student with the best mean dev F1, so that choosing among the variants never looks at test.
@@ -183,6 +188,64 @@ if [ -z "$PREFIX" ]; then
   for l in $LANGS; do
     FROM=$RUNS/student-all-masked-p90-$l student student-self-trained student-ours-self-trained "$l" \
       --dataset "$TPMT" --dataset "$MAF" --config "$l" --mask-with "$RUNS/student-all-masked-p90-$l" --mask-min-prob 0.9
+  done
+fi
+
+# The weight average ("soup") of the three all-row students of each language.
+for l in $LANGS; do
+  [ -z "$PREFIX" ] || break
+  soup=$RUNS/student-soup-$l
+  if [ ! -f "$soup/silver_ner_training.json" ]; then
+    stamp "average into $soup"
+    $CLI average "$RUNS/student-all-masked-$l" "$RUNS/student-all-masked-p90-$l" "$RUNS/student-self-trained-$l" \
+      --output "$soup"
+  fi
+  evaluate "$soup" student-ours-soup "$l"
+  evaluate_dev "$soup" student-ours-soup "$l"
+  cp "$soup/silver_ner_training.json" "$OUT/training-student-ours-soup-$l.json"
+done
+
+# Span conventions read off MasakhaNER 2.0 train (target-language annotation; never selected): both
+# sources rebuilt with --span-conventions, then the student-ours-all-masked-p90 recipe. A language
+# whose rows come out identical to the plain build (no declared word) keeps that student's model.
+CONV=$HERE/conventions/masakhaner2-train.tsv
+TPMT_CONV=$RUNS/silver-tpmt-conventions MAF_CONV=$RUNS/silver-mafand-conventions
+if [ -z "$PREFIX" ]; then
+  if [ ! -f "$TPMT_CONV/silver_ner_build.json" ]; then
+    stamp "build $TPMT_CONV"
+    # shellcheck disable=SC2046
+    $CLI build $(for l in $LANGS; do echo "--lang $l"; done) --source-gold conll2003:train \
+      --translated-conll "$DATA/tprojection_mt/{lang}.train.txt" --labels conll --precision "$PRECISION" \
+      --span-conventions "$CONV" --output "$TPMT_CONV" --quiet
+  fi
+  if [ ! -f "$MAF_CONV/silver_ner_build.json" ]; then
+    stamp "build $MAF_CONV"
+    # shellcheck disable=SC2046
+    $CLI build $(for l in $LANGS; do echo "--lang $l"; done) \
+      --parallel "$RUNS/mafand/en-{lang}/train.en" "$RUNS/mafand/en-{lang}/train.{lang}" --tagger "$TEACHER" \
+      --labels conll --precision "$PRECISION" --span-conventions "$CONV" --output "$MAF_CONV" --quiet
+  fi
+  cp "$TPMT_CONV/silver_ner_build.json" "$OUT/build-tpmt-conventions.json"
+  cp "$MAF_CONV/silver_ner_build.json" "$OUT/build-mafand-conventions.json"
+  same_rows() {  # same_rows PLAIN CONVENTIONS LANG: true when both builds hold the same rows for LANG
+    python - "$@" <<'PY'
+import sys, datasets
+a, b = (datasets.load_from_disk(f"{d}/{sys.argv[3]}") for d in sys.argv[1:3])
+cols = ["id", "tokens", "ner_tags"]
+same = a.keys() == b.keys() and all(a[s].select_columns(cols).to_list() == b[s].select_columns(cols).to_list() for s in a)
+sys.exit(0 if same else 1)
+PY
+  }
+  for l in $LANGS; do
+    if same_rows "$TPMT" "$TPMT_CONV" "$l" && same_rows "$MAF" "$MAF_CONV" "$l"; then
+      stamp "$l: no declared convention changes a row; student-ours-conventions = student-ours-all-masked-p90"
+      evaluate "$RUNS/student-all-masked-p90-$l" student-ours-conventions "$l"
+      evaluate_dev "$RUNS/student-all-masked-p90-$l" student-ours-conventions "$l"
+      cp "$RUNS/student-all-masked-p90-$l/silver_ner_training.json" "$OUT/training-student-ours-conventions-$l.json"
+    else
+      student student-conventions student-ours-conventions "$l" --dataset "$TPMT_CONV" --dataset "$MAF_CONV" \
+        --config "$l" --mask-with "$TEACHER" --mask-min-prob 0.9
+    fi
   done
 fi
 

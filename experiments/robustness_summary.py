@@ -87,10 +87,10 @@ def mean(xs):
     return sum(xs) / len(xs) if xs else None
 
 
-def fmt(x, signed=False):
+def fmt(x, signed=False, digits=1):
     if x is None:
         return "-"
-    return f"{100 * x:+.1f}" if signed else f"{100 * x:.1f}"
+    return f"{100 * x:+.{digits}f}" if signed else f"{100 * x:.{digits}f}"
 
 
 def summarise(folder: Path) -> dict:
@@ -164,10 +164,10 @@ def to_markdown(summary: dict) -> str:
         name += " †" if r["system"] in USES_TARGET_ANNOTATION else ""
         lines.append(f"| {name} | " + " | ".join(fmt(r["in_domain"][lang]) for lang in li)
                      + f" | {fmt(r['in_domain_mean'])} | {fmt(r['gain_in_domain'], signed=True) if r['system'] != BASELINE else ''}"
-                     + f" | {fmt(r.get('dev_mean'))} |")
+                     + f" | {fmt(r.get('dev_mean'), digits=2)} |")
     if sel:
         lines += ["", f"Selected on MasakhaNER 2.0 dev (best mean dev F1 among the zero-shot students): **{sel}**. "
-                  "Dev mean = mean F1 over the same languages on the dev split."]
+                  "Dev mean = mean F1 over the same languages on the dev split (two decimals: the selection reads them)."]
     if any(r["system"] in USES_TARGET_ANNOTATION for r in summary["rows"]):
         lines += ["", TARGET_NOTE]
     lines += ["", "## Out-of-domain: WikiANN test (Rahimi splits) and the drop from in-domain", ""]
