@@ -109,30 +109,38 @@ evaluate_dev "$TEACHER" direct-transfer $LANGS
 
 # 2. Silver data from the T-Projection translations (our projection of the CoNLL-2003 labels).
 TPMT=$RUNS/silver-tpmt
-if [ ! -f "$TPMT/silver_ner_build.json" ]; then
-  stamp "build $TPMT"
-  # shellcheck disable=SC2046
-  $CLI build $(for l in $LANGS; do echo "--lang $l"; done) --source-gold conll2003:train \
-    --translated-conll "$DATA/tprojection_mt/{lang}.train.txt" --labels conll --precision "$PRECISION" \
-    --output "$TPMT" --quiet
-fi
-cp "$TPMT/silver_ner_build.json" "$OUT/build-tpmt.json"
+build_tpmt() {  # build_tpmt OUTPUT NAME [BUILD-ARGS...]: unless OUTPUT holds a build; manifest to build-NAME.json
+  local out=$1 name=$2; shift 2
+  if [ ! -f "$out/silver_ner_build.json" ]; then
+    stamp "build $out"
+    # shellcheck disable=SC2046
+    $CLI build $(for l in $LANGS; do echo "--lang $l"; done) --source-gold conll2003:train \
+      --translated-conll "$DATA/tprojection_mt/{lang}.train.txt" --labels conll --precision "$PRECISION" \
+      --output "$out" --quiet "$@"
+  fi
+  cp "$out/silver_ner_build.json" "$OUT/build-$name.json"
+}
+build_tpmt "$TPMT" tpmt
 
 # 3. Silver data from MAFAND-MT (English side tagged by the teacher).
 MAF=$RUNS/silver-mafand
-if [ ! -f "$MAF/silver_ner_build.json" ]; then
-  for l in $LANGS; do
-    mkdir -p "$RUNS/mafand/en-$l"
-    head -n "$MAFAND_LINES" "$DATA/mafand/en-$l/train.en" > "$RUNS/mafand/en-$l/train.en"
-    head -n "$MAFAND_LINES" "$DATA/mafand/en-$l/train.$l" > "$RUNS/mafand/en-$l/train.$l"
-  done
-  stamp "build $MAF"
-  # shellcheck disable=SC2046
-  $CLI build $(for l in $LANGS; do echo "--lang $l"; done) \
-    --parallel "$RUNS/mafand/en-{lang}/train.en" "$RUNS/mafand/en-{lang}/train.{lang}" --tagger "$TEACHER" \
-    --labels conll --precision "$PRECISION" --output "$MAF" --quiet
-fi
-cp "$MAF/silver_ner_build.json" "$OUT/build-mafand.json"
+build_mafand() {  # build_mafand OUTPUT NAME [BUILD-ARGS...]: as build_tpmt, from the first $MAFAND_LINES lines
+  local out=$1 name=$2; shift 2
+  if [ ! -f "$out/silver_ner_build.json" ]; then
+    for l in $LANGS; do
+      mkdir -p "$RUNS/mafand/en-$l"
+      head -n "$MAFAND_LINES" "$DATA/mafand/en-$l/train.en" > "$RUNS/mafand/en-$l/train.en"
+      head -n "$MAFAND_LINES" "$DATA/mafand/en-$l/train.$l" > "$RUNS/mafand/en-$l/train.$l"
+    done
+    stamp "build $out"
+    # shellcheck disable=SC2046
+    $CLI build $(for l in $LANGS; do echo "--lang $l"; done) \
+      --parallel "$RUNS/mafand/en-{lang}/train.en" "$RUNS/mafand/en-{lang}/train.{lang}" --tagger "$TEACHER" \
+      --labels conll --precision "$PRECISION" --output "$out" --quiet "$@"
+  fi
+  cp "$out/silver_ner_build.json" "$OUT/build-$name.json"
+}
+build_mafand "$MAF" mafand
 
 # 4. Students, one per language and system, fine-tuned from the teacher ($STUDENT_INIT=teacher) or
 #    from the plain encoder (STUDENT_INIT=encoder), on the first $STUDENT_SENTENCES training rows.
@@ -184,49 +192,33 @@ done
 
 # Self-training, second round: the first-round student above starts again and masks the silver O
 # words it tags as entities itself (it knows the target language better than the teacher).
+# (These and the stages below follow the teacher-initialised students only.)
 if [ -z "$PREFIX" ]; then
   for l in $LANGS; do
     FROM=$RUNS/student-all-masked-p90-$l student student-self-trained student-ours-self-trained "$l" \
       --dataset "$TPMT" --dataset "$MAF" --config "$l" --mask-with "$RUNS/student-all-masked-p90-$l" --mask-min-prob 0.9
   done
-fi
 
-# The weight average ("soup") of the three all-row students of each language.
-for l in $LANGS; do
-  [ -z "$PREFIX" ] || break
-  soup=$RUNS/student-soup-$l
-  if [ ! -f "$soup/silver_ner_training.json" ]; then
-    stamp "average into $soup"
-    $CLI average "$RUNS/student-all-masked-$l" "$RUNS/student-all-masked-p90-$l" "$RUNS/student-self-trained-$l" \
-      --output "$soup"
-  fi
-  evaluate "$soup" student-ours-soup "$l"
-  evaluate_dev "$soup" student-ours-soup "$l"
-  cp "$soup/silver_ner_training.json" "$OUT/training-student-ours-soup-$l.json"
-done
+  # The weight average ("soup") of the three all-row students of each language.
+  for l in $LANGS; do
+    soup=$RUNS/student-soup-$l
+    if [ ! -f "$soup/silver_ner_training.json" ]; then
+      stamp "average into $soup"
+      $CLI average "$RUNS/student-all-masked-$l" "$RUNS/student-all-masked-p90-$l" "$RUNS/student-self-trained-$l" \
+        --output "$soup"
+    fi
+    evaluate "$soup" student-ours-soup "$l"
+    evaluate_dev "$soup" student-ours-soup "$l"
+    cp "$soup/silver_ner_training.json" "$OUT/training-student-ours-soup-$l.json"
+  done
 
-# Span conventions read off MasakhaNER 2.0 train (target-language annotation; never selected): both
-# sources rebuilt with --span-conventions, then the student-ours-all-masked-p90 recipe. A language
-# whose rows come out identical to the plain build (no declared word) keeps that student's model.
-CONV=$HERE/conventions/masakhaner2-train.tsv
-TPMT_CONV=$RUNS/silver-tpmt-conventions MAF_CONV=$RUNS/silver-mafand-conventions
-if [ -z "$PREFIX" ]; then
-  if [ ! -f "$TPMT_CONV/silver_ner_build.json" ]; then
-    stamp "build $TPMT_CONV"
-    # shellcheck disable=SC2046
-    $CLI build $(for l in $LANGS; do echo "--lang $l"; done) --source-gold conll2003:train \
-      --translated-conll "$DATA/tprojection_mt/{lang}.train.txt" --labels conll --precision "$PRECISION" \
-      --span-conventions "$CONV" --output "$TPMT_CONV" --quiet
-  fi
-  if [ ! -f "$MAF_CONV/silver_ner_build.json" ]; then
-    stamp "build $MAF_CONV"
-    # shellcheck disable=SC2046
-    $CLI build $(for l in $LANGS; do echo "--lang $l"; done) \
-      --parallel "$RUNS/mafand/en-{lang}/train.en" "$RUNS/mafand/en-{lang}/train.{lang}" --tagger "$TEACHER" \
-      --labels conll --precision "$PRECISION" --span-conventions "$CONV" --output "$MAF_CONV" --quiet
-  fi
-  cp "$TPMT_CONV/silver_ner_build.json" "$OUT/build-tpmt-conventions.json"
-  cp "$MAF_CONV/silver_ner_build.json" "$OUT/build-mafand-conventions.json"
+  # Span conventions read off MasakhaNER 2.0 train (target-language annotation; never selected): both
+  # sources rebuilt with --span-conventions, then the student-ours-all-masked-p90 recipe. A language
+  # whose rows come out identical to the plain build (no declared word) keeps that student's model.
+  CONV=$HERE/conventions/masakhaner2-train.tsv
+  TPMT_CONV=$RUNS/silver-tpmt-conventions MAF_CONV=$RUNS/silver-mafand-conventions
+  build_tpmt "$TPMT_CONV" tpmt-conventions --span-conventions "$CONV"
+  build_mafand "$MAF_CONV" mafand-conventions --span-conventions "$CONV"
   same_rows() {  # same_rows PLAIN CONVENTIONS LANG: true when both builds hold the same rows for LANG
     python - "$@" <<'PY'
 import sys, datasets

@@ -129,7 +129,7 @@ def main(argv=None) -> int:
     if args.output:
         Path(args.output).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     if args.conventions_out:
-        lines = [f"# Span conventions read off MasakhaNER 2.0 train labels by experiments/span_conventions.py",
+        lines = ["# Span conventions read off MasakhaNER 2.0 train labels by experiments/span_conventions.py",
                  f"# (lower-case words opening a gold span at least {args.min_count} times, inside it in at least "
                  f"{args.min_inside:.0%} of those cases). Target-language annotation, so not zero-shot."]
         lines += [f"{lang}\t{label}\t{w}" for lang, r in report["languages"].items()
