@@ -327,39 +327,83 @@ def _ignore_words(tag_ids: list[list[int]], source_tags: Sequence[Sequence[str]]
     return out, counts
 
 
+def consistently_o_words(sentences: Sequence[Sequence[str]], tag_ids: Sequence[Sequence[int]], o_id: int,
+                         min_ratio: float, min_count: int = 5) -> frozenset[str]:
+    """Word forms the data labels ``O`` in at least ``min_ratio`` of their ``min_count`` or more occurrences.
+
+    Projection that leaves a word ``O`` again and again across many sentences is evidence that it
+    is not an entity in this language (a title such as Igbo ``Maazị`` "Mr", a capitalised common
+    noun), even where a model tags it. Words without a label (-100) count as not ``O``.
+    """
+    if not 0.0 < min_ratio <= 1.0:
+        raise ValueError(f"the O ratio must be in (0, 1], got {min_ratio}")
+    if min_count < 1:
+        raise ValueError(f"the minimum count must be at least 1, got {min_count}")
+    seen: dict[str, list[int]] = {}
+    for words, ids in zip(sentences, tag_ids):
+        for w, a in zip(words, ids):
+            c = seen.setdefault(w, [0, 0])
+            c[0] += 1
+            c[1] += a == o_id
+    return frozenset(w for w, (n, o) in seen.items() if n >= min_count and o >= min_ratio * n)
+
+
+def mask_disagreements(tag_ids: Sequence[Sequence[int]], sentences: Sequence[Sequence[str]], pred_tags,
+                       entity_probs, o_id: int, min_prob: float = 0.0, keep_o: frozenset[str] = frozenset()):
+    """The masking rule on given predictions: words labelled ``O`` that are tagged as an entity with an
+    entity probability of at least ``min_prob`` become -100, except word forms in ``keep_o``.
+
+    Returns the new label ids and counts (masked words, sentences, hits below ``min_prob``, hits kept
+    because their form is in ``keep_o``).
+    """
+    out, words, sents, below, kept_o = [], 0, 0, 0, 0
+    for ids, toks, tags, probs in zip(tag_ids, sentences, pred_tags, entity_probs):
+        ids = list(ids)
+        hit = [i for i, (a, t) in enumerate(zip(ids, tags)) if a == o_id and t != "O"]
+        sure = [i for i in hit if probs[i] >= min_prob]
+        below += len(hit) - len(sure)
+        masked = [i for i in sure if toks[i] not in keep_o]
+        kept_o += len(sure) - len(masked)
+        for i in masked:
+            ids[i] = -100
+        words += len(masked)
+        sents += bool(masked)
+        out.append(ids)
+    return out, {"words": words, "sentences": sents, "below_min_prob": below, "kept_consistent_o": kept_o}
+
+
 def _mask_where_model_disagrees(tag_ids: list[list[int]], sentences: Sequence[Sequence[str]], o_id: int, model: str,
-                                min_prob: float = 0.0):
+                                min_prob: float = 0.0, keep_o_ratio: float | None = None, keep_o_min_count: int = 5):
     """Words the data labels ``O`` but ``model`` tags as an entity get -100 (no loss).
 
     Silver data misses entities (unaligned words, source entities of a type outside the label
     set); teaching those words as ``O`` pulls recall down. The model (typically the teacher,
     applied to the target sentences) points at such words; they are left out of the loss rather
     than relabelled. With ``min_prob`` only words whose entity probability (1 - P(O)) reaches it
-    are masked, so that the model's unsure guesses do not silence the data. Returns the label ids
-    and counts of masked words and sentences.
+    are masked, so that the model's unsure guesses do not silence the data. With ``keep_o_ratio``
+    the word forms that the data labels ``O`` in at least that share of their ``keep_o_min_count``
+    or more occurrences (:func:`consistently_o_words`) keep their ``O`` wherever they occur.
+    Returns the label ids and counts of masked words and sentences.
     """
     from silver_ner.students.predict import load_token_classifier, predict_tags
 
     if not 0.0 <= min_prob < 1.0:
         raise ValueError(f"mask probability threshold must be in [0, 1), got {min_prob}")
+    keep_o = (consistently_o_words(sentences, tag_ids, o_id, keep_o_ratio, keep_o_min_count)
+              if keep_o_ratio is not None else frozenset())
     loaded = load_token_classifier(model)
     started = time.perf_counter()
     pred = predict_tags(loaded, sentences)
-    out, words, sents, below = [], 0, 0, 0
-    for ids, tags, probs in zip(tag_ids, pred.tags, pred.entity_probs):
-        ids = list(ids)
-        hit = [i for i, (a, t) in enumerate(zip(ids, tags)) if a == o_id and t != "O"]
-        kept = [i for i in hit if probs[i] >= min_prob]
-        below += len(hit) - len(kept)
-        for i in kept:
-            ids[i] = -100
-        words += len(kept)
-        sents += bool(kept)
-        out.append(ids)
-    log.info("masked %d words in %d sentences where %s tags an entity and the data says O (%d below p=%.2f kept as O)",
-             words, sents, model, below, min_prob)
-    return out, {"model": str(model), "words": words, "sentences": sents, "min_prob": min_prob,
-                 "below_min_prob": below, "tagging_time_s": round(time.perf_counter() - started, 1)}
+    out, counts = mask_disagreements(tag_ids, sentences, pred.tags, pred.entity_probs, o_id, min_prob, keep_o)
+    log.info("masked %d words in %d sentences where %s tags an entity and the data says O (%d below p=%.2f "
+             "and %d of consistently-O word forms kept as O)",
+             counts["words"], counts["sentences"], model, counts["below_min_prob"], min_prob, counts["kept_consistent_o"])
+    record = {"model": str(model), "words": counts["words"], "sentences": counts["sentences"], "min_prob": min_prob,
+              "below_min_prob": counts["below_min_prob"], "tagging_time_s": round(time.perf_counter() - started, 1)}
+    if keep_o_ratio is not None:
+        record.update(keep_o_ratio=keep_o_ratio, keep_o_min_count=keep_o_min_count,
+                      consistent_o_word_forms=len(keep_o), kept_consistent_o=counts["kept_consistent_o"])
+    return out, record
 
 
 def _order_like_base_classifier(enc_path: str, names: list[str]) -> list[str]:
@@ -401,6 +445,8 @@ def train_token_classifier(
     ignore_types: Sequence[str] = (),
     mask_model: str | None = None,
     mask_min_prob: float = 0.0,
+    mask_keep_o: float | None = None,
+    mask_keep_o_min_count: int = 5,
 ) -> dict:
     """Fine-tune ``encoder`` on ``data`` and save the model, tokenizer and ``silver_ner_training.json``.
 
@@ -456,7 +502,9 @@ def train_token_classifier(
     masked = None
     if mask_model:
         train_ids, masked = _mask_where_model_disagrees(train_ids, data.sentences, label2id["O"], mask_model,
-                                                     mask_min_prob)
+                                                     mask_min_prob, mask_keep_o, mask_keep_o_min_count)
+    elif mask_keep_o is not None:
+        raise ValueError("keeping consistently-O words (mask_keep_o) only applies with a mask model")
     train_enc, cut = encode_sentences(tokenizer, data.sentences, train_ids, settings.max_length)
     train_ds = Dataset.from_dict(train_enc)
     eval_ds, val_record = None, None

@@ -273,6 +273,55 @@ def test_mask_min_prob_masks_only_confident_entity_words(tiny_bert, tmp_path, ca
     assert f"with p >= {cut}" in capsys.readouterr().out
 
 
+def test_consistently_o_words_by_share_and_count():
+    from silver_ner.students.train import consistently_o_words
+
+    sents = [["Maazị", "Obi", "bịara"]] * 4 + [["Maazị", "Okeke"], ["Obi", "Maazị"]]
+    ids = [[0, 1, 0]] * 4 + [[1, 2], [-100, 0]]  # Maazị: O 5 of 6; Obi: O 0 of 5 (one unlabelled)
+    assert consistently_o_words(sents, ids, 0, 0.8) == {"Maazị"}
+    assert consistently_o_words(sents, ids, 0, 0.9) == frozenset()
+    assert consistently_o_words(sents, ids, 0, 0.8, min_count=7) == frozenset()
+    assert consistently_o_words(sents, ids, 0, 0.5, min_count=1) == {"Maazị", "bịara"}
+    with pytest.raises(ValueError, match="O ratio"):
+        consistently_o_words(sents, ids, 0, 0.0)
+    with pytest.raises(ValueError, match="minimum count"):
+        consistently_o_words(sents, ids, 0, 0.8, min_count=0)
+
+
+def test_mask_disagreements_keeps_listed_word_forms_as_o():
+    from silver_ner.students.train import mask_disagreements
+
+    sents = [["Maazị", "Obi", "bịara", "Enugwu"]]
+    ids = [[0, 1, 0, 0]]
+    tags = [["B-PER", "I-PER", "O", "B-LOC"]]
+    probs = [[0.95, 0.99, 0.01, 0.5]]
+    out, c = mask_disagreements(ids, sents, tags, probs, 0)
+    assert out == [[-100, 1, 0, -100]] and c == {"words": 2, "sentences": 1, "below_min_prob": 0, "kept_consistent_o": 0}
+    out, c = mask_disagreements(ids, sents, tags, probs, 0, min_prob=0.9, keep_o=frozenset({"Maazị"}))
+    assert out == [[0, 1, 0, 0]] and c == {"words": 0, "sentences": 0, "below_min_prob": 1, "kept_consistent_o": 1}
+
+
+def test_mask_keep_o_through_the_cli(tiny_bert, tmp_path, capsys):
+    build = save_build(tmp_path / "build")
+    tagger = tmp_path / "tagger"
+    assert train_swa(build, tagger, tiny_bert, "--labels", "PER,ORG,LOC") == 0
+    capsys.readouterr()
+    assert train_swa(build, tmp_path / "a", tiny_bert, "--mask-keep-o", "0.8") == 2
+    assert "--mask-keep-o needs --mask-with" in capsys.readouterr().err
+    assert train_swa(build, tmp_path / "b", tiny_bert, "--mask-with", str(tagger), "--mask-keep-o", "1.5") == 2
+    assert "--mask-keep-o must be in (0, 1]" in capsys.readouterr().err
+    assert train_swa(build, tmp_path / "c", tiny_bert, "--mask-with", str(tagger), "--mask-keep-o", "0.8",
+                     "--mask-keep-o-min-count", "0") == 2
+    assert "--mask-keep-o-min-count must be at least 1" in capsys.readouterr().err
+    out = tmp_path / "m"
+    assert train_swa(build, out, tiny_bert, "--labels", "PER,ORG,LOC", "--mask-with", str(tagger),
+                     "--mask-keep-o", "0.5", "--mask-keep-o-min-count", "1") == 0
+    rec = json.loads((out / "silver_ner_training.json").read_text())["masked_by_model"]
+    assert rec["keep_o_ratio"] == 0.5 and rec["keep_o_min_count"] == 1
+    assert rec["consistent_o_word_forms"] > 0 and rec["kept_consistent_o"] >= 0
+    assert "kept as O" in capsys.readouterr().out
+
+
 def test_student_data_through_load_dataset_repo_layout(tmp_path):
     """A folder in the Hub repository layout goes through datasets.load_dataset(repo, config, split=...)."""
     from datasets import load_from_disk

@@ -33,6 +33,11 @@ def register(sub) -> None:
     p.add_argument("--mask-min-prob", type=float, default=0.0, metavar="P",
                    help="with --mask-with: mask only words whose entity probability under MODEL is at least P "
                    "(default 0: every word MODEL tags as an entity)")
+    p.add_argument("--mask-keep-o", type=float, metavar="RATIO",
+                   help="with --mask-with: never mask a word form that the data labels O in at least RATIO of its "
+                        "occurrences (e.g. 0.8; a title such as Igbo 'Maazị' that projection consistently leaves O)")
+    p.add_argument("--mask-keep-o-min-count", type=int, default=5, metavar="N",
+                   help="with --mask-keep-o: only word forms seen at least N times (default 5)")
     p.add_argument("--ignore", help="entity types whose words carry no training label, neither entity nor O "
                    "(comma-separated, e.g. MISC when learning PER,ORG,LOC from projected CoNLL-2003)")
     p.add_argument("--epochs", type=float, default=2.0)
@@ -107,6 +112,13 @@ def run_train(args) -> int:
         raise ValueError("--mask-min-prob needs --mask-with MODEL")
     if not 0.0 <= args.mask_min_prob < 1.0:
         raise ValueError(f"--mask-min-prob must be in [0, 1), got {args.mask_min_prob}")
+    if args.mask_keep_o is not None:
+        if not args.mask_with:
+            raise ValueError("--mask-keep-o needs --mask-with MODEL")
+        if not 0.0 < args.mask_keep_o <= 1.0:
+            raise ValueError(f"--mask-keep-o must be in (0, 1], got {args.mask_keep_o}")
+    if args.mask_keep_o_min_count < 1:
+        raise ValueError(f"--mask-keep-o-min-count must be at least 1, got {args.mask_keep_o_min_count}")
     if not args.dataset and not args.conll:
         raise ValueError("give training data: --dataset DIR_OR_REPO (with --config) and/or --conll FILE")
     for ds in args.dataset:
@@ -138,6 +150,7 @@ def run_train(args) -> int:
         validation=validation, resume=args.resume, overwrite=args.overwrite, keep_checkpoints=args.keep_checkpoints,
         role=args.role or ("student" if args.dataset else "teacher"), show_progress=not args.no_progress,
         ignore_types=parse_type_list(args.ignore) or (), mask_model=args.mask_with, mask_min_prob=args.mask_min_prob,
+        mask_keep_o=args.mask_keep_o, mask_keep_o_min_count=args.mask_keep_o_min_count,
     )
     print(training_summary(rec, args.output))
     return 0
@@ -170,6 +183,9 @@ def training_summary(rec: dict, output: str) -> str:
         m = rec["masked_by_model"]
         lines.append(f"  masked         {m['words']} O words in {m['sentences']} sentences that {m['model']} tags as entities"
                      + (f" with p >= {m['min_prob']} ({m['below_min_prob']} below, kept as O)" if m.get("min_prob") else ""))
+        if "kept_consistent_o" in m:
+            lines.append(f"  kept as O      {m['kept_consistent_o']} tagged words of {m['consistent_o_word_forms']} word forms "
+                         f"the data labels O in >= {m['keep_o_ratio']:.0%} of their >= {m['keep_o_min_count']} occurrences")
     if rec["labels"]["dropped_entities"]:
         lines.append("  dropped        " + ", ".join(f"{k}: {v} entities" for k, v in rec["labels"]["dropped_entities"].items()))
     if rec.get("truncated_words"):
