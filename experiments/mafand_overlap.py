@@ -4,6 +4,8 @@ everything but letters and digits (so tokenisation differences do not hide a mat
 
     python experiments/mafand_overlap.py --data ../shared/data --lines 6000 \
         --output experiments/results/robustness/mafand_overlap.json
+    python experiments/mafand_overlap.py --data ../shared/data --lines 0 --splits train,dev,test \
+        --output experiments/results/robustness/mafand_pool_overlap.json --write-filtered RUNS/mafand-pool
 """
 
 from __future__ import annotations
@@ -32,24 +34,50 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--langs", default="hau,ibo,swa,yor")
-    ap.add_argument("--lines", type=int, default=6000, help="first N MAFAND training lines (as the students use)")
+    ap.add_argument("--lines", type=int, default=6000,
+                    help="first N lines of each MAFAND split (as the students use); 0 = all")
+    ap.add_argument("--splits", default="train", help="MAFAND splits to check, e.g. train,dev,test")
     ap.add_argument("--output")
+    ap.add_argument("--write-filtered", metavar="DIR",
+                    help="also write DIR/en-LANG/pool.en and pool.LANG: the checked lines of all splits, "
+                         "in order, without the pairs whose target side occurs in MasakhaNER 2.0 dev or test")
     args = ap.parse_args(argv)
     data = Path(args.data)
     report = {}
     for lang in args.langs.split(","):
-        mafand = data / "mafand" / f"en-{lang}" / f"train.{lang}"
-        if not mafand.exists():
-            print(f"{mafand}: missing, skipped", file=sys.stderr)
-            continue
-        with open(mafand, encoding="utf-8") as fh:
-            lines = [key(x) for _, x in zip(range(args.lines), fh)]
-        row = {"mafand_lines": len(lines)}
-        for split in ("test", "dev", "train"):
-            gold = {key(s) for s in conll_sentences(data / "masakhaner2" / lang / f"{split}.txt")}
-            row[f"in_masakhaner2_{split}"] = sum(1 for x in lines if x and x in gold)
-        report[lang] = row
-        print(lang, row)
+        gold = {split: {key(s) for s in conll_sentences(data / "masakhaner2" / lang / f"{split}.txt")}
+                for split in ("test", "dev", "train")}
+        pairs = []
+        row = {}
+        for part in args.splits.split(","):
+            src = data / "mafand" / f"en-{lang}" / f"{part}.en"
+            tgt = src.with_suffix(f".{lang}")
+            if not tgt.exists():
+                print(f"{tgt}: missing, skipped", file=sys.stderr)
+                continue
+            with open(src, encoding="utf-8") as fe, open(tgt, encoding="utf-8") as ft:
+                en, xx = fe.read().splitlines(), ft.read().splitlines()
+            if len(en) != len(xx):
+                raise SystemExit(f"{src}: {len(en)} lines but {tgt}: {len(xx)}")
+            if args.lines:
+                en, xx = en[: args.lines], xx[: args.lines]
+            keys = [key(x) for x in xx]
+            counts = {"mafand_lines": len(keys)}
+            for split in ("test", "dev", "train"):
+                counts[f"in_masakhaner2_{split}"] = sum(1 for k in keys if k and k in gold[split])
+            row[part] = counts
+            pairs += [(e, x) for e, x, k in zip(en, xx, keys)
+                      if not (k and (k in gold["test"] or k in gold["dev"]))]
+        # one split checked: the flat record of earlier runs
+        report[lang] = next(iter(row.values())) if len(row) == 1 else row
+        if len(row) > 1:
+            report[lang]["pool_pairs"] = len(pairs)
+        print(lang, report[lang])
+        if args.write_filtered:
+            out = Path(args.write_filtered) / f"en-{lang}"
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "pool.en").write_text("".join(e + "\n" for e, _ in pairs), encoding="utf-8")
+            (out / f"pool.{lang}").write_text("".join(x + "\n" for _, x in pairs), encoding="utf-8")
     if args.output:
         Path(args.output).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return 0

@@ -17,11 +17,17 @@
 #   student-ours-all-masked  every sentence of both of our sources, masked
 #   student-ours-all-masked-p90  as student-ours-all-masked, masking only where the teacher's entity
 #                            probability is at least 0.9
+#   student-ours-all-masked-p90-keep-o  as student-ours-all-masked-p90, but word forms that the silver
+#                            data labels O in at least 80 % of their 5 or more occurrences are never masked
+#                            (--mask-keep-o 0.8): projection's consistent O outvotes the teacher
 #   student-ours-self-trained  a second round: student-ours-all-masked-p90 trained one more epoch on the
 #                            same rows, masking where that first-round student (not the teacher) gives an
 #                            entity probability of at least 0.9
 #   student-ours-soup        the weight average of student-ours-all-masked, -all-masked-p90 and
 #                            -self-trained (silver-ner average; no further training)
+#   student-ours-pool-p90    as student-ours-all-masked-p90, with every MAFAND-MT line of the language
+#                            (train, dev and test splits, pairs whose target side occurs in MasakhaNER 2.0
+#                            dev or test left out: experiments/mafand_overlap.py) as the MAFAND source
 #   student-ours-conventions as student-ours-all-masked-p90, on both sources rebuilt with the span-opening
 #                            words of conventions/masakhaner2-train.tsv (read off MasakhaNER 2.0 *train*
 #                            labels: target-language annotation, so not zero-shot; reported apart)
@@ -190,6 +196,13 @@ for l in $LANGS; do
     --mask-with "$TEACHER" --mask-min-prob 0.9
 done
 
+# The same, but word forms the silver data labels O in at least 80 % of their (5 or more) occurrences
+# keep their O even where the teacher tags them (titles such as Igbo "Maazị", capitalised common nouns).
+for l in $LANGS; do
+  student student-all-masked-p90-keep-o student-ours-all-masked-p90-keep-o "$l" --dataset "$TPMT" --dataset "$MAF" \
+    --config "$l" --mask-with "$TEACHER" --mask-min-prob 0.9 --mask-keep-o 0.8
+done
+
 # Self-training, second round: the first-round student above starts again and masks the silver O
 # words it tags as entities itself (it knows the target language better than the teacher).
 # (These and the stages below follow the teacher-initialised students only.)
@@ -210,6 +223,24 @@ if [ -z "$PREFIX" ]; then
     evaluate "$soup" student-ours-soup "$l"
     evaluate_dev "$soup" student-ours-soup "$l"
     cp "$soup/silver_ner_training.json" "$OUT/training-student-ours-soup-$l.json"
+  done
+
+  # Every MAFAND-MT line of the language (all three splits) instead of the first $MAFAND_LINES training
+  # lines, without the pairs whose target side is a MasakhaNER 2.0 dev or test sentence.
+  POOL=$RUNS/silver-mafand-pool
+  if [ ! -f "$POOL/silver_ner_build.json" ]; then
+    python -u "$HERE/mafand_overlap.py" --data "$DATA" --langs "$(echo $LANGS | tr ' ' ,)" --lines 0 \
+      --splits train,dev,test --output "$OUT/mafand_pool_overlap.json" --write-filtered "$RUNS/mafand-pool"
+    stamp "build $POOL"
+    # shellcheck disable=SC2046
+    $CLI build $(for l in $LANGS; do echo "--lang $l"; done) \
+      --parallel "$RUNS/mafand-pool/en-{lang}/pool.en" "$RUNS/mafand-pool/en-{lang}/pool.{lang}" --tagger "$TEACHER" \
+      --labels conll --precision "$PRECISION" --output "$POOL" --quiet
+  fi
+  cp "$POOL/silver_ner_build.json" "$OUT/build-mafand-pool.json"
+  for l in $LANGS; do
+    student student-pool-p90 student-ours-pool-p90 "$l" --dataset "$TPMT" --dataset "$POOL" --config "$l" \
+      --mask-with "$TEACHER" --mask-min-prob 0.9
   done
 
   # Span conventions read off MasakhaNER 2.0 train (target-language annotation; never selected): both

@@ -33,11 +33,19 @@ DESCRIPTIONS = {
     "student-ours-all-masked": "every sentence of both of our sources, with the teacher mask",
     "student-ours-all-masked-p90": "as student-ours-all-masked, masking only words the teacher gives an entity "
                                    "probability of at least 0.9",
+    "student-ours-all-masked-p90-keep-o": "as student-ours-all-masked-p90, but word forms the silver data labels O "
+                                          "in at least 80 % of their 5 or more occurrences are never masked "
+                                          "(--mask-keep-o 0.8)",
     "student-ours-self-trained": "second round: student-ours-all-masked-p90 trained one more epoch on the same "
                                  "rows, masking where it (not the teacher) gives an entity probability of at "
                                  "least 0.9",
     "student-ours-soup": "weight average of student-ours-all-masked, -all-masked-p90 and -self-trained of the "
                          "language (silver-ner average)",
+    "student-ours-pool-p90": "as student-ours-all-masked-p90, with every MAFAND-MT line of the language (train, "
+                             "dev and test splits; pairs whose target side occurs in MasakhaNER 2.0 dev or test "
+                             "left out) instead of the first 6,000 training lines",
+    "student-ours-pool-self-trained": "second round from student-ours-pool-p90 on its rows, masking where it gives "
+                                      "an entity probability of at least 0.9",
     "student-ours-conventions": "as student-ours-all-masked-p90, with both sources rebuilt so that projected spans "
                                 "take in the span-opening words of experiments/conventions/masakhaner2-train.tsv "
                                 "(read off MasakhaNER 2.0 train labels)",
