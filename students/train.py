@@ -477,6 +477,8 @@ def train_token_classifier(
         last = None
     if len(data) == 0:
         raise TrainingDataError("no training sentences")
+    if mask_keep_o is not None and not mask_model:
+        raise ValueError("keeping consistently-O words (mask_keep_o) only applies with a mask model")
 
     ignore_types = list(dict.fromkeys(ignore_types))
     unknown = [t for t in ignore_types if t not in data.source_types]
@@ -503,8 +505,6 @@ def train_token_classifier(
     if mask_model:
         train_ids, masked = _mask_where_model_disagrees(train_ids, data.sentences, label2id["O"], mask_model,
                                                      mask_min_prob, mask_keep_o, mask_keep_o_min_count)
-    elif mask_keep_o is not None:
-        raise ValueError("keeping consistently-O words (mask_keep_o) only applies with a mask model")
     train_enc, cut = encode_sentences(tokenizer, data.sentences, train_ids, settings.max_length)
     train_ds = Dataset.from_dict(train_enc)
     eval_ds, val_record = None, None

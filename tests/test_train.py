@@ -350,3 +350,13 @@ def test_real_data_teacher_smoke(tiny_bert, shared_data, tmp_path):
     rec = evaluate_model(str(out), ["masakhaner2:yor:test"], data_root=shared_data, max_sentences=100)[0]
     assert rec["n_sentences"] == 100 and rec["labels"]["ignored_gold"] == ["DATE"]
     assert 0.0 <= rec["metrics"]["f1"] <= 1.0 and rec["labels"]["gold_entities_ignored"]["DATE"] > 0
+
+
+def test_mask_keep_o_without_a_mask_model_is_refused_before_training(tmp_path):
+    from silver_ner.students.train import load_conll_data, train_token_classifier
+
+    conll = tmp_path / "tiny.conll"
+    conll.write_text("Maazị O\nObi B-PER\n\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="only applies with a mask model"):
+        train_token_classifier(load_conll_data(conll), tmp_path / "m", mask_keep_o=0.8)
+    assert not (tmp_path / "m").exists()
