@@ -62,7 +62,7 @@ def load_records(folder: Path, split: str = "test") -> dict[tuple[str, str, str]
     """``(system, dataset, language) -> record`` for ``split``; a later record replaces an earlier one."""
     out: dict[tuple[str, str, str], dict] = {}
     for path in sorted(folder.glob("*.json")):
-        if path.name.startswith(("training-", "build-", "summary", "mafand_overlap", "span_conventions")):
+        if path.name.startswith(("training-", "build-", "summary", "mafand_", "span_conventions")):
             continue
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, list):
