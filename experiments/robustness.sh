@@ -130,6 +130,14 @@ build_tpmt "$TPMT" tpmt
 
 # 3. Silver data from MAFAND-MT (English side tagged by the teacher).
 MAF=$RUNS/silver-mafand
+build_parallel() {  # build_parallel OUTPUT DIR STEM [BUILD-ARGS...]: DIR/en-<lang>/STEM.en and STEM.<lang>,
+  local out=$1 dir=$2 stem=$3; shift 3  # English side tagged by the teacher
+  stamp "build $out"
+  # shellcheck disable=SC2046
+  $CLI build $(for l in $LANGS; do echo "--lang $l"; done) \
+    --parallel "$dir/en-{lang}/$stem.en" "$dir/en-{lang}/$stem.{lang}" --tagger "$TEACHER" \
+    --labels conll --precision "$PRECISION" --output "$out" --quiet "$@"
+}
 build_mafand() {  # build_mafand OUTPUT NAME [BUILD-ARGS...]: as build_tpmt, from the first $MAFAND_LINES lines
   local out=$1 name=$2; shift 2
   if [ ! -f "$out/silver_ner_build.json" ]; then
@@ -138,11 +146,7 @@ build_mafand() {  # build_mafand OUTPUT NAME [BUILD-ARGS...]: as build_tpmt, fro
       head -n "$MAFAND_LINES" "$DATA/mafand/en-$l/train.en" > "$RUNS/mafand/en-$l/train.en"
       head -n "$MAFAND_LINES" "$DATA/mafand/en-$l/train.$l" > "$RUNS/mafand/en-$l/train.$l"
     done
-    stamp "build $out"
-    # shellcheck disable=SC2046
-    $CLI build $(for l in $LANGS; do echo "--lang $l"; done) \
-      --parallel "$RUNS/mafand/en-{lang}/train.en" "$RUNS/mafand/en-{lang}/train.{lang}" --tagger "$TEACHER" \
-      --labels conll --precision "$PRECISION" --output "$out" --quiet "$@"
+    build_parallel "$out" "$RUNS/mafand" train "$@"
   fi
   cp "$out/silver_ner_build.json" "$OUT/build-$name.json"
 }
@@ -231,11 +235,7 @@ if [ -z "$PREFIX" ]; then
   if [ ! -f "$POOL/silver_ner_build.json" ]; then
     python -u "$HERE/mafand_overlap.py" --data "$DATA" --langs "$(echo $LANGS | tr ' ' ,)" --lines 0 \
       --splits train,dev,test --output "$OUT/mafand_pool_overlap.json" --write-filtered "$RUNS/mafand-pool"
-    stamp "build $POOL"
-    # shellcheck disable=SC2046
-    $CLI build $(for l in $LANGS; do echo "--lang $l"; done) \
-      --parallel "$RUNS/mafand-pool/en-{lang}/pool.en" "$RUNS/mafand-pool/en-{lang}/pool.{lang}" --tagger "$TEACHER" \
-      --labels conll --precision "$PRECISION" --output "$POOL" --quiet
+    build_parallel "$POOL" "$RUNS/mafand-pool" pool
   fi
   cp "$POOL/silver_ner_build.json" "$OUT/build-mafand-pool.json"
   for l in $LANGS; do
