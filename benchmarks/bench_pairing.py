@@ -67,7 +67,7 @@ def accuracy(pairs, truth, target_ids=None):
 def main(argv=None) -> int:
     from silver_ner.builders.conll import read_conll
     from silver_ner.builders.pairing import CachedEmbedder, align_sentences, default_embedder
-    from silver_ner.builders.tokenize import detokenize
+    from silver_ner.builders.wordsplit import detokenize
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=os.environ.get("SILVER_NER_DATA", str(ROOT.parent / "shared" / "data")))

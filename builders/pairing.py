@@ -43,7 +43,7 @@ import numpy as np
 
 from .conll import ConllFile, read_conll
 from .sources import SourcePair, SourceReport
-from .tokenize import detokenize
+from .wordsplit import detokenize
 
 Embedder = Callable[[Sequence[str]], np.ndarray]
 

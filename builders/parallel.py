@@ -17,7 +17,8 @@ labels). The source side gets its entities from ``labeller``:
 Files of different line counts are an error naming both files and the first unpaired line.
 A pair with an empty line on either side is dropped and counted (``report.dropped``), its
 line numbers listed in ``report.notes``. Target lines are tokenised with
-:func:`~silver_ner.builders.tokenize.tokenize`.
+:func:`~silver_ner.builders.wordsplit.tokenize`; so are untagged source lines, and French ones
+(``source_lang="fra"``) also have their elisions split off (``l’ONU`` -> ``l’ ONU``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from silver_ner.projection.protocols import Tagger
 
 from .conll import ConllFile, read_lines
 from .sources import SourcePair, SourceReport
-from .tokenize import tokenize
+from .wordsplit import split_elisions, tokenize
 
 
 class ParallelFileError(ValueError):
@@ -116,6 +117,8 @@ def pairs_from_parallel(
             continue
         ttoks = tokenize(t)
         stoks = gold.sentences[i].tokens if gold is not None else tokenize(s)
+        if gold is None and source_lang == "fra":
+            stoks = split_elisions(stoks)
         todo.append((i, stoks, ttoks))
         if len(todo) >= batch_size:
             yield from flush()

@@ -47,7 +47,7 @@ from silver_ner.projection.spans import Span
 from . import langcodes
 from .conll import ConllFile
 from .sources import SourcePair, SourceReport
-from .tokenize import detokenize, tokenize
+from .wordsplit import detokenize, tokenize
 
 log = logging.getLogger(__name__)
 CACHE_ENV = "SILVER_NER_CACHE"

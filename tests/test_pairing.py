@@ -111,7 +111,7 @@ def test_mean_pool_embedder_keeps_input_order(tiny_bert):
 def test_real_tprojection_stretch_with_the_default_encoder(shared_data):
     """The last 40 Yoruba sentences: the 56 sentences the file misses all lie before them."""
     from silver_ner.builders.pairing import default_embedder
-    from silver_ner.builders.tokenize import detokenize
+    from silver_ner.builders.wordsplit import detokenize
 
     en = read_conll(shared_data / "conll2003_en" / "train.txt")
     yo = read_conll(shared_data / "tprojection_mt" / "yor.train.txt")

@@ -1,6 +1,6 @@
 import unicodedata
 
-from silver_ner.builders.tokenize import detokenize, tokenize
+from silver_ner.builders.wordsplit import detokenize, tokenize
 
 
 def test_punctuation_split_like_masakhaner():

@@ -3,6 +3,7 @@
 Signatures::
 
     tokenize(text) -> list[str]
+    split_elisions(tokens) -> list[str]     # French source lines: l’ONU -> l’ ONU
     detokenize(tokens) -> str
 
 The rules follow the gold test sets (checked on the MasakhaNER 2.0 files): punctuation is
@@ -66,6 +67,19 @@ def tokenize(text: str, *, quote_token: str | None = None) -> list[str]:
         out.extend(pieces)
     if quote_token is not None:
         out = [quote_token if t == '"' else t for t in out]
+    return out
+
+
+_ELISION = re.compile(r"(?i)((?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu)[%s])(.+)" % _APOS)
+
+
+def split_elisions(tokens: Sequence[str]) -> list[str]:
+    """French elided words split off the word they lean on: ``l’ONU`` -> ``l’ ONU``, ``qu'il`` -> ``qu' il``
+    (as French NER corpora are tokenised); ``aujourd’hui`` and ``quelqu'un`` stay whole."""
+    out: list[str] = []
+    for tok in tokens:
+        m = _ELISION.fullmatch(tok)
+        out.extend(m.groups() if m else (tok,))
     return out
 
 
