@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from silver_ner.builders.conll import check_parallel, read_conll
-from silver_ner.leaderboard.projection_eval import align_pairs, make_aligner, peak_rss_mb
+from silver_ner.leaderboard.projection_eval import make_aligner, peak_rss_mb
+from silver_ner.projection.step import ProjectionStep
 from silver_ner.projection.candidates import ngram_candidates, pruned_ngram_candidates, score_candidates
 from silver_ner.projection.methods import get_spec
 from silver_ner.projection.solvers import solution_value, solve_exact, solve_greedy, solve_ilp
@@ -69,7 +70,7 @@ def main() -> None:
         tgt = read_conll(os.path.join(args.data, f"{lang}.conll"))
         check_parallel(en, tgt)
         pairs = [(a.tokens, b.tokens) for a, b in zip(en.sentences, tgt.sentences)]
-        alignments = align_pairs(aligner, pairs, spec.links, spec.link_weights)
+        alignments = ProjectionStep(spec.name).align(aligner, pairs)
         sents = [(a.spans, b.tokens, al) for a, b, al in zip(en.sentences, tgt.sentences, alignments)]
         n = len(sents)
 

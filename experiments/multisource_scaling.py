@@ -37,10 +37,10 @@ import statistics
 import time
 
 from silver_ner.builders.conll import check_parallel, read_conll
-from silver_ner.leaderboard.projection_eval import align_pairs, make_aligner, peak_rss_mb
-from silver_ner.projection.methods import get_spec
+from silver_ner.leaderboard.projection_eval import make_aligner, peak_rss_mb
 from silver_ner.projection.metrics import span_scores
 from silver_ner.projection.multisource import combine, combine_weighted, narrow_to_nested
+from silver_ner.projection.step import LabelledSource, ProjectionItem, ProjectionStep
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "multisource_scaling")
 WEIGHTED = {  # rule -> (use_scores, on spans narrowed to nested spans)
@@ -72,21 +72,21 @@ def f1(gold, pred, idx) -> float:
 
 def project_all(files: dict, method: str | None, cache_dir: str) -> tuple[dict, dict]:
     """``proj[(s, t)][i]``: ProjectionResult of sentence i from language s onto t; timings."""
-    spec = get_spec(method)
-    aligner = make_aligner(None, spec.layer, spec.links[0], cache_dir, spec.token_type)
-    project = spec.bind()
+    step = ProjectionStep(method)
+    aligner = make_aligner(None, step.layer, step.links[0], cache_dir, step.token_type)
     proj, info = {}, {}
     for s, t in itertools.permutations(files, 2):
         src, tgt = files[s], files[t]
         pairs = [(a.tokens, b.tokens) for a, b in zip(src.sentences, tgt.sentences)]
         t0 = time.perf_counter()
         aligner.stats = {k: 0 for k in aligner.stats}
-        links = align_pairs(aligner, pairs, spec.links, spec.link_weights)
+        links = step.align(aligner, pairs)
         info[f"{s}->{t}"] = {"align_seconds": round(time.perf_counter() - t0, 1), "cached_pairs": aligner.stats["cached"]}
-        proj[(s, t)] = [project(a.tokens, a.spans, b.tokens, links[i]) for i, (a, b) in enumerate(zip(src.sentences, tgt.sentences))]
+        items = [ProjectionItem.of(b.tokens, [LabelledSource.of(a.tokens, a.spans)]) for a, b in zip(src.sentences, tgt.sentences)]
+        proj[(s, t)] = [p.per_source[0] for p in step.project(items, [[al] for al in links])]
         print(f"aligned and projected {s} -> {t}: {info[f'{s}->{t}']}", flush=True)
     info["aligner"] = getattr(aligner, "identity", type(aligner).__name__)
-    info["method"] = spec.name
+    info["method"] = step.name
     return proj, info
 
 

@@ -8,18 +8,15 @@ multi-source voting.
 
 from __future__ import annotations
 
-import inspect
 import resource
 import sys
 import time
 from typing import Sequence
 
 from silver_ner.builders.conll import ConllFile, check_parallel, read_conll
-from silver_ner.projection.candidates import combine_alignments
-from silver_ner.projection.methods import NEEDS_CANDIDATES, get_spec
+from silver_ner.projection.errors import UserError
 from silver_ner.projection.metrics import span_scores
-from silver_ner.projection.multisource import combine
-from silver_ner.projection.protocols import Alignment, ProjectionResult
+from silver_ner.projection.step import LabelledSource, ProjectionItem, ProjectionStep
 
 
 def peak_rss_mb() -> float:
@@ -49,17 +46,6 @@ def make_aligner(model: str | None, layer: int | None, method: str, cache_dir: s
     return EmbeddingAligner(**kwargs)
 
 
-def align_pairs(aligner, pairs, links: Sequence[str], weights: Sequence[float] | None) -> list[Alignment]:
-    """Links for every pair; with several link methods, their union weighted per method."""
-    if len(links) == 1:
-        return aligner.align(pairs)
-    per = aligner.align_methods(pairs, methods=tuple(links))
-    missing = [m for m in links if m not in per]
-    if missing:
-        raise ValueError(f"aligner returned no {', '.join(missing)} links")
-    return [combine_alignments([per[m][i] for m in links], weights) for i in range(len(pairs))]
-
-
 def evaluate_projection(
     sources: Sequence[str],
     target: str,
@@ -75,80 +61,61 @@ def evaluate_projection(
     min_votes: int = 1,
     params: dict | None = None,
     precision: str = "float32",
+    combine: str = "vote",
+    union_ngrams: bool = False,
 ) -> dict:
     """Project the gold entities of ``sources`` onto ``target`` and score against its gold.
 
-    ``aligner`` (anything with ``align(pairs)``, and ``align_methods(pairs, methods)`` for
-    combined links) replaces the embedding aligner built from ``aligner_model`` / ``layer``.
-    ``align_method`` overrides the links the method was measured with (``itermax``,
-    ``argmax``, ``match``, or several joined by ``+``); ``token_type`` (``word`` or ``bpe``)
-    overrides how the method's links were made. ``candidates`` is a CoNLL file of
-    target spans for the ``spans-*`` methods (labels ignored).
+    ``aligner`` (anything with the ``Aligner`` protocol) replaces the embedding aligner built
+    from ``aligner_model`` / ``layer``. ``align_method`` overrides the links the method was
+    measured with (``itermax``, ``argmax``, ``match``, or several joined by ``+``);
+    ``token_type`` (``word`` or ``bpe``) overrides how the method's links were made.
+    ``candidates`` is a CoNLL file of target spans for the ``spans-*`` methods (labels
+    ignored). Several sources are combined by ``combine`` (``vote`` or ``nested-vote``) with
+    ``min_votes``. The work is done by :class:`~silver_ner.projection.step.ProjectionStep`.
     """
     t0 = time.perf_counter()
     if not sources:
-        raise ValueError("at least one --source file is needed")
-    spec = get_spec(method)
+        raise UserError("at least one --source file is needed")
+    step = ProjectionStep(method, params=dict(params or {}), links=tuple(align_method.split("+")) if align_method else None,
+                          combine=combine, min_votes=min_votes, union_ngrams=union_ngrams)
     tgt = read_conll(target)
     srcs = [read_conll(p) for p in sources]
     for s in srcs:
         check_parallel(s, tgt)
     cand_file: ConllFile | None = None
-    if spec.name in NEEDS_CANDIDATES:
+    if step.needs_candidates:
         if candidates is None:
-            raise ValueError(f"method {spec.name!r} needs target candidate spans: give --candidates FILE")
+            raise UserError(f"method {step.name!r} needs target candidate spans: give --candidates FILE")
         cand_file = read_conll(candidates)
         check_parallel(cand_file, tgt)
-    links = tuple(align_method.split("+")) if align_method else spec.links
-    weights = spec.link_weights if not align_method else None
-    use_layer = layer if layer is not None else spec.layer
-    use_tokens = token_type or spec.token_type
+    use_layer = layer if layer is not None else step.layer
+    use_tokens = token_type or step.token_type
     if aligner is None:
-        aligner = make_aligner(aligner_model, use_layer, links[0], cache_dir, use_tokens, precision)
-    extra = {"candidate_spans": []} if cand_file is not None else {}
-    try:
-        inspect.signature(spec.func).bind(None, None, None, None, **{**spec.params, **(params or {}), **extra})
-    except TypeError as exc:
-        raise ValueError(f"method {spec.name!r}: bad parameters {params}: {exc}") from None
-    project = spec.bind(**(params or {}))
+        aligner = make_aligner(aligner_model, use_layer, step.links[0], cache_dir, use_tokens, precision)
+    items = [
+        ProjectionItem.of(b.tokens, [LabelledSource.of(src.sentences[i].tokens, src.sentences[i].spans) for src in srcs],
+                          cand_file.sentences[i].spans if cand_file is not None else None)
+        for i, b in enumerate(tgt.sentences)
+    ]
+    t1 = time.perf_counter()
+    grouped: list[list] = [[] for _ in items]
+    for k in range(len(srcs)):  # one batch per source file, timed apart from projecting
+        for i, al in enumerate(step.align(aligner, [(it.sources[k].tokens, it.target) for it in items])):
+            grouped[i].append(al)
+    t_align = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    projected = step.project(items, grouped)
+    t_project = time.perf_counter() - t1
 
-    t_align = 0.0
-    t_project = 0.0
-    per_source: list[list[ProjectionResult]] = []
-    for src in srcs:
-        pairs = []
-        for i, (a, b) in enumerate(zip(src.sentences, tgt.sentences)):
-            pairs.append((a.tokens, b.tokens))
-        t1 = time.perf_counter()
-        alignments = align_pairs(aligner, pairs, links, weights)
-        t_align += time.perf_counter() - t1
-        if len(alignments) != len(pairs):
-            raise ValueError(f"aligner returned {len(alignments)} alignments for {len(pairs)} sentence pairs")
-        t1 = time.perf_counter()
-        results = []
-        for i, (a, b) in enumerate(zip(src.sentences, tgt.sentences)):
-            extra = {"candidate_spans": cand_file.sentences[i].spans} if cand_file is not None else {}
-            results.append(project(a.tokens, a.spans, b.tokens, alignments[i], **extra))
-        t_project += time.perf_counter() - t1
-        per_source.append(results)
-
-    unprojected = sum(len(r.unprojected) for results in per_source for r in results)
-    source_entities = sum(len(s.spans) for src in srcs for s in src.sentences)
-    dropped_votes = 0
-    if len(per_source) == 1:
-        predicted = [r.spans for r in per_source[0]]
-    else:
-        combined = [combine([res[i] for res in per_source], min_votes=min_votes) for i in range(len(tgt))]
-        predicted = [c.spans for c in combined]
-        dropped_votes = sum(c.below_min_votes + c.dropped for c in combined)
-    scores = span_scores([s.spans for s in tgt.sentences], predicted)
+    scores = span_scores([s.spans for s in tgt.sentences], [p.spans for p in projected])
     files = [*srcs, tgt] + ([cand_file] if cand_file is not None else [])
     identity = getattr(aligner, "identity", type(aligner).__name__)
     out = {
-        "method": spec.name,
-        "params": {k: v for k, v in {**spec.params, **(params or {})}.items()},
+        "method": step.name,
+        "params": step.effective_params,
         "aligner": identity,
-        "links": "+".join(links),
+        "links": "+".join(step.links),
         "token_type": use_tokens,
         "sources": list(sources),
         "target": target,
@@ -157,10 +124,10 @@ def evaluate_projection(
         "f1": scores["f1"],
         "per_class": scores["per_class"],
         "sentences": len(tgt),
-        "source_entities": source_entities,
+        "source_entities": sum(len(s.spans) for src in srcs for s in src.sentences),
         "gold_entities": scores["gold"],
         "predicted_entities": scores["predicted"],
-        "unprojected": unprojected,
+        "unprojected": sum(p.unprojected for p in projected),
         "repairs": sum(len(f.repairs) for f in files),
         "skipped_lines": sum(len(f.skipped) for f in files),
         "seconds": time.perf_counter() - t0,
@@ -168,9 +135,12 @@ def evaluate_projection(
         "project_seconds": t_project,
         "peak_rss_mb": peak_rss_mb(),
     }
-    if len(per_source) > 1:
+    if union_ngrams:
+        out["union_ngrams"] = True
+    if len(srcs) > 1:
         out["min_votes"] = min_votes
-        out["spans_left_out_by_voting"] = dropped_votes
+        out["combine"] = combine
+        out["spans_left_out_by_voting"] = sum(p.left_out_by_voting for p in projected)
     return out
 
 

@@ -112,6 +112,11 @@ class EflomalAligner:
         line = " ".join(words)
         return (line.lower() if self.lowercase else line) + "\n"
 
+    def align_methods(self, pairs: Sequence[tuple[Sequence[str], Sequence[str]]],
+                      methods: Sequence[str] = ("eflomal",)) -> dict[str, list[Alignment]]:
+        """eflomal gives one kind of links, answered under the name ``eflomal``; other names are absent."""
+        return {"eflomal": self.align(pairs)} if "eflomal" in methods else {}
+
     def align(self, pairs: Sequence[tuple[Sequence[str], Sequence[str]]]) -> list[Alignment]:
         pairs = list(pairs)
         for i, (src, tgt) in enumerate(pairs):

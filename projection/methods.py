@@ -15,6 +15,7 @@ from typing import Callable
 
 from .heuristic import elp, heuristic, naive
 from .matching import match
+from .errors import UserError
 from .protocols import ProjectionResult
 
 
@@ -79,7 +80,7 @@ def get_spec(name: str | None) -> MethodSpec:
     try:
         return METHODS[name]
     except KeyError:
-        raise ValueError(f"unknown projection method {name!r}; valid methods: {', '.join(sorted(METHODS))}") from None
+        raise UserError(f"unknown projection method {name!r}; valid methods: {', '.join(sorted(METHODS))}") from None
 
 
 def get_method(name: str | None, **overrides) -> Callable[..., ProjectionResult]:

@@ -62,6 +62,10 @@ class Aligner(Protocol):
     def align(self, pairs: Sequence[tuple[Tokens, Tokens]]) -> list[Alignment]:
         """One alignment per ``(source_tokens, target_tokens)`` pair."""
 
+    def align_methods(self, pairs: Sequence[tuple[Tokens, Tokens]], methods: Sequence[str]) -> dict[str, list[Alignment]]:
+        """For each link method named (``argmax``, ``itermax``, ``match``, ...) one alignment per
+        pair; an aligner with a single kind of links answers for that one only."""
+
 
 @runtime_checkable
 class Translator(Protocol):
