@@ -27,8 +27,10 @@ import psutil
 from silver_ner.builders.conll import read_conll
 from silver_ner.projection.aligner import EmbeddingAligner, SimAlignReference, link_agreement
 
+from silver_ner.builders.gold import default_data_root  # $SILVER_NER_DATA or ../shared/data
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("SILVER_NER_SHARED_DATA", ROOT.parent / "shared" / "data")) / "europarl_gold"
+DATA = default_data_root() / "europarl_gold"
 
 
 def load_pairs(langs):

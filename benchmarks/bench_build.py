@@ -28,8 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from silver_ner.builders.gold import default_data_root  # $SILVER_NER_DATA or ../shared/data
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("SILVER_NER_SHARED_DATA", ROOT.parent / "shared" / "data"))
+DATA = default_data_root()
 RESULTS = ROOT / "benchmarks" / "results"
 
 

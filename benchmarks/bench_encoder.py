@@ -26,8 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from silver_ner.builders.gold import default_data_root  # $SILVER_NER_DATA or ../shared/data
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("SILVER_NER_SHARED_DATA", ROOT.parent / "shared" / "data"))
+DATA = default_data_root()
 LANGS = {  # language -> CoNLL file (first column = words)
     "yor": DATA / "masakhaner2" / "yor" / "test.txt",
     "ewe": DATA / "masakhaner2" / "ewe" / "test.txt",

@@ -23,8 +23,10 @@ from pathlib import Path
 from silver_ner.leaderboard.projection_eval import evaluate_projection, peak_rss_mb
 from silver_ner.projection.methods import DEFAULT_METHOD, get_spec
 
+from silver_ner.builders.gold import default_data_root  # $SILVER_NER_DATA or ../shared/data
+
 HERE = Path(__file__).resolve().parent
-DATA = Path(os.environ.get("SILVER_NER_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
+DATA = default_data_root()
 
 # (method, links, layer, token type; None: the method's own), extra parameters.
 # Layer 6 with subword links is how the reference figures were made (SimAlign's defaults).

@@ -24,8 +24,10 @@ from silver_ner.projection.candidates import ngram_candidates, pruned_ngram_cand
 from silver_ner.projection.methods import get_spec
 from silver_ner.projection.solvers import solution_value, solve_exact, solve_greedy, solve_ilp
 
+from silver_ner.builders.gold import default_data_root  # $SILVER_NER_DATA or ../shared/data
+
 HERE = Path(__file__).resolve().parent
-DATA = Path(os.environ.get("SILVER_NER_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
+DATA = default_data_root()
 
 
 def cache_default() -> str:

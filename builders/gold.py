@@ -34,6 +34,7 @@ from silver_ner.projection.spans import Span, repair_tags, spans_to_tags, tags_t
 from .conll import ConllFile, Sentence, read_conll
 
 DATA_ENV = "SILVER_NER_DATA"
+DEPRECATED_DATA_ENV = "SILVER_NER_SHARED_DATA"  # the old name, still read (with a warning) when DATA_ENV is unset
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,20 @@ class GoldSet(ConllFile):
 
 
 def default_data_root() -> Path:
-    """``$SILVER_NER_DATA`` if set, else ``../shared/data`` beside the project."""
+    """``$SILVER_NER_DATA`` if set, else ``../shared/data`` beside the project.
+
+    ``$SILVER_NER_SHARED_DATA``, the old name, is still read when ``$SILVER_NER_DATA`` is unset,
+    with a ``FutureWarning``."""
     env = os.environ.get(DATA_ENV)
     if env:
         return Path(env)
+    old = os.environ.get(DEPRECATED_DATA_ENV)
+    if old:
+        import warnings
+
+        warnings.warn(f"{DEPRECATED_DATA_ENV} is deprecated; set {DATA_ENV} (the data folder) instead",
+                      FutureWarning, stacklevel=2)
+        return Path(old)
     return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 

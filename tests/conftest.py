@@ -1,12 +1,13 @@
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
+from silver_ner.builders.gold import default_data_root
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-SHARED = Path(os.environ.get("SILVER_NER_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED = default_data_root()  # $SILVER_NER_DATA, else ../shared/data beside the project
 
 
 @pytest.fixture

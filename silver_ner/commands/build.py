@@ -159,16 +159,12 @@ def run(args) -> int:
     from silver_ner.builders.build import LanguageBuild, build
 
     specs = specs_from_args(args)
-    if args.quiet:
-        import datasets
-
-        datasets.disable_progress_bars()
     if args.world_size is not None or args.rank is not None:
         if args.world_size is None or args.rank is None:
             raise ValueError("--rank and --world-size go together")
         for spec in specs:
             lb = LanguageBuild(spec, cache_dir=args.cache_dir, chunk_size=args.chunk_size)
-            n = lb.run(rank=args.rank, world_size=args.world_size, progress=not args.quiet)
+            n = lb.run(rank=args.rank, world_size=args.world_size, progress=not args.no_progress)
             print(f"{spec.lang}: {n} of {lb.num_chunks()} chunks cached (rank {args.rank} of {args.world_size}); "
                   "run without --rank to assemble the output", file=sys.stderr)
         return 0
@@ -177,7 +173,7 @@ def run(args) -> int:
     rows: list[list[str]] = []
     t0 = time.perf_counter()
     result = build(specs, args.output, cache_dir=args.cache_dir, num_proc=args.num_proc, parquet=args.parquet,
-                   progress=not args.quiet, chunk_size=args.chunk_size,
+                   progress=not args.no_progress, chunk_size=args.chunk_size,
                    on_language=lambda lang, entry: rows.append(summary_row(lang, entry)))
     print(format_table(rows))
     for lang, entry in result.manifest["configs"].items():
@@ -252,5 +248,4 @@ def register(sub) -> None:
     out.add_argument("--chunk-size", type=int, default=512, help="sentence pairs per cached chunk (default 512)")
     out.add_argument("--rank", type=int, default=None, help="run only this share of the alignment stage (with --world-size)")
     out.add_argument("--world-size", type=int, default=None, help="number of shares for --rank")
-    out.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
