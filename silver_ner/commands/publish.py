@@ -72,9 +72,11 @@ def _quality(path: Path | None) -> dict | None:
         return None
     from silver_ner.publish.hub import read_json_file
 
+    from silver_ner.projection.errors import UserError
+
     data = read_json_file(path)
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object of figures, e.g. {{\"europarl de F1\": 0.916}}")
+        raise UserError(f"{path}: expected a JSON object of figures, e.g. {{\"europarl de F1\": 0.916}}")
     return data
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from silver_ner.projection.errors import UserError
+
 
 def register(sub) -> None:
     """Add this area's subcommands to the `silver-ner` parser."""
@@ -54,7 +56,6 @@ def register(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace a model already in OUTPUT")
     p.add_argument("--keep-checkpoints", action="store_true", help="keep OUTPUT/checkpoints after training")
     p.add_argument("--role", choices=("teacher", "student"), help="recorded in silver_ner_training.json (default: teacher for --conll)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
     p.set_defaults(func=run_train)
 
     e = sub.add_parser(
@@ -109,21 +110,23 @@ def run_train(args) -> int:
     from pathlib import Path
 
     if args.mask_min_prob and not args.mask_with:
-        raise ValueError("--mask-min-prob needs --mask-with MODEL")
+        raise UserError("--mask-min-prob needs --mask-with MODEL")
     if not 0.0 <= args.mask_min_prob < 1.0:
-        raise ValueError(f"--mask-min-prob must be in [0, 1), got {args.mask_min_prob}")
+        raise UserError(f"--mask-min-prob must be in [0, 1), got {args.mask_min_prob}")
     if args.mask_keep_o is not None:
         if not args.mask_with:
-            raise ValueError("--mask-keep-o needs --mask-with MODEL")
+            raise UserError("--mask-keep-o needs --mask-with MODEL")
         if not 0.0 < args.mask_keep_o <= 1.0:
-            raise ValueError(f"--mask-keep-o must be in (0, 1], got {args.mask_keep_o}")
+            raise UserError(f"--mask-keep-o must be in (0, 1], got {args.mask_keep_o}")
     if args.mask_keep_o_min_count < 1:
-        raise ValueError(f"--mask-keep-o-min-count must be at least 1, got {args.mask_keep_o_min_count}")
+        raise UserError(f"--mask-keep-o-min-count must be at least 1, got {args.mask_keep_o_min_count}")
     if not args.dataset and not args.conll:
-        raise ValueError("give training data: --dataset DIR_OR_REPO (with --config) and/or --conll FILE")
+        raise UserError("give training data: --dataset DIR_OR_REPO (with --config) and/or --conll FILE")
     for ds in args.dataset:
         if not args.config and Path(ds, "silver_ner_build.json").exists():
-            raise ValueError(f"--config is required with a build folder ({ds}; e.g. --config swa)")
+            raise UserError(f"--config is required with a build folder ({ds}; e.g. --config swa)")
+    # option values are checked before any data or model is read
+    types, renames, ignore = parse_type_list(args.labels), parse_renames(args.map), parse_type_list(args.ignore) or ()
     configs = [c.strip() for c in args.config.split(",")] if args.config else [None]
     parts = [load_conll_data(f, max_sentences=args.max_sentences) for f in args.conll]
     parts += [load_dataset_data(ds, configs, split=args.split, revision=args.revision, max_sentences=args.max_sentences)
@@ -143,13 +146,12 @@ def run_train(args) -> int:
         freeze_embeddings=args.freeze_embeddings, seed=args.seed, save_steps=args.save_steps, max_steps=args.max_steps,
         group_by_length=not args.no_group_by_length,
     )
-    types = parse_type_list(args.labels)
     print(f"training data: {len(data)} sentences, entity types {', '.join(data.source_types)}", file=sys.stderr)
     rec = train_token_classifier(
-        data, args.output, encoder=args.model, settings=settings, keep_types=types, renames=parse_renames(args.map),
+        data, args.output, encoder=args.model, settings=settings, keep_types=types, renames=renames,
         validation=validation, resume=args.resume, overwrite=args.overwrite, keep_checkpoints=args.keep_checkpoints,
         role=args.role or ("student" if args.dataset else "teacher"), show_progress=not args.no_progress,
-        ignore_types=parse_type_list(args.ignore) or (), mask_model=args.mask_with, mask_min_prob=args.mask_min_prob,
+        ignore_types=ignore, mask_model=args.mask_with, mask_min_prob=args.mask_min_prob,
         mask_keep_o=args.mask_keep_o, mask_keep_o_min_count=args.mask_keep_o_min_count,
     )
     print(training_summary(rec, args.output))
@@ -215,7 +217,7 @@ def run_average(args) -> int:
         try:
             weights = [float(w) for w in args.weights.split(",")]
         except ValueError:
-            raise ValueError(f"--weights {args.weights!r}: expected comma-separated numbers") from None
+            raise UserError(f"--weights {args.weights!r}: expected comma-separated numbers") from None
     rec = average_models(args.models, args.output, weights)
     print(f"wrote {args.output}: mean of {len(rec['averaged_from'])} models (weights "
           + ", ".join(str(s["weight"]) for s in rec["averaged_from"]) + ")")
