@@ -2,6 +2,10 @@
 also occur in MasakhaNER 2.0 test, dev or train, compared after lower-casing and removing
 everything but letters and digits (so tokenisation differences do not hide a match).
 
+A language's pairs are read from ``mafand/en-LANG`` or, for the languages MAFAND-MT pairs with
+French, ``mafand/fr-LANG``; a split the folder lacks (kin, nya, sna have no train split) is
+skipped and named on stderr.
+
     python experiments/mafand_overlap.py --data ../shared/data --lines 6000 \
         --output experiments/results/robustness/mafand_overlap.json
     python experiments/mafand_overlap.py --data ../shared/data --lines 0 --splits train,dev,test \
@@ -30,6 +34,15 @@ def conll_sentences(path: Path) -> list[str]:
     return [" ".join(sent.tokens) for sent in read_conll(path).sentences]
 
 
+def source_side(data: Path, lang: str) -> str:
+    """``en`` or ``fr``: the language MAFAND-MT pairs ``lang`` with (its folder ``mafand/<side>-<lang>``)."""
+    sides = [side for side in ("en", "fr") if (data / "mafand" / f"{side}-{lang}").is_dir()]
+    if len(sides) != 1:
+        raise SystemExit(f"{data / 'mafand'}: no MAFAND-MT folder for {lang} (en-{lang} or fr-{lang})" if not sides
+                         else f"{data / 'mafand'}: both en-{lang} and fr-{lang}; expected one")
+    return sides[0]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="../shared/data")
@@ -39,20 +52,22 @@ def main(argv=None) -> int:
     ap.add_argument("--splits", default="train", help="MAFAND splits to check, e.g. train,dev,test")
     ap.add_argument("--output")
     ap.add_argument("--write-filtered", metavar="DIR",
-                    help="also write DIR/en-LANG/pool.en and pool.LANG: the checked lines of all splits, "
+                    help="also write DIR/SIDE-LANG/pool.SIDE and pool.LANG (SIDE en or fr, as in the data): the "
+                         "checked lines of all splits, "
                          "in order, without the pairs whose target side occurs in MasakhaNER 2.0 dev or test")
     args = ap.parse_args(argv)
     data = Path(args.data)
     report = {}
     for lang in args.langs.split(","):
+        side = source_side(data, lang)
         gold = {split: {key(s) for s in conll_sentences(data / "masakhaner2" / lang / f"{split}.txt")}
                 for split in ("test", "dev", "train")}
         pairs = []
         row = {}
         for part in args.splits.split(","):
-            src = data / "mafand" / f"en-{lang}" / f"{part}.en"
+            src = data / "mafand" / f"{side}-{lang}" / f"{part}.{side}"
             tgt = src.with_suffix(f".{lang}")
-            if not tgt.exists():
+            if not (src.exists() and tgt.exists()):
                 print(f"{tgt}: missing, skipped", file=sys.stderr)
                 continue
             with open(src, encoding="utf-8") as fe, open(tgt, encoding="utf-8") as ft:
@@ -68,15 +83,16 @@ def main(argv=None) -> int:
             row[part] = counts
             pairs += [(e, x) for e, x, k in zip(en, xx, keys)
                       if not (k and (k in gold["test"] or k in gold["dev"]))]
-        # one split checked: the flat record of earlier runs
-        report[lang] = next(iter(row.values())) if len(row) == 1 else row
-        if len(row) > 1:
-            report[lang]["pool_pairs"] = len(pairs)
+        if not row:
+            raise SystemExit(f"{data / 'mafand' / f'{side}-{lang}'}: none of the splits {args.splits} exists")
+        # one split asked for: the flat record of earlier runs
+        single = len(args.splits.split(",")) == 1
+        report[lang] = next(iter(row.values())) if single else {"pair": f"{side}-{lang}", **row, "pool_pairs": len(pairs)}
         print(lang, report[lang])
         if args.write_filtered:
-            out = Path(args.write_filtered) / f"en-{lang}"
+            out = Path(args.write_filtered) / f"{side}-{lang}"
             out.mkdir(parents=True, exist_ok=True)
-            (out / "pool.en").write_text("".join(e + "\n" for e, _ in pairs), encoding="utf-8")
+            (out / f"pool.{side}").write_text("".join(e + "\n" for e, _ in pairs), encoding="utf-8")
             (out / f"pool.{lang}").write_text("".join(x + "\n" for _, x in pairs), encoding="utf-8")
     if args.output:
         Path(args.output).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
