@@ -32,6 +32,7 @@ from typing import Sequence
 from silver_ner.projection.spans import Span, repair_tags, spans_to_tags, tags_to_spans
 
 from .conll import ConllFile, Sentence, read_conll
+from silver_ner.projection.errors import UserError
 
 DATA_ENV = "SILVER_NER_DATA"
 DEPRECATED_DATA_ENV = "SILVER_NER_SHARED_DATA"  # the old name, still read (with a warning) when DATA_ENV is unset
@@ -133,11 +134,11 @@ def resolve_gold(spec: str, data_root: str | os.PathLike | None = None) -> GoldS
     parts = [p.strip() for p in str(spec).split(":")]
     name = parts[0].lower()
     if name not in DATASETS:
-        raise KeyError(f"gold spec {spec!r}: unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+        raise UserError(f"gold spec {spec!r}: unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
     info = DATASETS[name]
     rest = parts[1:]
     if len(rest) > 2:
-        raise ValueError(f"gold spec {spec!r}: expected dataset:lang:split")
+        raise UserError(f"gold spec {spec!r}: expected dataset:lang:split")
     lang = split = None
     if len(rest) == 2:
         lang, split = rest
@@ -147,17 +148,17 @@ def resolve_gold(spec: str, data_root: str | os.PathLike | None = None) -> GoldS
         else:
             lang = rest[0]
     if split is not None and split not in info.splits:
-        raise ValueError(f"gold spec {spec!r}: {split!r} is not a split of {name} ({', '.join(info.splits)})")
+        raise UserError(f"gold spec {spec!r}: {split!r} is not a split of {name} ({', '.join(info.splits)})")
     lang = lang or info.default_lang
     if lang is None:
-        raise ValueError(f"gold spec {spec!r}: {name} needs a language, e.g. {name}:swa:{info.splits[-1]}")
+        raise UserError(f"gold spec {spec!r}: {name} needs a language, e.g. {name}:swa:{info.splits[-1]}")
     lang = _THREE_LETTER.get(lang, lang)
     if split is None:
         if len(info.splits) != 1:
-            raise ValueError(f"gold spec {spec!r}: name a split ({', '.join(info.splits)})")
+            raise UserError(f"gold spec {spec!r}: name a split ({', '.join(info.splits)})")
         split = info.splits[0]
     if info.default_lang and lang != info.default_lang:
-        raise ValueError(f"gold spec {spec!r}: {name} is {info.default_lang} only")
+        raise UserError(f"gold spec {spec!r}: {name} is {info.default_lang} only")
     return GoldSpec(name, lang, split, info)
 
 
@@ -175,7 +176,7 @@ def _finish(spec: GoldSpec, path: str, sentences: list[Sentence], labels: Sequen
             elif sp.label in accepted or labels is not None:
                 removed[sp.label] = removed.get(sp.label, 0) + 1
             else:
-                raise ValueError(
+                raise UserError(
                     f"{path}:{sent.line}: entity type {sp.label!r} is not in the {spec.dataset} label set "
                     f"({', '.join(spec.info.labels)})"
                 )
@@ -234,14 +235,14 @@ def load_gold_hub(
     gs = spec if isinstance(spec, GoldSpec) else resolve_gold(spec)
     repo = os.fspath(repo) if repo is not None else gs.info.hub_repo
     if not repo:
-        raise ValueError(f"gold spec {gs}: {gs.dataset} has no Hub dataset; read it with read_gold")
+        raise UserError(f"gold spec {gs}: {gs.dataset} has no Hub dataset; read it with read_gold")
     config = gs.info.hub_config.format(lang=gs.lang, lang2=_TWO_LETTER.get(gs.lang, gs.lang)) or None
     split = _HUB_SPLIT.get(gs.split, gs.split)
     ds = datasets.load_dataset(repo, config, split=split, revision=revision, **load_kwargs)
     where = f"{repo}:{config or ''}:{split}"
     for col in ("tokens", "ner_tags"):
         if col not in ds.column_names:
-            raise ValueError(f"{where}: no {col!r} column (columns: {', '.join(ds.column_names)})")
+            raise UserError(f"{where}: no {col!r} column (columns: {', '.join(ds.column_names)})")
     feat = ds.features["ner_tags"]
     inner = getattr(feat, "feature", None)
     names = getattr(inner, "names", None)
@@ -253,7 +254,7 @@ def load_gold_hub(
         tokens = list(row["tokens"])
         tags = [names[t] for t in row["ner_tags"]] if names is not None else [str(t) for t in row["ner_tags"]]
         if len(tokens) != len(tags):
-            raise ValueError(f"{where}: row {row_no}: {len(tokens)} tokens but {len(tags)} tags")
+            raise UserError(f"{where}: row {row_no}: {len(tokens)} tokens but {len(tags)} tags")
         if not tokens:
             skipped.append((row_no, "empty row"))
             continue

@@ -44,6 +44,7 @@ import numpy as np
 from .conll import ConllFile, read_conll
 from .sources import SourcePair, SourceReport
 from .wordsplit import detokenize
+from silver_ner.projection.errors import UserError
 
 Embedder = Callable[[Sequence[str]], np.ndarray]
 
@@ -68,7 +69,7 @@ class MeanPoolEmbedder:
         self.model = AutoModel.from_pretrained(self.model_path).to(device).eval()
         self.batch_size, self.prefix, self.max_length, self.device = batch_size, prefix, max_length, device
         if precision not in ("float32", "bfloat16"):
-            raise ValueError(f"precision must be float32 or bfloat16, got {precision!r}")
+            raise UserError(f"precision must be float32 or bfloat16, got {precision!r}")
         self.precision = precision
         self._torch = torch
 
@@ -264,7 +265,7 @@ def align_sentences(
     final[(m + dvec) > n] = neg
     k = int(np.argmax(final))
     if not np.isfinite(final[k]):
-        raise ValueError("no monotonic pairing found: the target has more sentences than the band allows")
+        raise UserError("no monotonic pairing found: the target has more sentences than the band allows")
     path: list[tuple[int, int | None]] = []
     for j in range(m - 1, -1, -1):
         b = back[j, k]

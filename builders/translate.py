@@ -48,6 +48,7 @@ from . import langcodes
 from .conll import ConllFile
 from .sources import SourcePair, SourceReport
 from .wordsplit import detokenize, tokenize
+from silver_ner.projection.errors import UserError
 
 log = logging.getLogger(__name__)
 CACHE_ENV = "SILVER_NER_CACHE"
@@ -136,7 +137,7 @@ class HFTranslator:
         from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
 
         if long_input not in ("error", "split"):
-            raise ValueError(f"long_input must be 'error' or 'split', got {long_input!r}")
+            raise UserError(f"long_input must be 'error' or 'split', got {long_input!r}")
         self.name = os.fspath(model)
         cd = os.fspath(cache_dir) if cache_dir is not None else None
         self.config = AutoConfig.from_pretrained(self.name, cache_dir=cd)
@@ -164,7 +165,7 @@ class HFTranslator:
             return "nllb"
         if mt == "m2m_100":
             return "m2m100"
-        raise ValueError(f"{self.name}: model type {mt!r} with tokenizer {type(self.tokenizer).__name__} "
+        raise UserError(f"{self.name}: model type {mt!r} with tokenizer {type(self.tokenizer).__name__} "
                          "is not a supported translation family (nllb, m2m100, marian)")
 
     def _special_tokens(self) -> list[str]:
@@ -192,9 +193,9 @@ class HFTranslator:
         try:
             cands = langcodes.candidates(iso3, self.family)
         except KeyError as e:
-            raise ValueError(f"{self.name}: {e.args[0]}") from None
+            raise UserError(f"{self.name}: {e.args[0]}") from None
         if not cands:
-            raise ValueError(f"{self.name} ({self.family}) does not cover language {iso3!r}: "
+            raise UserError(f"{self.name} ({self.family}) does not cover language {iso3!r}: "
                              f"the {self.family} family has no code for it")
         for c in cands:
             if self._has_token(self._vocab_token(c)):
@@ -202,10 +203,10 @@ class HFTranslator:
         if self.family == "marian" and not any(t.startswith(">>") for t in self.tokenizer.get_vocab()):
             fixed = getattr(self.tokenizer, "target_lang", None)
             if fixed and fixed not in cands:
-                raise ValueError(f"{self.name} translates into {fixed!r} only, not {iso3!r}")
+                raise UserError(f"{self.name} translates into {fixed!r} only, not {iso3!r}")
             return None
         tried = ", ".join(self._vocab_token(c) for c in cands) or "no code known"
-        raise ValueError(f"{self.name} ({self.family}) does not cover language {iso3!r} (looked for {tried} "
+        raise UserError(f"{self.name} ({self.family}) does not cover language {iso3!r} (looked for {tried} "
                          f"among its tokenizer's language codes)")
 
     @property
@@ -221,11 +222,11 @@ class HFTranslator:
         if self._encode_len(text) <= self.max_length:
             return [text]
         if self.long_input == "error":
-            raise ValueError(f"sentence {index}: {self._encode_len(text)} subwords, more than max_length="
+            raise UserError(f"sentence {index}: {self._encode_len(text)} subwords, more than max_length="
                              f"{self.max_length} of {self.name}; shorten it or use long_input='split'")
         words = text.split()
         if len(words) < 2:
-            raise ValueError(f"sentence {index}: a single word of more than {self.max_length} subwords")
+            raise UserError(f"sentence {index}: a single word of more than {self.max_length} subwords")
         half = len(words) // 2
         # prefer a cut just after punctuation near the middle
         for off in range(0, half):

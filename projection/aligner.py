@@ -27,6 +27,7 @@ import numpy as np
 
 from .link_methods import SIMALIGN_NAMES, apply_distortion, check_method, cosine_similarity, link_matrix
 from .protocols import Alignment
+from .errors import UserError
 
 LOG = logging.getLogger(__name__)
 
@@ -228,15 +229,15 @@ class _Encoder:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
             model = AutoModel.from_pretrained(path)
         except OSError as exc:
-            raise ValueError(f"cannot load encoder {name!r} from {path}: {exc}") from exc
+            raise UserError(f"cannot load encoder {name!r} from {path}: {exc}") from exc
         if not getattr(self.tokenizer, "is_fast", False):
-            raise ValueError(f"{name}: the aligner needs a fast tokenizer (tokenizer.json) to map subwords to words")
+            raise UserError(f"{name}: the aligner needs a fast tokenizer (tokenizer.json) to map subwords to words")
         model.eval()
         model.to(device)
         self.device = device
         n_layers = getattr(model.config, "num_hidden_layers", None)
         if n_layers is not None and not 0 <= layer <= n_layers:
-            raise ValueError(f"layer {layer} is out of range for {name}, which has layers 0..{n_layers}")
+            raise UserError(f"layer {layer} is out of range for {name}, which has layers 0..{n_layers}")
         self.layer = layer
         self.model = model
 
@@ -324,17 +325,17 @@ class EmbeddingAligner:
     ):
         self.method = check_method(method)
         if not isinstance(layer, int) or layer < 0:
-            raise ValueError(f"layer must be a non-negative integer, got {layer!r}")
+            raise UserError(f"layer must be a non-negative integer, got {layer!r}")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+            raise UserError(f"batch_size must be at least 1, got {batch_size}")
         if max_subwords is not None and max_subwords < 1:
-            raise ValueError(f"max_subwords must be at least 1, got {max_subwords}")
+            raise UserError(f"max_subwords must be at least 1, got {max_subwords}")
         if token_type not in TOKEN_TYPES:
-            raise ValueError(f"token_type must be one of {TOKEN_TYPES}, got {token_type!r}")
+            raise UserError(f"token_type must be one of {TOKEN_TYPES}, got {token_type!r}")
         if distortion < 0:
-            raise ValueError(f"distortion must be non-negative, got {distortion}")
+            raise UserError(f"distortion must be non-negative, got {distortion}")
         if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+            raise UserError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.precision = precision
         self.model_spec = model
         self.layer = layer
@@ -434,7 +435,7 @@ class EmbeddingAligner:
             self._resolve()
             self._encoder = _Encoder(self._path, self._name, self.layer, self.device)
             if self.max_subwords is not None and self.max_subwords > self._encoder.max_content:
-                raise ValueError(
+                raise UserError(
                     f"max_subwords={self.max_subwords} exceeds what {self._name} accepts ({self._encoder.max_content} subwords)"
                 )
         return self._encoder

@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 
 from .protocols import Alignment
 from .spans import Span
+from .errors import UserError
 
 SENTENCE_FINAL = frozenset({"!", "?"})
 
@@ -157,7 +158,7 @@ def pruned_ngram_candidates(
     scores); a chosen span always starts and ends on a word linked to its entity.
     """
     if unlinked_cost < 0:
-        raise ValueError(f"unlinked_cost must be 0 or more, got {unlinked_cost}")
+        raise UserError(f"unlinked_cost must be 0 or more, got {unlinked_cost}")
     if not src_spans:
         return []
     limit = candidate_limit(tgt_tokens, exclude_final)

@@ -17,6 +17,7 @@ import unicodedata
 from collections import Counter
 from typing import Collection, Mapping, Sequence
 
+from .errors import UserError
 from .spans import Span
 
 Phrase = tuple[str, ...]
@@ -27,7 +28,7 @@ def normalise_word(word: str) -> str:
     return unicodedata.normalize("NFC", word).casefold()
 
 
-class ConventionError(ValueError):
+class ConventionError(UserError):
     """A malformed line in a span-convention declaration."""
 
 

@@ -17,6 +17,7 @@ import tempfile
 from typing import Sequence
 
 from .protocols import Alignment
+from .errors import UserError
 
 INSTALL_HINT = "pip install 'silver-ner[eflomal]'"
 SYMMETRISATIONS = ("intersection", "union", "grow-diag", "grow-diag-final", "grow-diag-final-and")
@@ -35,7 +36,7 @@ def require_eflomal():
 def symmetrise(fwd: set[tuple[int, int]], rev: set[tuple[int, int]], how: str = "grow-diag-final-and") -> set[tuple[int, int]]:
     """Combine two directional link sets (both as ``(source, target)``)."""
     if how not in SYMMETRISATIONS:
-        raise ValueError(f"unknown symmetrisation {how!r}; choose from {', '.join(SYMMETRISATIONS)}")
+        raise UserError(f"unknown symmetrisation {how!r}; choose from {', '.join(SYMMETRISATIONS)}")
     inter, union = fwd & rev, fwd | rev
     if how == "intersection":
         return inter
@@ -93,9 +94,9 @@ class EflomalAligner:
     def __init__(self, symmetrisation: str = "grow-diag-final-and", *, model: int = 3, n_samplers: int = 3,
                  n_iterations: int | None = None, lowercase: bool = True):
         if symmetrisation not in SYMMETRISATIONS:
-            raise ValueError(f"unknown symmetrisation {symmetrisation!r}; choose from {', '.join(SYMMETRISATIONS)}")
+            raise UserError(f"unknown symmetrisation {symmetrisation!r}; choose from {', '.join(SYMMETRISATIONS)}")
         if model not in (1, 2, 3):
-            raise ValueError(f"eflomal model must be 1 (IBM1), 2 (+HMM) or 3 (+fertility), got {model}")
+            raise UserError(f"eflomal model must be 1 (IBM1), 2 (+HMM) or 3 (+fertility), got {model}")
         self._eflomal = require_eflomal()
         self.symmetrisation = symmetrisation
         self.model = model

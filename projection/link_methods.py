@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from .errors import UserError
 
 METHODS = ("argmax", "itermax", "match", "fwd", "rev")
 SIMALIGN_NAMES = {"argmax": "inter", "itermax": "itermax", "match": "mwmf", "fwd": "fwd", "rev": "rev"}
@@ -133,7 +134,7 @@ _FUNCS = {
 def check_method(method: str) -> str:
     """Return ``method`` if known, else raise a ``ValueError`` listing the known ones."""
     if method not in _FUNCS:
-        raise ValueError(f"unknown alignment method {method!r}; choose from {', '.join(METHODS)}")
+        raise UserError(f"unknown alignment method {method!r}; choose from {', '.join(METHODS)}")
     return method
 
 

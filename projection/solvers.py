@@ -27,6 +27,7 @@ end)`` sorted by entity. Three solvers share that shape:
 from __future__ import annotations
 
 from typing import Sequence
+from .errors import UserError
 
 Candidate = tuple[float, int, int]
 Choice = tuple[int, float, int, int]
@@ -154,4 +155,4 @@ def get_solver(name: str):
     try:
         return SOLVERS[name]
     except KeyError:
-        raise ValueError(f"unknown solver {name!r}; valid solvers: {', '.join(sorted(SOLVERS))}") from None
+        raise UserError(f"unknown solver {name!r}; valid solvers: {', '.join(sorted(SOLVERS))}") from None

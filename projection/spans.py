@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from .errors import UserError
+
 
 @dataclass(frozen=True, order=True)
 class Span:
@@ -43,8 +45,8 @@ class TagRepairs:
         return len(self.i_without_b)
 
 
-class TagError(ValueError):
-    """A tag that is not ``O``, ``B-X`` or ``I-X``."""
+class TagError(UserError):
+    """A tag that is not ``O``, ``B-X`` or ``I-X`` (in a file or a model's label set)."""
 
 
 def split_tag(tag: str) -> tuple[str, str | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from silver_ner.projection.errors import UserError
 
 _SEMVER = re.compile(
     r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -46,9 +47,9 @@ def parse_version(text: str) -> Version:
     body = raw[1:] if raw[:1] in ("v", "V") else raw
     m = _SEMVER.fullmatch(body)
     if not m:
-        raise ValueError(f"--version {raw!r} is not a semantic version MAJOR.MINOR.PATCH (e.g. 1.0.0 or 1.1.0-rc.1)")
+        raise UserError(f"--version {raw!r} is not a semantic version MAJOR.MINOR.PATCH (e.g. 1.0.0 or 1.1.0-rc.1)")
     if m.group(5):
-        raise ValueError(f"--version {raw!r}: build metadata (+...) is not allowed in a release version")
+        raise UserError(f"--version {raw!r}: build metadata (+...) is not allowed in a release version")
     return Version(int(m.group(1)), int(m.group(2)), int(m.group(3)), m.group(4) or "")
 
 
@@ -66,7 +67,7 @@ def check_repo_id(repo_id: str) -> str:
     """A Hub repository id ``namespace/name``; raises ``ValueError`` naming the argument otherwise."""
     parts = str(repo_id).split("/")
     if len(parts) != 2 or not all(_REPO_PART.fullmatch(p) for p in parts) or any(".." in p or "--" in p for p in parts):
-        raise ValueError(
+        raise UserError(
             f"--repo {repo_id!r} is not a Hub repository id 'namespace/name' "
             "(letters, digits, '-', '_', '.'; e.g. my-org/silver-ner)"
         )

@@ -1,1 +1,10 @@
 """Teacher and student token-classification training."""
+
+# This folder is the package ``silver_ner.students`` (mapped in pyproject.toml). Reached under another
+# name (the repository root on sys.path), its modules would load a second time as different
+# modules with their own classes, so that name is refused.
+if __name__ != "silver_ner.students":
+    raise ImportError(
+        f"package 'silver_ner.students' imported as {__name__!r}: import it as 'silver_ner.students' "
+        "(install the project with `pip install -e .`) and keep the repository root off sys.path"
+    )

@@ -19,6 +19,7 @@ from typing import Sequence
 from silver_ner import __version__
 from silver_ner.students.predict import ModelFolderError, load_token_classifier
 from silver_ner.students.train import TRAINING_FILE, read_training_record
+from silver_ner.projection.errors import UserError
 
 
 def _tokenizer_digest(folder: Path) -> str | None:
@@ -37,18 +38,18 @@ def average_models(models: Sequence[str | os.PathLike], output: str | os.PathLik
 
     paths = [Path(m) for m in models]
     if len(paths) < 2:
-        raise ValueError("averaging needs at least two models")
+        raise UserError("averaging needs at least two models")
     if weights is None:
         weights = [1.0] * len(paths)
     if len(weights) != len(paths):
-        raise ValueError(f"{len(weights)} weights for {len(paths)} models")
+        raise UserError(f"{len(weights)} weights for {len(paths)} models")
     if any(w <= 0 for w in weights):
-        raise ValueError(f"weights must be positive, got {list(weights)}")
+        raise UserError(f"weights must be positive, got {list(weights)}")
     total = float(sum(weights))
     norm = [w / total for w in weights]
     out = Path(output)
     if out.resolve() in {p.resolve() for p in paths}:
-        raise ValueError(f"{out}: the output folder is one of the models being averaged")
+        raise UserError(f"{out}: the output folder is one of the models being averaged")
 
     first = load_token_classifier(paths[0])
     ref_state = first.model.state_dict()

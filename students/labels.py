@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 from silver_ner.projection.spans import iob2_names, map_labels, spans_to_tags, split_tag, tags_to_spans
+from silver_ner.projection.errors import UserError
 
 # Types in the order models list them; unknown types follow in alphabetical order.
 CANONICAL_ORDER = ("PER", "ORG", "LOC", "DATE", "MISC")
@@ -41,7 +42,7 @@ def parse_type_list(text: str | None) -> list[str] | None:
     types = [t.strip() for t in text.split(",") if t.strip()]
     for t in types:
         if not t.replace("_", "").isalnum():
-            raise ValueError(f"entity type {t!r} in {text!r}: use letters, digits and '_' only")
+            raise UserError(f"entity type {t!r} in {text!r}: use letters, digits and '_' only")
     return types
 
 
@@ -50,10 +51,10 @@ def parse_renames(items: Iterable[str] | None) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for item in items or ():
         if "=" not in item:
-            raise ValueError(f"label mapping {item!r}: expected SOURCE=TARGET (or SOURCE= to drop)")
+            raise UserError(f"label mapping {item!r}: expected SOURCE=TARGET (or SOURCE= to drop)")
         src, dst = (s.strip() for s in item.split("=", 1))
         if not src:
-            raise ValueError(f"label mapping {item!r}: empty source type")
+            raise UserError(f"label mapping {item!r}: empty source type")
         out[src] = dst or None
     return out
 
@@ -73,7 +74,7 @@ def build_mapping(
     renames = dict(renames or {})
     unknown = sorted(set(renames) - set(source_types))
     if unknown:
-        raise ValueError(f"label mapping names types the data does not have: {', '.join(unknown)} (it has {', '.join(source_types) or 'none'})")
+        raise UserError(f"label mapping names types the data does not have: {', '.join(unknown)} (it has {', '.join(source_types) or 'none'})")
     mapping: dict[str, str | None] = {}
     for t in source_types:
         target = renames[t] if t in renames else t
@@ -83,7 +84,7 @@ def build_mapping(
     if keep is not None:
         missing = [t for t in keep if t not in mapping.values()]
         if missing:
-            raise ValueError(
+            raise UserError(
                 f"kept types {', '.join(missing)} do not occur in the data (types: {', '.join(source_types) or 'none'}); "
                 "rename a source type onto them or leave them out"
             )

@@ -29,6 +29,7 @@ from silver_ner.students.labels import (
     target_types,
     types_of_names,
 )
+from silver_ner.projection.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ BUILD_MANIFEST = "silver_ner_build.json"
 DEFAULT_ENCODER_NAME = "intfloat/multilingual-e5-small"
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(UserError):
     """Training data that cannot be used (missing split, unknown labels, empty)."""
 
 
@@ -211,7 +212,7 @@ def resolve_base_encoder(name: str | None) -> tuple[str, str]:
         from silver_ner.projection.encoder import resolve_encoder
     except ImportError:
         if name in (None, "default", "me5-small"):
-            raise ValueError("the default encoder (offline multilingual-e5-small) is not available; pass --model PATH") from None
+            raise UserError("the default encoder (offline multilingual-e5-small) is not available; pass --model PATH") from None
         return name, name
     resolved = resolve_encoder(name)
     recorded = DEFAULT_ENCODER_NAME if name in (None, "default", "me5-small") else name
@@ -336,9 +337,9 @@ def consistently_o_words(sentences: Sequence[Sequence[str]], tag_ids: Sequence[S
     noun), even where a model tags it. Words without a label (-100) count as not ``O``.
     """
     if not 0.0 < min_ratio <= 1.0:
-        raise ValueError(f"the O ratio must be in (0, 1], got {min_ratio}")
+        raise UserError(f"the O ratio must be in (0, 1], got {min_ratio}")
     if min_count < 1:
-        raise ValueError(f"the minimum count must be at least 1, got {min_count}")
+        raise UserError(f"the minimum count must be at least 1, got {min_count}")
     seen: dict[str, list[int]] = {}
     for words, ids in zip(sentences, tag_ids):
         for w, a in zip(words, ids):
@@ -388,7 +389,7 @@ def _mask_where_model_disagrees(tag_ids: list[list[int]], sentences: Sequence[Se
     from silver_ner.students.predict import load_token_classifier, predict_tags
 
     if not 0.0 <= min_prob < 1.0:
-        raise ValueError(f"mask probability threshold must be in [0, 1), got {min_prob}")
+        raise UserError(f"mask probability threshold must be in [0, 1), got {min_prob}")
     keep_o = (consistently_o_words(sentences, tag_ids, o_id, keep_o_ratio, keep_o_min_count)
               if keep_o_ratio is not None else frozenset())
     loaded = load_token_classifier(model)
@@ -468,17 +469,17 @@ def train_token_classifier(
     out = Path(output_dir)
     ckpt_dir = out / "checkpoints"
     if (out / TRAINING_FILE).exists() and not overwrite:
-        raise ValueError(f"{out}: already holds a trained model ({TRAINING_FILE}); choose another --output or pass --overwrite")
+        raise UserError(f"{out}: already holds a trained model ({TRAINING_FILE}); choose another --output or pass --overwrite")
     last = _latest_checkpoint(ckpt_dir) if ckpt_dir.exists() else None
     if last is not None and not resume and not overwrite:
-        raise ValueError(f"{out}: holds checkpoints ({last.name}); pass --resume to continue or --overwrite to start again")
+        raise UserError(f"{out}: holds checkpoints ({last.name}); pass --resume to continue or --overwrite to start again")
     if overwrite and ckpt_dir.exists() and not resume:
         shutil.rmtree(ckpt_dir)
         last = None
     if len(data) == 0:
         raise TrainingDataError("no training sentences")
     if mask_keep_o is not None and not mask_model:
-        raise ValueError("keeping consistently-O words (mask_keep_o) only applies with a mask model")
+        raise UserError("keeping consistently-O words (mask_keep_o) only applies with a mask model")
 
     ignore_types = list(dict.fromkeys(ignore_types))
     unknown = [t for t in ignore_types if t not in data.source_types]
@@ -499,7 +500,7 @@ def train_token_classifier(
     label2id = {n: i for i, n in enumerate(names)}
     tokenizer = AutoTokenizer.from_pretrained(enc_path)
     if not getattr(tokenizer, "is_fast", False):
-        raise ValueError(f"{enc_path}: training needs a fast tokenizer (word_ids), got {type(tokenizer).__name__}")
+        raise UserError(f"{enc_path}: training needs a fast tokenizer (word_ids), got {type(tokenizer).__name__}")
     train_ids, ignored = _ignore_words([[label2id[t] for t in ts] for ts in mapped.tags], data.tags, ignore_types)
     masked = None
     if mask_model:

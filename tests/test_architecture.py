@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # folders mapped to ``silver_ner.<folder>`` in pyproject.toml
@@ -19,3 +23,34 @@ def test_no_module_shadows_the_standard_library():
             if path.stem in sys.stdlib_module_names:
                 clashes.append(f"{folder}/{path.name}")
     assert clashes == []
+
+
+def _run(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    # the repository root on sys.path, run from elsewhere, like a script that adds it
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_module_has_one_import_name(tmp_path):
+    # ``projection.spans`` and ``silver_ner.projection.spans`` would be two modules with two
+    # ``Span`` classes (isinstance fails across them); the folder name alone is refused
+    proc = _run("import projection.spans", tmp_path)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError:"), proc.stderr
+    assert "'silver_ner.projection'" in last and "'projection'" in last
+
+
+@pytest.mark.parametrize("folder", MAPPED)
+def test_every_mapped_folder_refuses_its_bare_name(folder, tmp_path):
+    proc = _run(f"import {folder}", tmp_path)
+    assert f"ImportError: package 'silver_ner.{folder}' imported as '{folder}'" in proc.stderr, proc.stderr
+
+
+def test_the_package_name_still_imports(tmp_path):
+    code = ("import silver_ner.projection.spans as a, silver_ner.builders, silver_ner.leaderboard, "
+            "silver_ner.students, silver_ner.publish, silver_ner.cards; print(a.Span.__module__)")
+    proc = _run(code, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "silver_ner.projection.spans"

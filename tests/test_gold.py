@@ -3,6 +3,7 @@ import unicodedata
 import pytest
 
 from silver_ner.builders.gold import DATASETS, load_gold_hub, read_gold, resolve_gold
+from silver_ner.projection.errors import UserError
 
 
 def _write(path, text):
@@ -26,7 +27,7 @@ def test_specs_map_to_paths(root):
     assert resolve_gold("conll2003:eng:dev").split == "dev"
     assert resolve_gold("europarl:de").local_path(root) == root / "europarl_gold/de.conll"
     assert resolve_gold("wikiann:sw:train").lang == "swa"  # two-letter codes accepted
-    with pytest.raises(KeyError, match="unknown dataset 'ontonotes'"):
+    with pytest.raises(UserError, match="unknown dataset 'ontonotes'"):
         resolve_gold("ontonotes:eng:test")
     with pytest.raises(ValueError, match="not a split"):
         resolve_gold("masakhaner2:swa:valid")
