@@ -39,16 +39,19 @@
 # Model weights and silver builds stay in $RUNS (outside the repository); evaluation records, the
 # training records, the leaderboard and the summary go to experiments/results/robustness/.
 #
-#   RUNS=/work/runs DATA=/work/shared/data bash experiments/robustness.sh
+#   RUNS=../runs DATA=../shared/data bash experiments/robustness.sh
+#
+# The stages (train, evaluate, the silver builds, student) are the functions of experiments/stages.sh,
+# shared with experiments/all_languages.sh. RUNS defaults to ../runs and DATA to ../shared/data beside
+# the repository; CLI replaces the silver-ner command (e.g. with a stub that echoes, for a dry run).
 #
 # Knobs: STUDENT_SENTENCES (6000), STUDENT_EPOCHS (1), STUDENT_INIT (teacher: students start from
 # the teacher's weights; encoder: from the plain encoder), TEACHER_EPOCHS (3), MAFAND_LINES (6000),
 # PRECISION of the aligner (bfloat16).
 set -euo pipefail
-RUNS=${RUNS:-/work/runs}
-DATA=$(cd "${DATA:-../shared/data}" && pwd)
-export SILVER_NER_DATA=$DATA
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=experiments/stages.sh
+source "$HERE/stages.sh"  # ROOT, RUNS, DATA (exported as SILVER_NER_DATA), CLI and the stage functions
 OUT=$HERE/results/robustness
 LANGS=${LANGS:-"hau ibo swa yor"}
 WIKI_LANGS="ibo swa yor"
@@ -58,52 +61,8 @@ STUDENT_INIT=${STUDENT_INIT:-teacher}
 TEACHER_EPOCHS=${TEACHER_EPOCHS:-3}
 MAFAND_LINES=${MAFAND_LINES:-6000}
 PRECISION=${PRECISION:-bfloat16}
-CLI="python -u -m silver_ner.cli"
 mkdir -p "$RUNS" "$OUT"
 TEACHER=$RUNS/teacher
-
-stamp() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
-
-train() {  # train OUTPUT ARGS...: train unless OUTPUT already holds a model; resume from checkpoints
-  local out=$1; shift
-  if [ -f "$out/silver_ner_training.json" ]; then stamp "have $out"; return; fi
-  local resume=""
-  [ -d "$out/checkpoints" ] && resume="--resume"
-  stamp "train $out"
-  $CLI train "$@" --output "$out" --freeze-embeddings --lr 5e-5 --batch-size 16 --seed 42 \
-    --save-steps 200 --no-progress $resume
-}
-
-gold_specs() {  # gold_specs LANG: MasakhaNER test, plus WikiANN test where it exists
-  echo "--gold masakhaner2:$1:test"
-  case " $WIKI_LANGS " in *" $1 "*) echo "--gold wikiann:$1:test" ;; esac
-}
-
-evaluate() {  # evaluate MODEL SYSTEM LANG...: records into $OUT/<system>.json (once per model and language)
-  local model=$1 system=$2; shift 2
-  local lang
-  for lang in "$@"; do
-    local done_flag=$model/.scored-$system-$lang
-    if [ -f "$done_flag" ]; then continue; fi
-    stamp "evaluate $system on $lang"
-    # shellcheck disable=SC2046
-    $CLI evaluate --model "$model" --system "$system" $(gold_specs "$lang") --results "$OUT/$system.json"
-    touch "$done_flag"
-  done
-}
-
-evaluate_dev() {  # evaluate_dev MODEL SYSTEM LANG...: MasakhaNER dev records into $OUT/dev/<system>.json
-  local model=$1 system=$2; shift 2
-  local lang
-  mkdir -p "$OUT/dev"
-  for lang in "$@"; do
-    local done_flag=$model/.dev-scored-$system-$lang
-    if [ -f "$done_flag" ]; then continue; fi
-    stamp "evaluate $system on $lang dev"
-    $CLI evaluate --model "$model" --system "$system" --gold "masakhaner2:$lang:dev" --results "$OUT/dev/$system.json"
-    touch "$done_flag"
-  done
-}
 
 # 1. Teacher = direct transfer.
 train "$TEACHER" --conll "$DATA/conll2003_en/train.txt" --labels PER,ORG,LOC --epochs "$TEACHER_EPOCHS" --role teacher
@@ -115,41 +74,10 @@ evaluate_dev "$TEACHER" direct-transfer $LANGS
 
 # 2. Silver data from the T-Projection translations (our projection of the CoNLL-2003 labels).
 TPMT=$RUNS/silver-tpmt
-build_tpmt() {  # build_tpmt OUTPUT NAME [BUILD-ARGS...]: unless OUTPUT holds a build; manifest to build-NAME.json
-  local out=$1 name=$2; shift 2
-  if [ ! -f "$out/silver_ner_build.json" ]; then
-    stamp "build $out"
-    # shellcheck disable=SC2046
-    $CLI build $(for l in $LANGS; do echo "--lang $l"; done) --source-gold conll2003:train \
-      --translated-conll "$DATA/tprojection_mt/{lang}.train.txt" --labels conll --precision "$PRECISION" \
-      --output "$out" --quiet "$@"
-  fi
-  cp "$out/silver_ner_build.json" "$OUT/build-$name.json"
-}
 build_tpmt "$TPMT" tpmt
 
 # 3. Silver data from MAFAND-MT (English side tagged by the teacher).
 MAF=$RUNS/silver-mafand
-build_parallel() {  # build_parallel OUTPUT DIR STEM [BUILD-ARGS...]: DIR/en-<lang>/STEM.en and STEM.<lang>,
-  local out=$1 dir=$2 stem=$3; shift 3  # English side tagged by the teacher
-  stamp "build $out"
-  # shellcheck disable=SC2046
-  $CLI build $(for l in $LANGS; do echo "--lang $l"; done) \
-    --parallel "$dir/en-{lang}/$stem.en" "$dir/en-{lang}/$stem.{lang}" --tagger "$TEACHER" \
-    --labels conll --precision "$PRECISION" --output "$out" --quiet "$@"
-}
-build_mafand() {  # build_mafand OUTPUT NAME [BUILD-ARGS...]: as build_tpmt, from the first $MAFAND_LINES lines
-  local out=$1 name=$2; shift 2
-  if [ ! -f "$out/silver_ner_build.json" ]; then
-    for l in $LANGS; do
-      mkdir -p "$RUNS/mafand/en-$l"
-      head -n "$MAFAND_LINES" "$DATA/mafand/en-$l/train.en" > "$RUNS/mafand/en-$l/train.en"
-      head -n "$MAFAND_LINES" "$DATA/mafand/en-$l/train.$l" > "$RUNS/mafand/en-$l/train.$l"
-    done
-    build_parallel "$out" "$RUNS/mafand" train "$@"
-  fi
-  cp "$out/silver_ner_build.json" "$OUT/build-$name.json"
-}
 build_mafand "$MAF" mafand
 
 # 4. Students, one per language and system, fine-tuned from the teacher ($STUDENT_INIT=teacher) or
@@ -157,13 +85,6 @@ build_mafand "$MAF" mafand
 #    Ordered by system, so that complete rows arrive first.
 INIT=$TEACHER PREFIX=""
 if [ "$STUDENT_INIT" = encoder ]; then INIT=default PREFIX=scratch-; fi
-student() {  # student NAME SYSTEM LANG DATA-ARGS... (starts from $FROM when set, else from $INIT)
-  local name=$PREFIX$1 system=$PREFIX$2 lang=$3 init=${FROM:-$INIT}; shift 3
-  train "$RUNS/$name-$lang" "$@" --model "$init" --epochs "$STUDENT_EPOCHS" --labels PER,ORG,LOC --role student
-  evaluate "$RUNS/$name-$lang" "$system" "$lang"
-  [ -n "$PREFIX" ] || evaluate_dev "$RUNS/$name-$lang" "$system" "$lang"
-  cp "$RUNS/$name-$lang/silver_ner_training.json" "$OUT/training-$system-$lang.json"
-}
 for l in $LANGS; do
   student student-tpmt student-ours-tpmt "$l" --dataset "$TPMT" --config "$l" --max-sentences "$STUDENT_SENTENCES"
 done
@@ -232,12 +153,7 @@ if [ -z "$PREFIX" ]; then
   # Every MAFAND-MT line of the language (all three splits) instead of the first $MAFAND_LINES training
   # lines, without the pairs whose target side is a MasakhaNER 2.0 dev or test sentence.
   POOL=$RUNS/silver-mafand-pool
-  if [ ! -f "$POOL/silver_ner_build.json" ]; then
-    python -u "$HERE/mafand_overlap.py" --data "$DATA" --langs "$(echo $LANGS | tr ' ' ,)" --lines 0 \
-      --splits train,dev,test --output "$OUT/mafand_pool_overlap.json" --write-filtered "$RUNS/mafand-pool"
-    build_parallel "$POOL" "$RUNS/mafand-pool" pool
-  fi
-  cp "$POOL/silver_ner_build.json" "$OUT/build-mafand-pool.json"
+  build_pool "$POOL" mafand-pool "$RUNS/mafand-pool" "$OUT/mafand_pool_overlap.json"
   for l in $LANGS; do
     student student-pool-p90 student-ours-pool-p90 "$l" --dataset "$TPMT" --dataset "$POOL" --config "$l" \
       --mask-with "$TEACHER" --mask-min-prob 0.9

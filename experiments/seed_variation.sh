@@ -4,16 +4,14 @@
 # experiments/results/robustness/seeds/<system>-seed<SEED>.json. Needs the teacher and the two
 # silver builds that robustness.sh leaves in $RUNS.
 #
-#   RUNS=/work/runs DATA=../shared/data SEED=43 LANGS="hau swa" bash experiments/seed_variation.sh
+#   RUNS=../runs DATA=../shared/data SEED=43 LANGS="hau swa" bash experiments/seed_variation.sh
 set -euo pipefail
-RUNS=${RUNS:-/work/runs}
-DATA=$(cd "${DATA:-../shared/data}" && pwd)
-export SILVER_NER_DATA=$DATA
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=experiments/stages.sh
+source "$HERE/stages.sh"  # RUNS, DATA (exported as SILVER_NER_DATA) and CLI
 SEED=${SEED:-43}
 LANGS=${LANGS:-"hau ibo swa yor"}
 OUT=$HERE/results/robustness/seeds
-CLI="python -u -m silver_ner.cli"
 mkdir -p "$OUT"
 for l in $LANGS; do
   model=$RUNS/student-all-masked-p90-seed$SEED-$l
