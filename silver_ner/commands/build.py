@@ -82,6 +82,7 @@ def source_from_args(args):
         raise ValueError("name one source: --demo, --target-translate, --translated-conll or --parallel"
                          + (f" (got {', '.join(kinds)})" if kinds else ""))
     params = _key_values(args.source_param, "--source-param")
+    language = _source_language(getattr(args, "source_lang", None) or "eng")
     if args.demo:
         from silver_ner.builders.build import demo_source
 
@@ -92,13 +93,25 @@ def source_from_args(args):
         files = {"source_text": args.parallel[0], "target_text": args.parallel[1]}
         if args.source_labels:
             files["source_labels"] = args.source_labels
-        return SourceSpec("parallel", files, model=args.tagger, params=params)
+        return SourceSpec("parallel", files, model=args.tagger, params=params, language=language)
     if not args.source_gold:
         raise ValueError(f"{kinds[0]} needs --source-gold FILE (the labelled source sentences)")
     if args.target_translate:
-        return SourceSpec("translate", {"source_gold": args.source_gold}, model=args.target_translate, params=params)
+        return SourceSpec("translate", {"source_gold": args.source_gold}, model=args.target_translate, params=params,
+                          language=language)
     return SourceSpec("translated-conll", {"source_gold": args.source_gold, "translated_conll": args.translated_conll},
-                      params=params)
+                      params=params, language=language)
+
+
+def _source_language(code: str) -> str:
+    """``--source-lang`` as an ISO 639-3 code (``fr`` -> ``fra``)."""
+    from silver_ner.builders.langcodes import normalize_iso3
+    from silver_ner.projection.errors import UserError
+
+    try:
+        return normalize_iso3(code)
+    except KeyError:
+        raise UserError(f"--source-lang {code!r}: unknown language code; give an ISO 639-3 code such as eng or fra") from None
 
 
 def specs_from_args(args):
@@ -209,6 +222,9 @@ def register(sub) -> None:
     src.add_argument("--parallel", nargs=2, metavar=("SRC", "TGT"), help="line-aligned source and target text files")
     src.add_argument("--source-labels", metavar="FILE", help="with --parallel: CoNLL labels of the source lines")
     src.add_argument("--tagger", metavar="MODEL", help="with --parallel: tag the source lines with this NER model")
+    src.add_argument("--source-lang", metavar="CODE", default="eng",
+                     help="language of the source sentences, recorded in the manifest (default eng; fra: French "
+                          "elisions such as l'ONU are split off untagged --parallel source lines)")
     src.add_argument("--source-param", action="append", metavar="KEY=VALUE",
                      help="option of the source (e.g. min_confidence=0.5 for re-pairing); repeatable")
     pr = p.add_argument_group("alignment and projection")
