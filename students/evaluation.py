@@ -1,5 +1,7 @@
-"""Scoring a token-classification model on gold sets: run the model in batches, align label
-sets, score through the local seqeval module, and append records to ``eval_results.json``."""
+"""Scoring a token-classification model on gold sets: run the model in batches (the project's one
+tagger, through :func:`~silver_ner.students.predict.predict_tags`: long sentences windowed, never
+truncated), align label sets, score through the local seqeval module, and append records to
+``eval_results.json``."""
 
 from __future__ import annotations
 
@@ -57,7 +59,8 @@ def evaluate_model(
         scores = score_tags(hyps, refs)
         rec = make_record(
             name, str(model) if not local else str(Path(model).resolve()), gold, scores, alignment, ignored_gold, ignored_pred,
-            spec=spec, revision=revision, truncated_words=pred.truncated_words, tagging_time_s=round(secs, 2),
+            spec=spec, revision=revision, windowed_sentences=len(pred.windowed_sentences),
+            untagged_words=pred.untagged_words, tagging_time_s=round(secs, 2),
         )
         log.info("%s on %s: F1 %.4f (%d sentences, %.1f s)", name, spec, scores["f1"], len(gold.tokens), secs)
         records.append(rec)
@@ -93,8 +96,12 @@ def format_records(records: Sequence[dict]) -> str:
         if lab["ignored_model"]:
             bits.append(f"model types not scored: {', '.join(lab['ignored_model'])} "
                         f"({sum(lab['predicted_entities_ignored'].values())} predictions)")
-        if r.get("truncated_words"):
+        if r.get("truncated_words"):  # records written before long sentences were windowed
             bits.append(f"{r['truncated_words']} words past the model's length limit tagged O")
+        if r.get("windowed_sentences"):
+            bits.append(f"{r['windowed_sentences']} sentences longer than the model's length limit tagged in windows")
+        if r.get("untagged_words"):
+            bits.append(f"{r['untagged_words']} words without any subword tagged O")
         if bits:
             notes.append(f"{r.get('spec') or r['dataset']}: " + "; ".join(bits))
     return "\n".join(lines + ([""] + notes if notes else []))
