@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+
+from import_contracts import PYPROJECT, lint  # tests/ is on sys.path (conftest.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 # folders mapped to ``silver_ner.<folder>`` in pyproject.toml
@@ -54,3 +57,48 @@ def test_the_package_name_still_imports(tmp_path):
     proc = _run(code, tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "silver_ner.projection.spans"
+
+
+# ---------------------------------------------------------------- import contracts (pyproject.toml)
+
+
+def _contracts() -> dict[str, dict]:
+    conf = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["tool"]["importlinter"]
+    return {c["id"]: c for c in conf["contracts"]}
+
+
+def test_import_contracts_are_kept():
+    done = lint()
+    broken = [line for line in done.stdout.splitlines() if line.rstrip().endswith("BROKEN")]
+    assert done.returncode == 0, "broken import contracts: " + "; ".join(broken) + "\n" + done.stdout + done.stderr
+
+
+def test_a_broken_contract_is_reported(tmp_path):
+    # the mapped folders are visible to the linter: a contract the code breaks fails, naming the import
+    config = tmp_path / "contracts.toml"
+    config.write_text(
+        '[tool.importlinter]\nroot_package = "silver_ner"\n\n'
+        '[[tool.importlinter.contracts]]\nname = "students without the leaderboard"\ntype = "forbidden"\n'
+        'source_modules = ["silver_ner.students"]\nforbidden_modules = ["silver_ner.leaderboard"]\n',
+        encoding="utf-8",
+    )
+    done = lint(config)
+    assert done.returncode != 0
+    assert "students without the leaderboard BROKEN" in done.stdout
+    assert "silver_ner.students.evaluation -> silver_ner.leaderboard.scoring" in done.stdout
+
+
+def test_every_projection_module_is_pure_or_model_backed():
+    # a new projection module must be placed on one side of the pure-core contract
+    contract = _contracts()["pure-projection"]
+    pure = {m.rsplit(".", 1)[1] for m in contract["source_modules"]}
+    backed = {m.rsplit(".", 1)[1] for m in contract["forbidden_modules"] if m.startswith("silver_ner.projection.")}
+    modules = {p.stem for p in (ROOT / "projection").glob("*.py")} - {"__init__"}
+    assert sorted(modules - pure - backed) == []
+    assert sorted((pure | backed) - modules) == []
+
+
+def test_cards_holds_templates_only():
+    files = sorted(p.name for p in (ROOT / "cards").iterdir() if p.name != "__pycache__")
+    assert [f for f in files if f != "__init__.py" and not f.endswith(".md")] == []
+    assert "model_card_template.md" in files and "dataset_card_template.md" in files
