@@ -41,7 +41,7 @@ from silver_ner.projection.protocols import Aligner, Alignment
 from silver_ner.projection.spans import Span, iob2_names, spans_to_tags, tags_to_spans
 
 from . import cache
-from .conll import read_conll
+from .conll import check_input_file, read_conll
 from .sources import SourcePair, SourceReport
 
 log = logging.getLogger(__name__)
@@ -326,17 +326,20 @@ def load_pairs(spec: BuildSpec, *, progress: bool = False) -> tuple[list[SourceP
 
             labeller = HFTagger(src.model)
         pairs = list(pairs_from_parallel(src.files["source_text"], src.files["target_text"], spec.lang, labeller,
-                                         report, source_lang=src.language))
+                                         report, source_lang=src.language,
+                                         source_labels_tokens=bool(src.params.get("source_labels_tokens"))))
     elif src.kind == "translate":
         from . import translate as mt
 
         gold = read_conll(src.files["source_gold"])
+        report.note_inputs("iob2_repairs", gold.repair_locations())
         pairs = list(mt.pairs_from_translation(gold, src.model, spec.lang, report, source_lang=src.language,
                                                **src.params))
     elif src.kind == "translated-conll":
         from . import pairing
 
         gold = read_conll(src.files["source_gold"])
+        report.note_inputs("iob2_repairs", gold.repair_locations())
         pairs = list(pairing.pairs_from_translated_conll(gold, src.files["translated_conll"], spec.lang, report,
                                                          _shared_embedder(spec.aligner_precision), source_lang=src.language, **src.params))
     else:
@@ -446,6 +449,8 @@ class LanguageBuild:
         if src.kind == "pairs":
             content = hashlib.sha256(cache.canonical([pair_to_json(p) for p in self._pairs]).encode()).hexdigest()
             return cache.make_key("source", src.kind, self.spec.lang, content)
+        for path in src.files.values():
+            check_input_file(path)  # a folder or a missing file: one line naming it
         files = cache.files_fingerprint({k: v for k, v in src.files.items()})
         model = src.model
         if model is not None and Path(model).expanduser().is_dir():  # a local translator/tagger: its files count
@@ -471,7 +476,7 @@ class LanguageBuild:
         if self._pairs is None:
             path = self.cache_dir / "pairs" / f"{self.source_key()}.json"
             hit = cache.read_json(path)
-            if hit is not None:
+            if hit is not None and "inputs" in hit["report"]:  # entries without input checks are read again
                 self._pairs = [pair_from_json(d) for d in hit["pairs"]]
                 self._report = SourceReport(**hit["report"])
             else:
@@ -667,6 +672,7 @@ class LanguageBuild:
                if self.spec.span_conventions else {}),
             "source_dropped": dict(rep.dropped),
             "source_report": {"read": rep.read, "paired": rep.paired, "notes": rep.notes[:20]},
+            "input_checks": dict(rep.inputs),
             "num_rows": total["num_rows"],
         }
 

@@ -10,7 +10,13 @@ Line ``i`` of ``src_path`` translates line ``i`` of ``tgt_path`` (one sentence a
 labels). The source side gets its entities from ``labeller``:
 
 * a gold :class:`~silver_ner.builders.conll.ConllFile` that is sentence-parallel to the
-  lines (sentence ``i`` <-> line ``i``; its tokens replace the tokenised line), or
+  lines (sentence ``i`` <-> line ``i``). The tokens of every label sentence must equal its
+  tokenised line (after NFC normalisation; an empty source line's sentence is not compared):
+  a difference is a :class:`ParallelFileError` naming ``file:line`` of both files, since a
+  label file shifted by one sentence would otherwise label every line with its neighbour's
+  entities. With ``source_labels_tokens=True`` the label file's tokens are taken instead and
+  each difference is counted in ``report.inputs["label_token_mismatches"]``. IOB2 repairs of
+  the label file are counted in ``report.inputs["iob2_repairs"]``. Or
 * a :class:`~silver_ner.projection.protocols.Tagger` (e.g. :class:`~silver_ner.builders.tagger.HFTagger`)
   run on the tokenised source lines.
 
@@ -24,18 +30,21 @@ line numbers listed in ``report.notes``. Target lines are tokenised with
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
 from typing import Iterator
 
 from silver_ner.projection.protocols import Tagger
+
+from silver_ner.projection.errors import UserError
 
 from .conll import ConllFile, read_lines
 from .sources import SourcePair, SourceReport
 from .wordsplit import split_elisions, tokenize
 
 
-class ParallelFileError(ValueError):
-    pass
+class ParallelFileError(UserError):
+    """Line-aligned files (or their labels) that do not pair up; names the files and lines."""
 
 
 def mafand_paths(lang: str, split: str, data_root: str | os.PathLike | None = None) -> tuple[Path, Path]:
@@ -64,6 +73,55 @@ def read_parallel_lines(src_path, tgt_path) -> tuple[list[str], list[str]]:
     return src, tgt
 
 
+def _norm(tokens: list[str]) -> list[str]:
+    return [unicodedata.normalize("NFC", t) for t in tokens]
+
+
+def _same(label_tokens: list[str], line: str) -> bool:
+    toks = tokenize(line)
+    return toks == label_tokens or _norm(toks) == _norm(label_tokens)
+
+
+def check_label_tokens(gold: ConllFile, src_lines: list[str], src_name: str, report: SourceReport,
+                       take_label_tokens: bool = False) -> None:
+    """Check that sentence ``i`` of ``gold`` holds the tokens of source line ``i`` (module docstring).
+
+    Records the label file's IOB2 repairs and, with ``take_label_tokens``, the differing
+    sentences in ``report.inputs``; otherwise a difference (or a different sentence count)
+    raises :class:`ParallelFileError` naming both files' lines.
+    """
+    report.note_inputs("iob2_repairs", gold.repair_locations())
+    n = min(len(gold), len(src_lines))
+    differ = [i for i in range(n) if src_lines[i].strip() and not _same(gold.sentences[i].tokens, src_lines[i])]
+    where = [f"{gold.path}:{gold.sentences[i].line} / {src_name}:{i + 1}" for i in differ]
+    hint = ("to take the label file's tokens anyway and count the differences, pass --source-labels-tokens "
+            "(source_labels_tokens=True)")
+    if len(gold) != len(src_lines):
+        first = f"; the first label sentence that differs from its line: {where[0]}" if differ else ""
+        raise ParallelFileError(
+            f"{gold.path} has {len(gold)} sentences but {src_name} has {len(src_lines)} lines; "
+            f"source labels must be sentence-parallel to the source lines (one sentence a line){first}"
+        )
+    if differ and not take_label_tokens:
+        i = differ[0]
+        sent = gold.sentences[i]
+        toks = tokenize(src_lines[i])
+        k = next((k for k, (a, b) in enumerate(zip(sent.tokens, toks)) if a != b), min(len(sent.tokens), len(toks)))
+        first = (f"token {k + 1} is {sent.tokens[k]!r} where the line has {toks[k]!r}"
+                 if k < min(len(sent.tokens), len(toks)) else
+                 f"{len(sent.tokens)} tokens where the tokenised line has {len(toks)}")
+        shift = ""
+        for j in (i + 1, i - 1):
+            if 0 <= j < len(src_lines) and src_lines[j].strip() and _same(sent.tokens, src_lines[j]):
+                shift = f"; label sentence {i + 1} matches line {j + 1}, so the label file looks shifted"
+                break
+        raise ParallelFileError(
+            f"{gold.path}:{sent.line}: tokens of label sentence {i + 1} differ from line {i + 1} of {src_name}: "
+            f"{first} ({len(differ)} of {len(gold)} label sentences differ){shift}; {hint}"
+        )
+    report.note_inputs("label_token_mismatches", where)
+
+
 def pairs_from_parallel(
     src_path: str | os.PathLike,
     tgt_path: str | os.PathLike,
@@ -73,6 +131,7 @@ def pairs_from_parallel(
     *,
     source_lang: str = "eng",
     batch_size: int = 256,
+    source_labels_tokens: bool = False,
 ) -> Iterator[SourcePair]:
     """Yield one :class:`SourcePair` per non-empty line pair (see the module docstring)."""
     src_lines, tgt_lines = read_parallel_lines(src_path, tgt_path)
@@ -80,11 +139,8 @@ def pairs_from_parallel(
     gold = labeller if isinstance(labeller, ConllFile) else None
     if gold is None and not isinstance(labeller, Tagger):
         raise TypeError(f"labeller must be a ConllFile or a Tagger, got {type(labeller).__name__}")
-    if gold is not None and len(gold) != len(src_lines):
-        raise ParallelFileError(
-            f"{gold.path} has {len(gold)} sentences but {src_name} has {len(src_lines)} lines; "
-            "a gold labeller must be sentence-parallel to the source lines"
-        )
+    if gold is not None:
+        check_label_tokens(gold, src_lines, src_name, report, source_labels_tokens)
     report.read += len(src_lines)
     empty: dict[str, list[int]] = {}
     todo: list[tuple[int, list[str], list[str]]] = []

@@ -129,6 +129,7 @@ def evaluate_projection(
         "predicted_entities": scores["predicted"],
         "unprojected": sum(p.unprojected for p in projected),
         "repairs": sum(len(f.repairs) for f in files),
+        "repair_locations": [loc for f in files for loc in f.repair_locations()],
         "skipped_lines": sum(len(f.skipped) for f in files),
         "seconds": time.perf_counter() - t0,
         "align_seconds": t_align,
@@ -142,6 +143,9 @@ def evaluate_projection(
         out["combine"] = combine
         out["spans_left_out_by_voting"] = sum(p.left_out_by_voting for p in projected)
     return out
+
+
+REPAIRS_SHOWN = 10  # IOB2 repairs listed in the table (file:line)
 
 
 def format_table(result: dict) -> str:
@@ -162,6 +166,9 @@ def format_table(result: dict) -> str:
         "",
         f"unprojected source entities {result['unprojected']} of {result['source_entities']}; "
         f"IOB2 repairs in the files {result['repairs']}",
+        *(f"  {loc}" for loc in result.get("repair_locations", [])[:REPAIRS_SHOWN]),
+        *([f"  ... and {result['repairs'] - REPAIRS_SHOWN} more (--json lists them all)"]
+          if result["repairs"] > REPAIRS_SHOWN else []),
         f"{result['seconds']:.1f} s (aligning {result['align_seconds']:.1f} s, projecting {result['project_seconds']:.2f} s); "
         f"peak RSS {result['peak_rss_mb']:.0f} MiB",
     ]

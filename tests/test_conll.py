@@ -54,3 +54,89 @@ def test_parallel_check_and_write(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.txt"):
         read_conll(tmp_path / "nope.txt")
+
+
+def test_unicode_whitespace_stays_inside_the_token(tmp_path):
+    p = write(tmp_path, "u.txt", "Berlin\u00a0Mitte B-LOC\nliegt O\n\nNew\u2009York B-LOC\n\nTokyo\u3000Bay B-LOC\n")
+    f = read_conll(p)
+    assert [s.tokens for s in f.sentences] == [["Berlin\u00a0Mitte", "liegt"], ["New\u2009York"], ["Tokyo\u3000Bay"]]
+    assert [s.tags for s in f.sentences] == [["B-LOC", "O"], ["B-LOC"], ["B-LOC"]]
+    # ASCII columns keep working: runs of spaces, several columns (tag last), tabs (spaces kept in the token)
+    g = read_conll(write(tmp_path, "c.txt", "John  B-PER\nEU NNP B-NP B-ORG\n\nNew York\tB-LOC\n"))
+    assert [s.tokens for s in g.sentences] == [["John", "EU"], ["New York"]]
+    assert [s.tags for s in g.sentences] == [["B-PER", "B-ORG"], ["B-LOC"]]
+
+
+def test_a_token_of_unicode_whitespace_only_is_an_error(tmp_path):
+    with pytest.raises(ConllFormatError, match=r"w.txt:2: expected 'token tag'"):
+        read_conll(write(tmp_path, "w.txt", "a O\n\u00a0 O\n"))
+
+
+def test_byte_order_mark_is_not_part_of_the_first_token(tmp_path):
+    p = tmp_path / "bom.txt"
+    p.write_bytes("\ufeffJohn B-PER\n".encode("utf-8"))
+    assert read_conll(p).sentences[0].tokens == ["John"]
+
+
+def test_non_utf8_bytes_name_file_line_and_byte(tmp_path):
+    from silver_ner.builders.conll import InputEncodingError, read_lines
+    from silver_ner.projection.errors import UserError
+
+    p = tmp_path / "latin.conll"
+    p.write_bytes("John B-PER\r\n\r\nJ\u00e4hn B-PER\r\n".encode("latin-1"))
+    with pytest.raises(InputEncodingError, match=r"latin.conll:3: not valid utf-8 text: byte 0xe4 at byte 2 ") as err:
+        read_conll(p)
+    assert isinstance(err.value, UserError) and err.value.line == 3 and err.value.byte == 0xE4
+    assert read_conll(p, encoding="latin-1").sentences[1].tokens == ["J\u00e4hn"]
+    t = tmp_path / "lines.en"
+    t.write_bytes(b"ok\nalso ok\nbad \xff here\n")
+    with pytest.raises(InputEncodingError, match=r"lines.en:3: .*byte 0xff at byte 5 "):
+        read_lines(t)
+
+
+def test_a_folder_is_a_one_line_user_error(tmp_path):
+    from silver_ner.builders.conll import read_lines
+    from silver_ner.projection.errors import UserError
+
+    for reader in (read_conll, read_lines):
+        with pytest.raises(UserError, match=rf"^{tmp_path}: is a folder, expected a "):
+            reader(tmp_path)
+
+
+def test_errors_are_user_errors(tmp_path):
+    from silver_ner.builders.parallel import ParallelFileError
+    from silver_ner.projection.errors import UserError
+
+    assert issubclass(ConllFormatError, UserError) and issubclass(ParallelFileError, UserError)
+    with pytest.raises(UserError):  # a missing file stays a FileNotFoundError too
+        read_conll(tmp_path / "nope.txt")
+
+
+def test_repair_locations_name_file_and_line(tmp_path):
+    f = read_conll(write(tmp_path, "r.txt", "a O\nb I-ORG\n\nc I-LOC\n"))
+    assert f.repair_locations() == [f"{tmp_path / 'r.txt'}:2: I-ORG without B- turned into B-",
+                                    f"{tmp_path / 'r.txt'}:4: I-LOC without B- turned into B-"]
+
+
+def test_every_command_reads_conll_through_the_shared_reader(tmp_path):
+    """train, evaluate and eval-projection see the same tokens as the reader (no private splitting)."""
+    from silver_ner.leaderboard.scoring import load_gold
+    from silver_ner.students.train import load_conll_data
+
+    p = write(tmp_path, "g.txt", "Berlin\u00a0Mitte B-LOC\nliegt O\n")
+    assert load_conll_data(p).sentences == [["Berlin\u00a0Mitte", "liegt"]]
+    assert load_gold(str(p)).tokens == [["Berlin\u00a0Mitte", "liegt"]]
+
+
+def test_commands_report_bad_input_files_in_one_line(tmp_path, capsys):
+    from silver_ner.cli import main
+
+    good = write(tmp_path, "good.conll", "John B-PER\n")
+    bad = tmp_path / "bad.conll"
+    bad.write_bytes(b"J\xe4hn B-PER\n")
+    assert main(["eval-projection", "--source", str(bad), "--target", str(good)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"{bad}:1: not valid utf-8 text: byte 0xe4" in err
+    assert main(["eval-projection", "--source", str(tmp_path), "--target", str(good)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"{tmp_path}: is a folder" in err

@@ -19,6 +19,11 @@ class CapitalTagger:
         return [[Span(i, i + 1, "LOC") for i, t in enumerate(s) if i and t[:1].isupper()] for s in sentences]
 
 
+# sentence i labels line i of the ``files`` source (line 3 is empty: its label sentence is a placeholder)
+GOLD = ("He O\nwent O\nto O\nNairobi B-LOC\n. O\n\nNo O\ntarget O\nhere O\n. O\n\nx O\n\n"
+        "They O\nmet O\nin O\nLagos B-LOC\n, O\nNigeria B-LOC\n. O\n")
+
+
 @pytest.fixture
 def files(tmp_path):
     src = tmp_path / "dev.en"
@@ -47,8 +52,7 @@ def test_tagger_labelled_pairs_and_counted_drops(files):
 def test_gold_labeller_must_be_sentence_parallel(files, tmp_path):
     src, tgt = files
     gold = tmp_path / "gold.conll"
-    gold.write_text("He O\nwent O\nto O\nNairobi B-LOC\n. O\n\nNo O\n\nx O\n\nThey O\nmet O\nin O\nLagos B-LOC\n, O\n"
-                    "Nigeria B-LOC\n. O\n", encoding="utf-8")
+    gold.write_text(GOLD, encoding="utf-8")
     rep = SourceReport()
     pairs = list(pairs_from_parallel(src, tgt, "swa", read_conll(gold), rep))
     assert [p.source_spans for p in pairs] == [[Span(3, 4, "LOC")], [Span(3, 4, "LOC"), Span(5, 6, "LOC")]]
@@ -110,3 +114,74 @@ def test_real_mafand_dev_pairs_every_line(shared_data):
     assert rep.read == len(lines) and rep.paired + sum(rep.dropped.values()) == rep.read
     assert len(pairs) == rep.paired and all(p.target_tokens for p in pairs)
     assert all("," not in t or t == "," for p in pairs[:200] for t in p.target_tokens)
+
+
+def _sentences(*lines):
+    return "\n".join("\n".join(f"{t} {'B-LOC' if t[:1].isupper() and i else 'O'}" for i, t in enumerate(l.split()))
+                     + "\n" for l in lines)
+
+
+def test_label_tokens_must_match_the_source_lines(tmp_path):
+    src = tmp_path / "train.en"
+    tgt = tmp_path / "train.swa"
+    src.write_text("He went to Nairobi .\nShe lives in Lagos .\nWe saw Accra .\nThey left .\n", encoding="utf-8")
+    tgt.write_text("a\nb\nc\nd\n", encoding="utf-8")
+    labels = tmp_path / "labels.conll"
+    # one sentence lost after the first line, one extra at the end: a shifted file of the right length
+    labels.write_text(_sentences("He went to Nairobi .", "We saw Accra .", "They left .", "Extra one ."),
+                      encoding="utf-8")
+    with pytest.raises(ParallelFileError) as err:
+        list(pairs_from_parallel(src, tgt, "swa", read_conll(labels), SourceReport()))
+    msg = str(err.value)
+    assert f"{labels}:7: tokens of label sentence 2 differ from line 2 of {src}" in msg
+    assert "'We' where the line has 'She'" in msg and "3 of 4 label sentences differ" in msg
+    assert "matches line 3, so the label file looks shifted" in msg and "--source-labels-tokens" in msg
+
+    rep = SourceReport()
+    pairs = list(pairs_from_parallel(src, tgt, "swa", read_conll(labels), rep, source_labels_tokens=True))
+    assert [p.source_tokens for p in pairs][1] == ["We", "saw", "Accra", "."]  # the label file's tokens, as asked
+    found = rep.inputs["label_token_mismatches"]
+    assert found["count"] == 3
+    assert found["at"] == [f"{labels}:7 / {src}:2", f"{labels}:12 / {src}:3", f"{labels}:16 / {src}:4"]
+
+
+def test_label_tokens_equal_after_tokenising_and_nfc(tmp_path):
+    src = tmp_path / "a.en"
+    tgt = tmp_path / "a.yo"
+    src.write_text("Ade\u0301 went to Lagos, Nigeria.\n", encoding="utf-8")
+    tgt.write_text("x\n", encoding="utf-8")
+    labels = tmp_path / "l.conll"
+    labels.write_text("Ad\u00e9 B-PER\nwent O\nto O\nLagos B-LOC\n, O\nNigeria B-LOC\n. O\n", encoding="utf-8")
+    rep = SourceReport()
+    pairs = list(pairs_from_parallel(src, tgt, "yor", read_conll(labels), rep))
+    assert pairs[0].source_tokens[0] == "Ad\u00e9" and rep.inputs["label_token_mismatches"]["count"] == 0
+
+
+def test_sentence_count_mismatch_points_at_the_first_differing_sentence(tmp_path, files):
+    src, tgt = files
+    labels = tmp_path / "short.conll"
+    labels.write_text(_sentences("He went to Nairobi .", "They met in Lagos , Nigeria ."), encoding="utf-8")
+    with pytest.raises(ParallelFileError, match=rf"2 sentences but .*4 lines.*first label sentence that differs "
+                                                rf"from its line: {labels}:7 / {src}:2"):
+        list(pairs_from_parallel(src, tgt, "swa", read_conll(labels), SourceReport()))
+
+
+def test_iob2_repairs_of_the_labels_are_located(tmp_path, files):
+    src, tgt = files
+    labels = tmp_path / "rep.conll"
+    labels.write_text(GOLD.replace("Nairobi B-LOC", "Nairobi I-LOC"), encoding="utf-8")
+    rep = SourceReport()
+    list(pairs_from_parallel(src, tgt, "swa", read_conll(labels), rep))
+    assert rep.inputs["iob2_repairs"] == {"count": 1, "at": [f"{labels}:4: I-LOC without B- turned into B-"]}
+
+
+def test_parallel_text_files_report_encoding_and_folders(tmp_path, files):
+    from silver_ner.builders.conll import InputEncodingError
+    from silver_ner.projection.errors import UserError
+
+    src, tgt = files
+    tgt.write_bytes(b"Alienda Nairobi.\n\nTupu\xe4.\nWalikutana\n")
+    with pytest.raises(InputEncodingError, match=rf"{tgt}:3: .*byte 0xe4"):
+        list(pairs_from_parallel(src, tgt, "swa", CapitalTagger(), SourceReport()))
+    with pytest.raises(UserError, match=f"{tmp_path}: is a folder"):
+        list(pairs_from_parallel(tmp_path, src, "swa", CapitalTagger(), SourceReport()))

@@ -7,6 +7,8 @@ import os
 import sys
 import time
 
+from silver_ner.projection.errors import UserError
+
 EPILOG = """\
 sources (choose one):
   --demo                                   the embedded offline sample (English -> Swahili, German)
@@ -93,6 +95,10 @@ def source_from_args(args):
         files = {"source_text": args.parallel[0], "target_text": args.parallel[1]}
         if args.source_labels:
             files["source_labels"] = args.source_labels
+        if getattr(args, "source_labels_tokens", False):
+            if not args.source_labels:
+                raise UserError("--source-labels-tokens goes with --source-labels FILE")
+            params["source_labels_tokens"] = True
         return SourceSpec("parallel", files, model=args.tagger, params=params, language=language)
     if not args.source_gold:
         raise ValueError(f"{kinds[0]} needs --source-gold FILE (the labelled source sentences)")
@@ -197,6 +203,16 @@ def run(args) -> int:
         if st["source_dropped"]:
             print(f"{lang}: source pairs dropped before the build: "
                   + ", ".join(f"{k}: {v}" for k, v in st["source_dropped"].items()))
+        for check, what in (("iob2_repairs", "IOB2 repairs in the source labels"),
+                            ("label_token_mismatches", "label sentences whose tokens differ from their source line "
+                                                       "(label file's tokens taken)")):
+            found = st.get("input_checks", {}).get(check)
+            if found and found["count"]:
+                more = " ..." if found["count"] > 5 else ""
+                print(f"{lang}: {what}: {found['count']} ({', '.join(found['at'][:5])}{more}; all in the manifest)"
+                      if found["count"] <= len(found["at"]) else
+                      f"{lang}: {what}: {found['count']} ({', '.join(found['at'][:5])}{more}; the first "
+                      f"{len(found['at'])} in the manifest)")
     print(f"wrote {os.fspath(result.output_dir)} ({len(rows)} config(s), {time.perf_counter() - t0:.1f}s)")
     return 0
 
@@ -220,7 +236,13 @@ def register(sub) -> None:
     src.add_argument("--target-translate", metavar="MODEL", help="translate --source-gold with this translation model")
     src.add_argument("--translated-conll", metavar="FILE", help="a translation of --source-gold in CoNLL format, re-paired")
     src.add_argument("--parallel", nargs=2, metavar=("SRC", "TGT"), help="line-aligned source and target text files")
-    src.add_argument("--source-labels", metavar="FILE", help="with --parallel: CoNLL labels of the source lines")
+    src.add_argument("--source-labels", metavar="FILE",
+                     help="with --parallel: CoNLL labels of the source lines, sentence i for line i; the tokens of "
+                          "every sentence must be those of its tokenised line")
+    src.add_argument("--source-labels-tokens", action="store_true",
+                     help="with --source-labels: where a label sentence's tokens differ from its tokenised source "
+                          "line, take the label file's tokens instead of stopping (each difference is counted, with "
+                          "file:line, in the manifest)")
     src.add_argument("--tagger", metavar="MODEL", help="with --parallel: tag the source lines with this NER model")
     src.add_argument("--source-lang", metavar="CODE", default="eng",
                      help="language of the source sentences, recorded in the manifest (default eng; fra: French "
