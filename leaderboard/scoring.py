@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from silver_ner.builders.conll import read_conll
+from silver_ner.projection.errors import UserError
 from silver_ner.projection.spans import map_labels, spans_to_tags, tags_to_spans
 
 SEQEVAL_MODULE = Path(__file__).resolve().parent / "seqeval_module"
@@ -78,10 +79,10 @@ def align_label_sets(model_types: Sequence[str], gold_types: Sequence[str], rena
     renames = dict(renames or {})
     unknown = sorted(set(renames) - set(gold_types))
     if unknown:
-        raise ValueError(f"--map names gold types the gold set does not have: {', '.join(unknown)} (it has {', '.join(gold_types)})")
+        raise UserError(f"--map names gold types the gold set does not have: {', '.join(unknown)} (it has {', '.join(gold_types)})")
     bad = sorted({v for v in renames.values() if v is not None} - set(model_types))
     if bad:
-        raise ValueError(f"--map maps onto types the model does not predict: {', '.join(bad)} (model: {', '.join(model_types)})")
+        raise UserError(f"--map maps onto types the model does not predict: {', '.join(bad)} (model: {', '.join(model_types)})")
     gold_mapping = {}
     for t in gold_types:
         target = renames.get(t, t)
@@ -90,7 +91,7 @@ def align_label_sets(model_types: Sequence[str], gold_types: Sequence[str], rena
     model_mapping = {t: (t if t in produced else None) for t in model_types}
     scored = [t for t in model_types if t in produced]
     if not scored:
-        raise ValueError(
+        raise UserError(
             f"the model's entity types ({', '.join(model_types)}) and the gold set's ({', '.join(gold_types)}) "
             "have nothing in common; map them with --map GOLD=MODEL"
         )
@@ -150,7 +151,7 @@ def load_gold(spec: str, *, data_root: str | os.PathLike | None = None, language
     if max_sentences:
         gd.tokens, gd.tags = gd.tokens[:max_sentences], gd.tags[:max_sentences]
     if not gd.tokens:
-        raise ValueError(f"{gd.path}: the gold set is empty (no sentences)")
+        raise UserError(f"{gd.path}: the gold set is empty (no sentences)")
     return gd
 
 
@@ -181,6 +182,115 @@ def make_record(system: str, model: str, gold: GoldData, scores: dict, alignment
     return rec
 
 
+# keys every evaluation record carries (``model`` and ``config`` too, but the table needs neither)
+RECORD_KEYS = ("system", "dataset", "split", "language", "metrics")
+RECORD_METRICS = ("f1", "precision", "recall")
+
+
+def parse_results_text(text: str, where: str, *, lenient: bool = False,
+                       lines: bool = False) -> list[tuple[str, object]] | None:
+    """The candidate records of a results file's text, each with its place: ``(where, item)``.
+
+    Accepted: a JSON array of records (``eval_results.json``), a JSON object (one record, or an
+    object whose ``records`` holds them, like ``leaderboard.json``) and JSON lines, one record
+    a line (``results.jsonl``; ``lines`` reads the text as JSON lines even when it is a single
+    line, as for a ``.jsonl`` file). Records are numbered from 1; the
+    place is ``FILE: record N``, or ``FILE:LINE: record N`` for JSON lines (blank lines are not
+    records). ``lenient``: valid JSON that holds no evaluation records at all (another kind of
+    JSON file) gives ``None`` instead of an error; invalid JSON is an error either way. An empty
+    file holds no records.
+    """
+    if not text.strip():
+        return []
+    try:
+        if lines:
+            raise json.JSONDecodeError("Extra data", text, 0)
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data":
+            raise UserError(f"{where}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+        out = []
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{where}:{lineno}: not valid JSON ({exc.msg})") from None
+            out.append((f"{where}:{lineno}: record {len(out) + 1}", item))
+        return None if lenient and not _any_record(out) else out
+    if isinstance(data, dict):
+        if "records" in data:
+            data = data["records"]
+            if not isinstance(data, list):
+                raise UserError(f"{where}: \"records\" must be a JSON array, got {type(data).__name__}")
+        elif "metrics" in data or "system" in data:
+            data = [data]
+        elif lenient:
+            return None
+        else:
+            raise UserError(f'{where}: neither an evaluation record nor an object with "records" '
+                            f"(keys: {', '.join(list(data)[:6]) or 'none'})")
+    if not isinstance(data, list):
+        if lenient:
+            return None
+        raise UserError(f"{where}: expected evaluation records (a JSON array, a JSON object or JSON lines), "
+                        f"got {type(data).__name__}")
+    out = [(f"{where}: record {i}", item) for i, item in enumerate(data, 1)]
+    return None if lenient and out and not _any_record(out) else out
+
+
+def _any_record(located: list[tuple[str, object]]) -> bool:
+    return any(isinstance(item, dict) and "metrics" in item for _, item in located)
+
+
+def check_record(item: object, where: str, required: Sequence[str] = ()) -> dict:
+    """``item`` if it is an evaluation record (keys, metrics in [0, 1]); a UserError naming ``where`` otherwise."""
+    if not isinstance(item, dict):
+        raise UserError(f"{where} is not a JSON object")
+    missing = [k for k in (*RECORD_KEYS, *(k for k in required if k not in RECORD_KEYS)) if k not in item]
+    if missing:
+        raise UserError(f"{where} lacks {', '.join(missing)}")
+    if not isinstance(item["system"], str) or not item["system"]:
+        raise UserError(f"{where} system must be a non-empty string, got {item['system']!r}")
+    if not isinstance(item["dataset"], str) or not item["dataset"]:
+        raise UserError(f"{where} dataset must be a non-empty string, got {item['dataset']!r}")
+    metrics = item["metrics"]
+    if not isinstance(metrics, dict):
+        raise UserError(f"{where} metrics must be an object, got {type(metrics).__name__}")
+    for key in RECORD_METRICS:
+        value = metrics.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise UserError(f"{where} metrics.{key} must be a number in [0, 1], got {value!r}")
+    return item
+
+
+def read_results_located(path: str | os.PathLike, *, required: Sequence[str] = (),
+                         lenient: bool = False) -> list[tuple[str, dict]] | None:
+    """Checked records of a results file with their places (see :func:`parse_results_text`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such results file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not a UTF-8 text file ({exc.reason})") from None
+    located = parse_results_text(text, str(path), lenient=lenient, lines=path.suffix == ".jsonl")
+    if located is None:
+        return None
+    return [(where, check_record(item, where, required)) for where, item in located]
+
+
+def read_results_file(path: str | os.PathLike, *, required: Sequence[str] = ()) -> list[dict]:
+    """The evaluation records of a results file: JSON array, JSON object or JSON lines.
+
+    The one reader of results files (the leaderboard, ``publish results``, the experiment
+    summaries). A malformed file or record raises :class:`UserError` naming the file and the
+    record (numbered from 1; with the line for JSON lines). ``required`` adds keys to demand.
+    """
+    return [rec for _, rec in read_results_located(path, required=required)]
+
+
 def read_results(path: str | os.PathLike) -> list[dict]:
     """Records of an ``eval_results.json`` (a JSON list); a missing file gives ``[]``."""
     path = Path(path)
@@ -189,9 +299,9 @@ def read_results(path: str | os.PathLike) -> list[dict]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+        raise UserError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     if not isinstance(data, list):
-        raise ValueError(f"{path}: expected a JSON list of evaluation records")
+        raise UserError(f"{path}: expected a JSON list of evaluation records")
     return data
 
 

@@ -14,9 +14,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from silver_ner.leaderboard.scoring import read_results_file
+from silver_ner.projection.errors import UserError
+from silver_ner.builders.corpora import portable
 from silver_ner.publish.cards import PAPER_CITATION, require_valid, size_category, template_path
 from silver_ner.publish.hub import RELEASE_FORMAT, RELEASE_MANIFEST, PublishError, ReleaseResult, history_with, hub_errors, open_release, release
-from silver_ner.publish.model import check_records
+from silver_ner.publish.model import RECORD_KEYS
 from silver_ner.publish.versions import Version, check_repo_id, parse_version
 
 RESULTS_FILE = "results.json"
@@ -24,22 +27,8 @@ COLUMNS = ("system", "model", "dataset", "config", "split", "language", "precisi
 
 
 def read_records(path: str | Path) -> list[dict]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such results file")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        # JSON lines (the leaderboard's records.jsonl)
-        data = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    data.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
-    return check_records(data, str(path))
+    """Evaluation records of ``path`` (JSON array, JSON object or JSON lines), read as the leaderboard reads them."""
+    return read_results_file(path, required=RECORD_KEYS)
 
 
 def results_table(records: list[dict]):
@@ -105,9 +94,9 @@ def plan_results(path: str | Path, repo_id: str, version: str | Version, *, hist
                  license: str = "cc-by-4.0") -> ResultsPlan:
     check_repo_id(repo_id)
     version = version if isinstance(version, Version) else parse_version(version)
-    records = read_records(path)
+    records = portable(read_records(path))  # model folders and files by name, never a machine path
     if not records:
-        raise ValueError(f"{path}: no evaluation records to publish")
+        raise UserError(f"{path}: no evaluation records to publish")
     raw = json.dumps(records, sort_keys=True, ensure_ascii=False).encode("utf-8")
     content = {"records": len(records), "sha256": hashlib.sha256(raw).hexdigest()}
     entry = {"version": str(version), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
@@ -120,8 +109,13 @@ def plan_results(path: str | Path, repo_id: str, version: str | Version, *, hist
 
 
 def publish_results(path: str | Path, repo_id: str, version: str, *, private: bool = False, branch: bool = False,
-                    license: str = "cc-by-4.0", token: str | None = None, dry_run: bool = False) -> tuple[ReleaseResult, ResultsPlan]:
-    """Publish leaderboard records as version ``version`` of the dataset ``repo_id``."""
+                    license: str = "cc-by-4.0", token: str | None = None, dry_run: bool = False,
+                    revision: str | None = None, commit_message: str | None = None,
+                    create_pr: bool = False) -> tuple[ReleaseResult, ResultsPlan]:
+    """Publish leaderboard records as version ``version`` of the dataset ``repo_id``.
+
+    ``revision``: the branch to commit to; ``commit_message``: the summary of its commits.
+    """
     from huggingface_hub import CommitOperationAdd
 
     plan = plan_results(path, repo_id, version, license=license)
@@ -129,29 +123,31 @@ def publish_results(path: str | Path, repo_id: str, version: str, *, private: bo
     if dry_run:
         return ReleaseResult(repo_id, "dataset", str(v), v.tag, "dry-run"), plan
     hub, tags, history = open_release(token, repo_id, "dataset", plan.card, plan.history_entry)
+    plan.card = render_results_card(plan.records, repo_id, v, history, license)  # the history of the repository
 
-    def upload() -> str:
+    def upload(revision: str | None) -> str:
         from datasets import DatasetDict
 
         DatasetDict({"train": results_table(plan.records)}).push_to_hub(
-            repo_id, config_name="default", token=hub.token, private=private, commit_message=f"silver-ner results {v}: table")
+            repo_id, config_name="default", token=hub.token, private=private, revision=revision,
+            commit_message=commit_message or f"silver-ner results {v}: table")
         with hub_errors(repo_id, "read the uploaded card"):
             from huggingface_hub import DatasetCard
 
-            head = hub.api.repo_info(repo_id, repo_type="dataset").sha
+            head = hub.api.repo_info(repo_id, repo_type="dataset", revision=revision).sha
             text = hub.read_file(repo_id, "dataset", "README.md", head) or b""
             info = DatasetCard(text.decode("utf-8")).data.to_dict().get("dataset_info")
         infos = [info] if isinstance(info, dict) else list(info or [])
         infos = [{"config_name": "default", **i} for i in infos]  # a single config is written without its name
-        card = render_results_card(plan.records, repo_id, v, history, license, infos)
+        card = plan.card = render_results_card(plan.records, repo_id, v, history, license, infos)
         require_valid(card, "dataset", f"results {repo_id}")
         manifest = {"format": RELEASE_FORMAT, "kind": "results", "version": str(v), "content": plan.content, "history": history}
         ops = [CommitOperationAdd(RESULTS_FILE, json.dumps(plan.records, indent=1, ensure_ascii=False).encode("utf-8")),
                CommitOperationAdd("README.md", str(card).encode("utf-8")),
                CommitOperationAdd(RELEASE_MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))]
         with hub_errors(repo_id, "commit the results"):
-            return hub.api.create_commit(repo_id, ops, repo_type="dataset", parent_commit=head,
-                                         commit_message=f"silver-ner results {v}: records, card, manifest").oid
+            return hub.api.create_commit(repo_id, ops, repo_type="dataset", parent_commit=head, revision=revision,
+                                         commit_message=commit_message or f"silver-ner results {v}: records, card, manifest").oid
 
     def verify(sha: str) -> None:
         got = hub.read_file(repo_id, "dataset", RESULTS_FILE, sha)
@@ -162,6 +158,7 @@ def publish_results(path: str | Path, repo_id: str, version: str, *, private: bo
             raise PublishError(f"verify {repo_id}@{sha[:12]}: the release manifest does not match the local records")
 
     result = release(hub, repo_id=repo_id, repo_type="dataset", version=v, content=plan.content,
-                     upload=upload, verify=verify, private=private, branch=branch, tags=tags)
+                     upload=upload, verify=verify, private=private, branch=branch, tags=tags, card=plan.card,
+                     revision=revision, create_pr=create_pr)
     return result, plan
 

@@ -82,12 +82,25 @@ def register(sub) -> None:
     lb = sub.add_parser(
         "leaderboard",
         help="collect evaluation records into a table (markdown, CSV, JSON) and a plot",
-        description="Read eval_results.json files (or model folders holding one) and write "
-        "leaderboard.md, leaderboard.csv, leaderboard.json, results.jsonl and leaderboard.png.",
+        description="Read evaluation records (eval_results.json, results.jsonl, leaderboard.json: a JSON array, "
+        "a JSON object or JSON lines), model folders, or folders of such files, and write leaderboard.md (one table "
+        "and one mean per dataset and split), leaderboard.csv, leaderboard.json, results.jsonl and leaderboard.png "
+        "(one panel per dataset and split).",
     )
-    lb.add_argument("results", nargs="+", help="eval_results.json files or model folders")
+    lb.add_argument("results", nargs="+", help="results files, model folders or folders of results files")
     lb.add_argument("--output", required=True, help="folder to write the table and plot into")
-    lb.add_argument("--split", default="test", help="split to tabulate (default: test; 'all' for every split)")
+    lb.add_argument("--split", default="test", help="split to tabulate (default: test; 'all' for every split, "
+                    "each dataset and split in its own table)")
+    lb.add_argument("--recursive", action="store_true", help="also read the subfolders of a folder given as RESULTS")
+    lb.add_argument("--baseline", metavar="SYSTEM", help="system to compare against and highlight "
+                    "(default: direct-transfer when present)")
+    lb.add_argument("--max-plot-systems", type=int, default=8, metavar="N",
+                    help="draw the N systems with the best mean, the baseline included (default 8)")
+    lb.add_argument("--plot-system", action="append", metavar="SYSTEM",
+                    help="draw this system (repeatable; replaces --max-plot-systems; the baseline is always drawn)")
+    lb.add_argument("--label", action="append", metavar="DATASET=TEXT",
+                    help="display name of a dataset in the tables and the figure, e.g. masakhaner2='MasakhaNER 2.0 "
+                    "(in-domain)'; repeatable")
     lb.add_argument("--title", default="Entity-level F1 (strict IOB2)")
     lb.set_defaults(func=run_leaderboard)
 
@@ -225,12 +238,15 @@ def run_average(args) -> int:
 
 
 def run_leaderboard(args) -> int:
-    from silver_ner.leaderboard.board import collect_records, write_leaderboard
+    from silver_ner.leaderboard.board import collect_records, parse_labels, write_leaderboard
 
-    records, notes = collect_records(args.results)
+    labels = parse_labels(args.label or [])
+    records, notes = collect_records(args.results, recursive=args.recursive)
     for n in notes:
         print(n, file=sys.stderr)
-    written = write_leaderboard(records, args.output, split=None if args.split == "all" else args.split, title=args.title)
+    written = write_leaderboard(records, args.output, split=None if args.split == "all" else args.split, title=args.title,
+                                baseline=args.baseline, plot_systems=args.plot_system,
+                                max_plot_systems=args.max_plot_systems, labels=labels)
     print(written["markdown_text"])
     print("wrote " + ", ".join(str(v) for k, v in written.items() if k != "markdown_text"), file=sys.stderr)
     return 0
