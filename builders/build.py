@@ -18,7 +18,9 @@ tokens. So
 
 :func:`build` writes the output folder: ``OUTPUT/<lang>/`` (``DatasetDict.save_to_disk``),
 optional ``OUTPUT/<lang>/parquet/{train,validation}.parquet``, and the manifest
-``OUTPUT/silver_ner_build.json``. It writes into a temporary folder beside ``OUTPUT`` and
+``OUTPUT/silver_ner_build.json`` (its ``sources`` name each corpus read, with licence and citation),
+and ``OUTPUT/README.md`` whose ``configs:`` make ``datasets.load_dataset(OUTPUT, lang)`` load one config
+per language, as from the published repository. It writes into a temporary folder beside ``OUTPUT`` and
 renames it into place at the end, so an interrupted build never leaves a dataset that loads.
 """
 
@@ -216,6 +218,7 @@ class BuildSpec:
     filters: FilterOptions = field(default_factory=FilterOptions)
     validation_fraction: float = 0.1
     licenses: list[str] = field(default_factory=list)
+    source_license: str | None = None  # Hub licence id of input files that are no known corpus (recorded in ``sources``)
     reference: str | None = None  # a labelled CoNLL file of the target side, line-parallel, to score the rows
     # target-language phrases the annotation puts at the start of a span, per entity type: {"LOC": [("jihar",)]}
     span_conventions: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
@@ -707,6 +710,19 @@ class LanguageBuild:
         seen = sorted({sp.label for p in self.pairs() for sp in p.source_spans} | set(s.labels))
         return {lab: (s.label_mapping[lab] if lab in s.label_mapping else (lab if lab in s.labels else None)) for lab in seen}
 
+    def sources(self) -> list[dict[str, Any]]:
+        """The corpora this config read, with licence and citation (see :mod:`silver_ner.builders.corpora`)."""
+        from .corpora import sources_of
+
+        roles = {"source_text": "source", "source_labels": "source", "source_gold": "source",
+                 "target_text": "target", "translated_conll": "target"}
+        files: dict[str, list[str]] = {}
+        for key, path in self.spec.source.files.items():
+            files.setdefault(roles.get(key, "source"), []).append(str(path))
+        if self.spec.reference:
+            files.setdefault("reference", []).append(str(self.spec.reference))
+        return sources_of(files, self.spec.source_license)
+
     def config_entry(self, elapsed: float | None = None) -> dict[str, Any]:
         """This language's entry in the manifest."""
         s = self.spec
@@ -727,6 +743,7 @@ class LanguageBuild:
             "validation_fraction": s.validation_fraction,
             "fingerprint": self.fingerprint(),
             "licenses": list(s.licenses),
+            "sources": self.sources(),
         }
         if s.span_conventions:
             entry["span_conventions"] = {k: [" ".join(p) for p in v] for k, v in s.span_conventions.items()}
@@ -824,6 +841,9 @@ def build(
             if on_language is not None:
                 on_language(spec.lang, entry)
         cache.write_json_atomic(tmp / MANIFEST_NAME, manifest)
+        from .corpora import configs_readme
+
+        (tmp / "README.md").write_text(configs_readme(manifest), encoding="utf-8")  # load_dataset(OUTPUT, lang)
         _swap_into_place(tmp, output_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

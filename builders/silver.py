@@ -32,6 +32,9 @@ from silver_ner import __version__
 from .build import SPLITS, BuildSpec, LanguageBuild
 
 
+ROW_FORMAT = "rows2"  # rows2: portable origins (no machine paths)
+
+
 def silver_features(label_names: list[str]) -> datasets.Features:
     """Row schema: target tokens and tags plus the provenance of each row."""
     tags = datasets.ClassLabel(names=label_names)
@@ -76,6 +79,7 @@ class SilverNerBuilder(datasets.GeneratorBasedBuilder):
     def from_build(cls, build: LanguageBuild, *, cache_dir: str | None = None) -> "SilverNerBuilder":
         """A builder for ``build`` whose cache id is the build's fingerprint."""
         fp = build.fingerprint()
+        fp = f"{fp}-{ROW_FORMAT}"  # a datasets cache of rows written before the current row format is not reused
         return cls(config_name=build.spec.lang, spec=build.spec, build=build, hash=fp,
                    config_id=f"{build.spec.lang}-{fp}", cache_dir=cache_dir, dataset_name="silver_ner")
 
@@ -91,7 +95,9 @@ class SilverNerBuilder(datasets.GeneratorBasedBuilder):
         if entry is not None:
             keep = {k: entry[k] for k in ("label_mapping", "stats", "source", "target_source", "aligner", "method",
                                           "method_params", "filters", "fingerprint", "licenses") if k in entry}
-            text += "\nsilver-ner-build: " + json.dumps(keep, sort_keys=True, ensure_ascii=False)
+            from .corpora import portable
+
+            text += "\nsilver-ner-build: " + json.dumps(portable(keep), sort_keys=True, ensure_ascii=False)
         return text
 
     def _info(self) -> datasets.DatasetInfo:
@@ -109,5 +115,9 @@ class SilverNerBuilder(datasets.GeneratorBasedBuilder):
         return [datasets.SplitGenerator(name=split, gen_kwargs={"chunks": chunks, "split": split}) for split in SPLITS]
 
     def _generate_examples(self, chunks, split):
+        from .corpora import portable
+
         for c, j, row in self._build.rows(chunks, split):
+            # no machine paths leave the build: origins name files under the data folder, the sample, or by name
+            row["origin"] = json.dumps(portable(json.loads(row["origin"])), sort_keys=True, ensure_ascii=False)
             yield datasets.builder.Key(c, j), row

@@ -9,16 +9,34 @@ experiments/robustness.sh writes into that folder, and the MasakhaNER 2.0 dev re
 ``dev/`` subfolder: the student chosen for the headline is the one with the best mean dev F1, so
 that no choice among the variants looks at the test sets. Writes the markdown summary, a JSON twin
 (``summary.json``) and a plot (``in_vs_out_of_domain.png``) next to it.
+
+With ``--published CSV`` (experiments/all_languages.sh) the summary opens with one row per language
+(``--languages``, default every language of the records and of the CSV): direct transfer, the
+``--student`` system, the gain, the published model-transfer figure and the best published
+translate-test figure of the language, and the counts of languages where the student reaches them.
+A language without a record yet is marked ``missing`` (never 0), one without a published figure
+``n/a``:
+
+    python experiments/robustness_summary.py experiments/results/all_languages \
+        --published experiments/published_masakhaner2.csv --student student-ours-pool-p90
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from pathlib import Path
 
+from silver_ner.leaderboard.scoring import read_results_file
+
 IN_DOMAIN = "masakhaner2"
+#: MasakhaNER 2.0 languages (suffixes of per-language training records).
+MASAKHANER2_LANGS = ("bam", "bbj", "ewe", "fon", "hau", "ibo", "kin", "lug", "luo", "mos", "nya", "pcm", "sna", "swa",
+                     "tsn", "twi", "wol", "xho", "yor", "zul")
+MISSING = "missing"
+NOT_AVAILABLE = "n/a"
 OUT_OF_DOMAIN = "wikiann"
 BASELINE = "direct-transfer"
 DESCRIPTIONS = {
@@ -64,16 +82,9 @@ def load_records(folder: Path, split: str = "test") -> dict[tuple[str, str, str]
     for path in sorted(folder.glob("*.json")):
         if path.name.startswith(("training-", "build-", "summary", "mafand_", "span_conventions")):
             continue
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, list):
-            raise ValueError(f"{path}: expected a list of evaluation records")
-        for i, rec in enumerate(data):
-            try:
-                if rec["split"] != split:
-                    continue
+        for rec in read_results_file(path):  # the leaderboard's reader: errors name the file and record
+            if rec["split"] == split:
                 out[(rec["system"], rec["dataset"], rec["language"])] = rec
-            except (KeyError, TypeError) as exc:
-                raise ValueError(f"{path}: record {i} lacks {exc}") from None
     return out
 
 
@@ -83,7 +94,7 @@ def load_training(folder: Path) -> dict[str, list[dict]]:
     for path in sorted(folder.glob("training-*.json")):
         rec = json.loads(path.read_text(encoding="utf-8"))
         system = path.stem[len("training-"):]
-        for lang in ("hau", "ibo", "swa", "yor"):
+        for lang in MASAKHANER2_LANGS:
             if system.endswith("-" + lang):
                 system = system[: -len(lang) - 1]
         out.setdefault(system, []).append(rec)
@@ -161,12 +172,173 @@ def summarise(folder: Path) -> dict:
             "training": training}
 
 
-def to_markdown(summary: dict) -> str:
+def load_published(path: Path) -> dict:
+    """``{"model_transfer": {lang: f1}, "translate_test": {method: {lang: f1}}}`` (F1 x 100) from the CSV
+    (``#`` lines are its source note; columns system, kind, one per language, mean)."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    out: dict = {"model_transfer": {}, "translate_test": {}}
+    for i, row in enumerate(csv.DictReader(lines)):
+        kind, system = row.pop("kind"), row.pop("system")
+        row.pop("mean", None)
+        try:
+            values = {lang: float(v) for lang, v in row.items() if v not in ("", None)}
+        except ValueError as exc:
+            raise ValueError(f"{path}: row {i + 1} ({system}): {exc}") from None
+        if kind == "model-transfer":
+            out["model_transfer"].update(values)
+        elif kind == "translate-test":
+            out["translate_test"][system] = values
+        else:
+            raise ValueError(f"{path}: row {i + 1} ({system}): unknown kind {kind!r}")
+    return out
+
+
+def _side_reports(folder: Path) -> dict[str, dict]:
+    """``lang -> mafand_overlap.py report`` of the per-language pool builds (``mafand_pool_overlap-<lang>.json``)."""
+    out = {}
+    for path in sorted(folder.glob("mafand_pool_overlap-*.json")):
+        out.update(json.loads(path.read_text(encoding="utf-8")))
+    return out
+
+
+def _timings(folder: Path) -> dict[str, float]:
+    """``lang -> seconds`` summed over the stages in ``timings.jsonl`` (stages of several languages left out)."""
+    path = folder / "timings.jsonl"
+    out: dict[str, float] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                out[rec["lang"]] = out.get(rec["lang"], 0.0) + rec["seconds"]
+    return out
+
+
+def per_language(folder: Path, published: dict, student: str, langs: list[str] | None = None,
+                 wikiann_langs: list[str] | None = None) -> dict:
+    """One row per language, alphabetically (F1 x 100; None where missing), and the counts and means over the
+    languages measured. ``wikiann_langs``: languages with a WikiANN test set (default: those with records)."""
+    recs = load_records(folder)
+    mt, tt = published["model_transfer"], published["translate_test"]
+    if not langs:
+        langs = {lang for _, d, lang in recs if d == IN_DOMAIN} | set(mt) | {lang for v in tt.values() for lang in v}
+    langs = sorted(set(langs))
+    wiki = set(wikiann_langs or []) | {lang for _, d, lang in recs if d == OUT_OF_DOMAIN}
+    sides, seconds = _side_reports(folder), _timings(folder)
+    training = {}
+    for t in load_training(folder).get(student, []):
+        config = next((p.get("config") for p in t["training_data"] if p.get("config")), None)
+        training[config] = t["n_sentences"]
+
+    def f1(system, dataset, lang):
+        rec = recs.get((system, dataset, lang))
+        return 100 * rec["metrics"]["f1"] if rec else None
+
+    rows = []
+    for lang in langs:
+        best = max(((v[lang], m) for m, v in tt.items() if lang in v), default=(None, None))
+        dt, st = f1(BASELINE, IN_DOMAIN, lang), f1(student, IN_DOMAIN, lang)
+        ood = {s: f1(s, OUT_OF_DOMAIN, lang) for s in (BASELINE, student)}
+        rows.append({
+            "lang": lang, "pair": sides.get(lang, {}).get("pair"), "pool_pairs": sides.get(lang, {}).get("pool_pairs"),
+            "student_sentences": training.get(lang), "direct_transfer": dt, "student": st,
+            "gain": st - dt if st is not None and dt is not None else None,
+            "published_model_transfer": mt.get(lang), "best_translate_test": best[0], "best_translate_test_method": best[1],
+            "wikiann_direct_transfer": ood[BASELINE], "wikiann_student": ood[student],
+            "wikiann": lang in wiki,
+            "seconds": seconds.get(lang),
+        })
+    done = [r for r in rows if r["gain"] is not None]
+    # compared at the published precision (one decimal)
+    vs_mt = [r for r in rows if r["student"] is not None and r["published_model_transfer"] is not None]
+    vs_tt = [r for r in rows if r["student"] is not None and r["best_translate_test"] is not None]
+    ood = [r for r in rows if r["wikiann_student"] is not None and r["wikiann_direct_transfer"] is not None]
+    return {
+        "student": student, "rows": rows, "languages": len(rows), "measured": len(done),
+        "missing": [r["lang"] for r in rows if r["student"] is None or r["direct_transfer"] is None],
+        "mean_direct_transfer": mean(r["direct_transfer"] for r in done) if done else None,
+        "mean_student": mean(r["student"] for r in done) if done else None,
+        "mean_gain": mean(r["gain"] for r in done) if done else None,
+        "published_covered": sum(1 for r in rows if r["published_model_transfer"] is not None),
+        "student_vs_model_transfer": {"measured": len(vs_mt), "at_least": sum(
+            1 for r in vs_mt if round(r["student"], 1) >= r["published_model_transfer"])},
+        "student_vs_best_translate_test": {"measured": len(vs_tt), "at_least": sum(
+            1 for r in vs_tt if round(r["student"], 1) >= r["best_translate_test"])},
+        "mean_student_on_published": mean(r["student"] for r in vs_mt) if vs_mt else None,
+        "mean_model_transfer_on_published": mean(r["published_model_transfer"] for r in vs_mt) if vs_mt else None,
+        "mean_best_translate_test_on_published": mean(r["best_translate_test"] for r in vs_tt) if vs_tt else None,
+        "wikiann_measured": len(ood),
+        "wikiann_mean_gain": mean(r["wikiann_student"] - r["wikiann_direct_transfer"] for r in ood) if ood else None,
+    }
+
+
+def _cell(x, signed=False, missing=MISSING):
+    if x is None:
+        return missing
+    return f"{x:+.1f}" if signed else f"{x:.1f}"
+
+
+def _count(n):
+    return f"{n:,}" if n is not None else MISSING
+
+
+def per_language_markdown(table: dict) -> str:
+    st = table["student"]
+    lines = [f"## Per language: direct transfer vs `{st}` on MasakhaNER 2.0 test (F1 x 100, PER/ORG/LOC, strict IOB2)", "",
+             "| lang | MAFAND pair | pool pairs | student rows | direct transfer | student | gain | published model "
+             "transfer (XLM-R-large) | student - model transfer | best published translate-test | student - best "
+             "translate-test | wall time (min) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in table["rows"]:
+        pub, best, student = r["published_model_transfer"], r["best_translate_test"], r["student"]
+
+        def diff(ref):
+            if ref is None:
+                return NOT_AVAILABLE
+            return _cell(student - ref, signed=True) if student is not None else MISSING
+
+        cells = [r["lang"], r["pair"] or MISSING, _count(r["pool_pairs"]), _count(r["student_sentences"]),
+                 _cell(r["direct_transfer"]), _cell(student), _cell(r["gain"], signed=True),
+                 _cell(pub, missing=NOT_AVAILABLE), diff(pub),
+                 f"{best:.1f} ({r['best_translate_test_method']})" if best is not None else NOT_AVAILABLE, diff(best),
+                 f"{r['seconds'] / 60:.1f}" if r["seconds"] is not None else MISSING]
+        lines.append("| " + " | ".join(cells) + " |")
+    mt, tt = table["student_vs_model_transfer"], table["student_vs_best_translate_test"]
+    lines += [
+        "",
+        f"Languages measured: {table['measured']} of {table['languages']}"
+        + (f" (missing: {', '.join(table['missing'])})" if table["missing"] else "") + ".",
+        f"Mean over the measured languages: direct transfer {_cell(table['mean_direct_transfer'])}, student "
+        f"{_cell(table['mean_student'])}, mean gain **{_cell(table['mean_gain'], signed=True)}**.",
+        f"Student >= published model transfer (XLM-R-large): **{mt['at_least']} of {mt['measured']}** languages measured "
+        f"(the published figures cover {table['published_covered']}); mean over those {mt['measured']}: student "
+        f"{_cell(table['mean_student_on_published'])}, published model transfer "
+        f"{_cell(table['mean_model_transfer_on_published'])}.",
+        f"Student >= the best published translate-test row of the language: **{tt['at_least']} of {tt['measured']}**; "
+        f"mean of those best rows {_cell(table['mean_best_translate_test_on_published'])}.",
+        "Comparisons with published figures are made at their precision (one decimal). Published: "
+        "experiments/published_masakhaner2.csv (translate-test: NLLB-200-3.3B, XLM-R-large, projection back; "
+        "a different teacher and test-time translation, so a reference point rather than a like-for-like row).",
+        "", "### Out of domain: WikiANN test (Rahimi splits)", "",
+        "| lang | direct transfer | student | gain |", "|---|---:|---:|---:|",
+    ]
+    for r in table["rows"]:
+        if not r["wikiann"]:
+            continue
+        dt, s = r["wikiann_direct_transfer"], r["wikiann_student"]
+        lines.append(f"| {r['lang']} | {_cell(dt)} | {_cell(s)} | "
+                     f"{_cell(s - dt, signed=True) if s is not None and dt is not None else MISSING} |")
+    lines += ["", f"Mean WikiANN gain over {table['wikiann_measured']} language(s): "
+              f"{_cell(table['wikiann_mean_gain'], signed=True)}.", ""]
+    return "\n".join(lines)
+
+
+def to_markdown(summary: dict, selection: bool = True) -> str:
+    """The tables over every system; ``selection=False`` leaves out the dev-selection headline (one student)."""
     li, lo = summary["langs_in_domain"], summary["langs_out_of_domain"]
     lines = ["## In-domain: MasakhaNER 2.0 test (F1 x 100, PER/ORG/LOC, strict IOB2)", ""]
     lines.append("| system | " + " | ".join(li) + " | mean | vs direct transfer | dev mean |")
     lines.append("|---|" + "---:|" * (len(li) + 3))
-    sel = summary.get("selected_on_dev")
+    sel = summary.get("selected_on_dev") if selection else None
     for r in summary["rows"]:
         name = f"**{r['system']}**" if r["system"] == sel else r["system"]
         name += " †" if r["system"] in USES_TARGET_ANNOTATION else ""
@@ -212,7 +384,8 @@ def plot(summary: dict, path: Path) -> None:
     ax.bar([x + width / 2 for x in xs], [100 * (r["out_of_domain_mean"] or 0) for r in rows], width, label="WikiANN (out-of-domain)")
     ax.set_xticks(list(xs), [r["system"] for r in rows], rotation=15, ha="right", fontsize=8)
     ax.set_ylabel("mean entity F1")
-    ax.set_title("hau/ibo/swa/yor in-domain mean, ibo/swa/yor out-of-domain mean", fontsize=9)
+    ax.set_title(f"{'/'.join(summary['langs_in_domain'])} in-domain mean, "
+                 f"{'/'.join(summary['langs_out_of_domain'])} out-of-domain mean", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -223,13 +396,27 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("folder", help="folder with the evaluation and training records")
     ap.add_argument("--output", help="markdown file to write (default: FOLDER/summary.md)")
+    ap.add_argument("--published", metavar="CSV",
+                    help="published per-language figures (experiments/published_masakhaner2.csv): open the summary "
+                         "with one row per language against them")
+    ap.add_argument("--student", default="student-ours-pool-p90", help="with --published: the student compared")
+    ap.add_argument("--languages", help="with --published: the languages of the table, space- or comma-separated "
+                                        "(default: those of the records and of the CSV)")
+    ap.add_argument("--wikiann-languages", help="with --published: languages that have a WikiANN test set (listed "
+                                                "out of domain, marked missing until scored)")
     args = ap.parse_args(argv)
     folder = Path(args.folder)
     summary = summarise(folder)
     if not summary["rows"]:
         print(f"{folder}: no evaluation records", file=sys.stderr)
         return 1
-    md = to_markdown(summary)
+    if args.published:
+        langs = args.languages.replace(",", " ").split() if args.languages else None
+        wiki = args.wikiann_languages.replace(",", " ").split() if args.wikiann_languages else None
+        summary["per_language"] = per_language(folder, load_published(Path(args.published)), args.student, langs, wiki)
+        md = per_language_markdown(summary["per_language"]) + "\n" + to_markdown(summary, selection=False)
+    else:
+        md = to_markdown(summary)
     out = Path(args.output) if args.output else folder / "summary.md"
     out.write_text(md, encoding="utf-8")
     out.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")

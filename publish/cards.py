@@ -10,6 +10,8 @@ import re
 from importlib import resources
 from typing import Any
 
+from silver_ner.projection.errors import UserError
+
 PAPER_CITATION = """@inproceedings{politov-etal-2025-revisiting,
   title = {Revisiting Projection-based Data Transfer for Cross-Lingual Named Entity Recognition in Low-Resource Languages},
   author = {Politov, Andrei and Shkalikov, Oleh and J{\\"a}kel, Ren{\\'e} and F{\\"a}rber, Michael},
@@ -18,30 +20,6 @@ PAPER_CITATION = """@inproceedings{politov-etal-2025-revisiting,
   eprint = {2501.18750},
   archivePrefix = {arXiv}
 }"""
-
-SOURCE_CITATIONS = {
-    "conll2003": """@inproceedings{tjong-kim-sang-de-meulder-2003-introduction,
-  title = {Introduction to the {C}o{NLL}-2003 Shared Task: Language-Independent Named Entity Recognition},
-  author = {Tjong Kim Sang, Erik F. and De Meulder, Fien},
-  booktitle = {Proceedings of the Seventh Conference on Natural Language Learning at HLT-NAACL 2003},
-  year = {2003},
-  pages = {142--147}
-}""",
-    "masakhaner2": """@inproceedings{adelani-etal-2022-masakhaner,
-  title = {{M}asakha{NER} 2.0: {A}frica-centric Transfer Learning for Named Entity Recognition},
-  author = {Adelani, David Ifeoluwa and others},
-  booktitle = {Proceedings of the 2022 Conference on Empirical Methods in Natural Language Processing},
-  year = {2022},
-  pages = {4488--4508}
-}""",
-    "mafand": """@inproceedings{adelani-etal-2022-thousand,
-  title = {A Few Thousand Translations Go a Long Way! Leveraging Pre-trained Models for {A}frican News Translation},
-  author = {Adelani, David Ifeoluwa and others},
-  booktitle = {Proceedings of the 2022 Conference of the North American Chapter of the Association for Computational Linguistics},
-  year = {2022},
-  pages = {3053--3070}
-}""",
-}
 
 # Hub licence ids and the restrictions they carry. "other" means custom terms, spelled out in the card.
 LICENSE_FLAGS: dict[str, frozenset[str]] = {
@@ -61,10 +39,11 @@ SIZE_CATEGORIES = (
     (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M"), (1_000_000_000, "100M<n<1B"),
 )
 CUSTOM_LICENSE_NAME = "silver-ner-inherited-terms"
-REUTERS_TERMS = (
-    "CoNLL-2003 text comes from the Reuters Corpus (RCV1), available for research use under the "
-    "Reuters Corpus agreement; redistribution and commercial use are not permitted by those terms"
-)
+# from the least to the most restrictive: of several sources that all allow what the others need,
+# a derived work takes the latest in this order
+RESTRICTIVENESS = ("cc0-1.0", "mit", "apache-2.0", "odc-by", "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0",
+                   "cc-by-nc-sa-4.0", "cc-by-nc-nd-4.0", "other")
+FLAG_NAMES = {"nc": "non-commercial", "sa": "share-alike", "nd": "no-derivatives", "custom": "custom terms"}
 
 
 def size_category(n: int) -> str:
@@ -100,33 +79,73 @@ def required_flags(licenses: list[str]) -> frozenset[str]:
     return frozenset(flags)
 
 
-def inherited_license(licenses: list[str]) -> str:
-    """The least restrictive Hub licence that is at least as restrictive as every source licence.
+def combined_license(items: list[tuple[str, frozenset[str]]]) -> str:
+    """The licence of data derived from sources ``(Hub id, restriction flags)``: the most restrictive of them.
 
-    CC BY-NC 4.0 sources (MasakhaNER, MAFAND) give ``cc-by-nc-4.0``; custom terms such as the
-    Reuters terms of CoNLL-2003 give ``other`` (the card then names the terms).
+    A source licence that already carries every restriction of the others is kept as it is (Apache-2.0
+    sources stay ``apache-2.0``, CC BY-NC sources give ``cc-by-nc-4.0``); custom terms give ``other``;
+    restrictions spread over several sources give the CC licence that carries them all.
     """
-    need = required_flags(licenses)
+    need = frozenset().union(*(flags for _, flags in items)) if items else frozenset()
     if "custom" in need:
         return "other"
-    for lic in ("cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc-by-nc-nd-4.0"):
-        if need <= LICENSE_FLAGS[lic]:
-            return lic
+    covering = [lid for lid, flags in items if need <= flags and lid in RESTRICTIVENESS]
+    if covering:
+        return max(covering, key=RESTRICTIVENESS.index)
+    for lid in ("cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc-by-nc-nd-4.0"):
+        if need <= LICENSE_FLAGS[lid]:
+            return lid
     return "other"
+
+
+def inherited_license(licenses: list[str]) -> str:
+    """The licence of data derived from sources given as licence texts (see :func:`combined_license`)."""
+    items = []
+    for lic in licenses:
+        norm, flags = normalise_license(lic)
+        items.append((norm if norm in LICENSE_FLAGS else "other", flags))
+    return combined_license(items)
+
+
+def source_flags(record: dict) -> frozenset[str]:
+    """The restrictions of a manifest ``sources`` record's licence (``other``: its recorded restrictions)."""
+    lic = record.get("license")
+    if lic == "other":
+        restrictions = record.get("restrictions")
+        return frozenset(restrictions) if restrictions is not None else LICENSE_FLAGS["other"]
+    return LICENSE_FLAGS[lic]
+
+
+def _missing_flags(chosen: str, need: frozenset[str]) -> list[str]:
+    if chosen not in LICENSE_FLAGS:
+        return [f"license {chosen!r} is not one of {', '.join(sorted(LICENSE_FLAGS))}"]
+    missing = need - LICENSE_FLAGS[chosen]
+    return [", ".join(FLAG_NAMES[m] for m in sorted(missing))] if missing else []
 
 
 def license_problems(chosen: str, licenses: list[str]) -> list[str]:
     """Why ``chosen`` is less restrictive than the source licences (empty when it is fine)."""
-    if chosen not in LICENSE_FLAGS:
-        return [f"license {chosen!r} is not one of {', '.join(sorted(LICENSE_FLAGS))}"]
-    missing = required_flags(licenses) - LICENSE_FLAGS[chosen]
-    if missing:
-        names = {"nc": "non-commercial", "sa": "share-alike", "nd": "no-derivatives", "custom": "custom terms"}
-        return [
-            f"license {chosen!r} is less restrictive than the sources ({', '.join(licenses)}): "
-            f"it lacks {', '.join(names[m] for m in sorted(missing))}"
-        ]
-    return []
+    problems = _missing_flags(chosen, required_flags(licenses))
+    if problems and chosen in LICENSE_FLAGS:
+        return [f"license {chosen!r} is less restrictive than the sources ({', '.join(licenses)}): it lacks {problems[0]}"]
+    return problems
+
+
+def source_license_problems(chosen: str, sources: list[dict]) -> list[str]:
+    """Why ``chosen`` may not license data derived from ``sources`` (manifest records); empty when it may."""
+    need = frozenset().union(*(source_flags(s) for s in sources)) if sources else frozenset()
+    problems = _missing_flags(chosen, need)
+    if problems and chosen in LICENSE_FLAGS:
+        named = ", ".join(f"{s['name']} ({s['license']})" for s in sources if not source_flags(s) <= LICENSE_FLAGS[chosen])
+        return [f"license {chosen!r} is less restrictive than the sources ({named}): it lacks {problems[0]}"]
+    if not problems and chosen in RESTRICTIVENESS:
+        # with the same restrictions, a source licence is not swapped for a laxer one (apache-2.0 → mit)
+        laxer = [s for s in sources if s.get("license") in RESTRICTIVENESS
+                 and RESTRICTIVENESS.index(chosen) < RESTRICTIVENESS.index(s["license"])]
+        if laxer:
+            named = ", ".join(f"{s['name']} ({s['license']})" for s in laxer)
+            return [f"license {chosen!r} is less restrictive than the sources ({named})"]
+    return problems
 
 
 def template_path(name: str) -> str:
@@ -185,11 +204,17 @@ def check_metadata(meta: dict[str, Any], repo_type: str) -> list[str]:
     return problems
 
 
-def require_valid(card, repo_type: str, what: str, licenses: list[str] | None = None) -> None:
-    """Raise ``ValueError`` listing every local problem of ``card`` (checked before any upload)."""
+def require_valid(card, repo_type: str, what: str, licenses: list[str] | None = None, *, sources: list[dict] | None = None) -> None:
+    """Raise ``ValueError`` listing every local problem of ``card`` (checked before any upload).
+
+    ``licenses`` (licence texts) or ``sources`` (manifest records): the card's licence must be at
+    least as restrictive as each of them.
+    """
     meta = card.data.to_dict()
     problems = check_metadata(meta, repo_type)
     if licenses and meta.get("license"):
         problems += license_problems(meta["license"], licenses)
+    if sources and meta.get("license"):
+        problems += source_license_problems(meta["license"], sources)
     if problems:
-        raise ValueError(f"{what}: the card is invalid: " + "; ".join(problems))
+        raise UserError(f"{what}: the card is invalid: " + "; ".join(problems))

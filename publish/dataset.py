@@ -16,15 +16,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from silver_ner.builders.corpora import configs_yaml, merge_sources, portable_path, sources_of
+from silver_ner.projection.errors import UserError
 from silver_ner.publish.cards import (
     CUSTOM_LICENSE_NAME,
+    LICENSE_FLAGS,
     PAPER_CITATION,
-    REUTERS_TERMS,
-    SOURCE_CITATIONS,
-    inherited_license,
-    normalise_license,
+    combined_license,
     require_valid,
     size_category,
+    source_flags,
     template_path,
 )
 from silver_ner.publish.hub import RELEASE_FORMAT, RELEASE_MANIFEST, Hub, PublishError, ReleaseResult
@@ -72,8 +73,50 @@ class BuiltDataset:
     configs: dict[str, BuiltConfig]
 
     @property
-    def licenses(self) -> list[str]:
-        return sorted({lic for c in self.configs.values() for lic in c.meta.get("licenses", [])})
+    def sources(self) -> list[dict]:
+        """Every source corpus of the build, one record each, as the manifest names them."""
+        return merge_sources(config_sources(c.meta) for c in self.configs.values())
+
+    def with_source_license(self, license_id: str | None) -> "BuiltDataset":
+        """Declare the licence of the user sources whose licence the build did not record."""
+        if license_id:
+            for cfg in self.configs.values():
+                cfg.meta["sources"] = [{**rec, "license": rec.get("license") or license_id} for rec in config_sources(cfg.meta)]
+        return self
+
+    def check_sources(self, source_license: str | None = None) -> None:
+        """Refuse a build whose sources lack a licence, or name one that is not a Hub licence id."""
+        where = self.path / BUILD_MANIFEST
+        sources = self.sources
+        if not sources:
+            raise UserError(f"{where}: the build records no source files (in-memory pairs); "
+                            "declare the licence of its data with --source-license ID")
+        missing = [rec["name"] for rec in sources if not rec.get("license")]
+        if missing:
+            raise UserError(f"{where}: no licence recorded for the source file(s) {', '.join(missing)}; "
+                            "declare it with --source-license ID (e.g. cc-by-4.0) when building or publishing")
+        bad = [f"{rec['name']}: {rec['license']!r}" for rec in sources if rec["license"] not in LICENSE_FLAGS]
+        if bad:
+            raise UserError(f"{where}: source licence {'; '.join(bad)} is not a Hub licence id "
+                            f"({', '.join(sorted(LICENSE_FLAGS))})")
+
+    @property
+    def license(self) -> str:
+        """The most restrictive licence of the sources (see :func:`~silver_ner.publish.cards.combined_license`)."""
+        return combined_license([(rec["license"], source_flags(rec)) for rec in self.sources])
+
+
+def config_sources(cmeta: dict) -> list[dict]:
+    """A config's ``sources``; for a manifest written before builds recorded them, found from its files."""
+    if isinstance(cmeta.get("sources"), list):
+        return cmeta["sources"]
+    files: dict[str, list[str]] = {}
+    for role, key in (("source", "source"), ("target", "target_source")):
+        files[role] = [f for f in ((cmeta.get(key) or {}).get("files") or []) if isinstance(f, str)]
+    ref = cmeta.get("reference")
+    if isinstance(ref, dict) and isinstance(ref.get("file"), str):
+        files["reference"] = [ref["file"]]
+    return sources_of(files)
 
 
 
@@ -86,49 +129,49 @@ def load_built_dataset(folder: str | Path) -> BuiltDataset:
         raise FileNotFoundError(f"{folder}: no such folder (expected a built silver dataset)")
     manifest_path = folder / BUILD_MANIFEST
     if not manifest_path.is_file():
-        raise ValueError(f"{folder}: not a built silver dataset (no {BUILD_MANIFEST}; make one with `silver-ner build`)")
+        raise UserError(f"{folder}: not a built silver dataset (no {BUILD_MANIFEST}; make one with `silver-ner build`)")
     meta = read_json_file(manifest_path)
     if not isinstance(meta, dict) or meta.get("format") != BUILD_FORMAT:
         got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
-        raise ValueError(f"{manifest_path}: format is {got!r}, expected {BUILD_FORMAT!r}")
+        raise UserError(f"{manifest_path}: format is {got!r}, expected {BUILD_FORMAT!r}")
     if not isinstance(meta.get("configs"), dict) or not meta["configs"]:
-        raise ValueError(f"{manifest_path}: 'configs' is missing or empty")
+        raise UserError(f"{manifest_path}: 'configs' is missing or empty")
     configs = {}
     for lang, cmeta in meta["configs"].items():
         where = f"{manifest_path}: config {lang!r}"
         missing = [k for k in REQUIRED_CONFIG_KEYS if k not in cmeta]
         if missing:
-            raise ValueError(f"{where}: missing {', '.join(missing)}")
+            raise UserError(f"{where}: missing {', '.join(missing)}")
         data_dir = folder / cmeta["path"]
         if not data_dir.is_dir():
             raise FileNotFoundError(f"{where}: data folder {data_dir} does not exist")
         try:
             data = load_from_disk(str(data_dir))
         except Exception as exc:  # noqa: BLE001 - datasets raises several kinds
-            raise ValueError(f"{data_dir}: cannot be loaded with load_from_disk ({exc})") from exc
+            raise UserError(f"{data_dir}: cannot be loaded with load_from_disk ({exc})") from exc
         if not isinstance(data, DatasetDict) or set(data) != set(SPLITS):
             got = sorted(data) if isinstance(data, DatasetDict) else type(data).__name__
-            raise ValueError(f"{data_dir}: expected splits {list(SPLITS)}, found {got}")
+            raise UserError(f"{data_dir}: expected splits {list(SPLITS)}, found {got}")
         for split in SPLITS:
             feats = data[split].features
             for col in ("id", "tokens", "ner_tags"):
                 if col not in feats:
-                    raise ValueError(f"{data_dir}/{split}: column {col!r} is missing")
+                    raise UserError(f"{data_dir}/{split}: column {col!r} is missing")
             tags = feats["ner_tags"]
             inner = getattr(tags, "feature", None) if isinstance(tags, (List, Sequence)) else None
             if not isinstance(inner, ClassLabel):
-                raise ValueError(f"{data_dir}/{split}: ner_tags must be a list of ClassLabel, got {tags}")
+                raise UserError(f"{data_dir}/{split}: ner_tags must be a list of ClassLabel, got {tags}")
             if list(inner.names) != list(cmeta["label_names"]):
-                raise ValueError(f"{data_dir}/{split}: ner_tags names {inner.names} differ from label_names {cmeta['label_names']} in {manifest_path}")
+                raise UserError(f"{data_dir}/{split}: ner_tags names {inner.names} differ from label_names {cmeta['label_names']} in {manifest_path}")
             want = (cmeta.get("num_rows") or {}).get(split)
             if want is not None and want != data[split].num_rows:
-                raise ValueError(f"{data_dir}/{split}: {data[split].num_rows} rows, but {manifest_path} says {want}")
+                raise UserError(f"{data_dir}/{split}: {data[split].num_rows} rows, but {manifest_path} says {want}")
         configs[lang] = BuiltConfig(lang, cmeta, data)
     return BuiltDataset(folder, meta, configs)
 
 
 def _config_yaml(lang: str) -> dict:
-    return {"config_name": lang, "data_files": [{"split": s, "path": f"{lang}/{s}-*"} for s in SPLITS]}
+    return configs_yaml([lang])[0]
 
 
 def _local_dataset_info(cfg: BuiltConfig) -> dict:
@@ -141,22 +184,13 @@ def _local_dataset_info(cfg: BuiltConfig) -> dict:
 
 
 def _citations(built: BuiltDataset) -> list[str]:
-    text = json.dumps(built.meta).lower()
-    keys = [k for k in SOURCE_CITATIONS if k in text or (k == "masakhaner2" and "masakhaner" in text)]
-    if "conll2003" not in keys and ("conll" in text):
-        keys.insert(0, "conll2003")
-    return [SOURCE_CITATIONS[k] for k in dict.fromkeys(keys)]
-
-
-def _short_path(value: str) -> str:
-    """The last three components of an absolute path: a card shows no local folders."""
-    parts = Path(value).parts
-    return "/".join(parts[-3:]) if Path(value).is_absolute() and len(parts) > 3 else value
+    """The citations of exactly the corpora the build read."""
+    return list(dict.fromkeys(rec["citation"] for rec in built.sources if rec.get("citation")))
 
 
 def _describe(value: Any) -> str:
     if isinstance(value, str):
-        return _short_path(value)
+        return portable_path(value)
     if isinstance(value, dict):
         return ", ".join(f"{k}: {_describe(v)}" for k, v in value.items() if v not in (None, "", [], {}))
     if isinstance(value, (list, tuple)):
@@ -195,7 +229,8 @@ def _card_data(built: BuiltDataset, license_id: str, dataset_info: list[dict], p
     extra: dict[str, Any] = {}
     if license_id == "other":
         extra["license_name"] = CUSTOM_LICENSE_NAME
-        extra["license_details"] = "Inherited from the sources: " + "; ".join(built.licenses)
+        extra["license_details"] = "Inherited from the sources: " + "; ".join(
+            f"{rec['name']}: {rec.get('license_terms') or rec['license']}" for rec in built.sources)
     return DatasetCardData(
         pretty_name=pretty_name or f"Silver NER by annotation projection ({', '.join(langs)})",
         language=langs,
@@ -226,7 +261,7 @@ def render_dataset_card(
     """The dataset card (``DatasetCard.from_template`` on ``cards/dataset_card_template.md``)."""
     from huggingface_hub import DatasetCard
 
-    license_id = license or inherited_license(built.licenses)
+    license_id = license or built.license
     infos = dataset_info if dataset_info is not None else [_local_dataset_info(c) for c in built.configs.values()]
     data = _card_data(built, license_id, infos, pretty_name)
     configs = []
@@ -251,9 +286,9 @@ def render_dataset_card(
             "label_mapping": _describe({k: v or "dropped" for k, v in (m.get("label_mapping") or {}).items()}),
             "fingerprint": m.get("fingerprint", ""),
             "reference": m.get("reference") if isinstance(m.get("reference"), dict) else None,
-            "licenses": ", ".join(m.get("licenses", [])) or "not recorded",
+            "sources": ", ".join(f"{rec['name']} ({rec.get('license') or 'licence not recorded'})" for rec in config_sources(m)),
         })
-    source_licenses = [(lic, normalise_license(lic)[0]) for lic in built.licenses]
+    sources = [{**rec, "files": ", ".join(rec.get("files", [])), "nc": "nc" in source_flags(rec)} for rec in built.sources]
     return DatasetCard.from_template(
         data,
         template_path=template_path("dataset_card_template.md"),
@@ -266,9 +301,8 @@ def render_dataset_card(
         quality=_quality_table(built, quality),
         license_id=license_id,
         license_name=CUSTOM_LICENSE_NAME if license_id == "other" else None,
-        source_licenses=source_licenses,
-        reuters=any("reuters" in lic.lower() or "conll" in lic.lower() for lic in built.licenses),
-        reuters_terms=REUTERS_TERMS,
+        sources=sources,
+        non_commercial=[rec["name"] for rec in sources if rec["nc"]],
         silver_ner_version=built.meta.get("silver_ner_version", "unknown"),
         built=built.meta.get("created", "unknown"),
         paper_citation=PAPER_CITATION,
@@ -282,7 +316,7 @@ def _quality_table(built: BuiltDataset, quality: dict[str, Any] | None) -> dict[
     for lang, cfg in built.configs.items():
         ref = cfg.meta.get("reference")
         if isinstance(ref, dict) and isinstance(ref.get("f1"), (int, float)):
-            gold = _short_path(str(ref.get("file", "gold")))
+            gold = portable_path(str(ref.get("file", "gold")))
             table[f"{lang}: projected vs gold {gold} ({ref.get('sentences', '?')} sentences), F1"] = ref["f1"]
     return table
 
@@ -304,11 +338,16 @@ def plan_dataset(
     quality: dict[str, Any] | None = None,
     license: str | None = None,
     pretty_name: str | None = None,
+    source_license: str | None = None,
 ) -> DatasetPlan:
-    """Check the inputs, render and check the card, list the files; no network."""
+    """Check the inputs, render and check the card, list the files; no network.
+
+    ``source_license`` declares the licence of sources the build recorded none for (user files).
+    """
     check_repo_id(repo_id)
     version = version if isinstance(version, Version) else parse_version(version)
-    built = load_built_dataset(folder)
+    built = load_built_dataset(folder).with_source_license(source_license)
+    built.check_sources()
     content = _content(built)
     entry = {
         "version": str(version),
@@ -319,7 +358,7 @@ def plan_dataset(
     history = history_with({"history": history or []}, entry)
     card = render_dataset_card(built, repo_id, version, history=history, quality=quality, license=license, pretty_name=pretty_name)
     license_id = card.data.license
-    require_valid(card, "dataset", f"dataset {repo_id}", built.licenses)
+    require_valid(card, "dataset", f"dataset {repo_id}", sources=built.sources)
     files = [f for c in built.configs.values() for f in c.data_files()] + ["README.md", RELEASE_MANIFEST]
     return DatasetPlan(repo_id, version, built, card, license_id, content, entry, files)
 
@@ -344,45 +383,58 @@ def publish_dataset(
     quality: dict[str, Any] | None = None,
     license: str | None = None,
     pretty_name: str | None = None,
+    source_license: str | None = None,
     token: str | None = None,
     dry_run: bool = False,
+    revision: str | None = None,
+    commit_message: str | None = None,
+    create_pr: bool = False,
 ) -> tuple[ReleaseResult, DatasetPlan]:
-    """Publish a built silver dataset as version ``version`` of ``repo_id``; see the module docstring."""
+    """Publish a built silver dataset as version ``version`` of ``repo_id``; see the module docstring.
+
+    ``revision``: the branch to commit to (default: the repository's default branch);
+    ``commit_message``: the summary of every commit of the release (default: one naming the step).
+    """
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
-    plan = plan_dataset(folder, repo_id, version, quality=quality, license=license, pretty_name=pretty_name)
+    plan = plan_dataset(folder, repo_id, version, quality=quality, license=license, pretty_name=pretty_name,
+                        source_license=source_license)
     v = plan.version
     if dry_run:
         return ReleaseResult(repo_id, "dataset", str(v), v.tag, "dry-run"), plan
     hub, tags, history = open_release(token, repo_id, "dataset", plan.card, plan.history_entry)
     render = dict(quality=quality, license=license, pretty_name=pretty_name, history=history)
     if len(history) > 1:
-        card = render_dataset_card(plan.built, repo_id, v, **render)
-        require_valid(card, "dataset", f"dataset {repo_id}", plan.built.licenses)
-        hub.validate_card(card, "dataset", repo_id)
+        plan.card = render_dataset_card(plan.built, repo_id, v, **render)
+        require_valid(plan.card, "dataset", f"dataset {repo_id}", sources=plan.built.sources)
+        hub.validate_card(plan.card, "dataset", repo_id)
 
-    def upload() -> str:
+    def message(step: str) -> str:
+        return commit_message or f"silver-ner {v}: {step}"
+
+    def upload(revision: str | None) -> str:
         for lang, cfg in plan.built.configs.items():
             cfg.data.push_to_hub(
                 repo_id, config_name=lang, token=hub.token, private=private, num_shards=cfg.num_shards(),
-                commit_message=f"silver-ner {v}: config {lang}",
+                commit_message=message(f"config {lang}"), revision=revision,
             )
         with hub_errors(repo_id, "read the uploaded card"):
-            head = hub.api.repo_info(repo_id, repo_type="dataset").sha
+            head = hub.api.repo_info(repo_id, repo_type="dataset", revision=revision).sha
             infos = [i for i in _hub_dataset_info(hub, repo_id, head) if i.get("config_name") in plan.built.configs]
             stale = sorted({p.split("/")[0] for p in hub.tree(repo_id, "dataset", head)
                             if "/" in p and p.split("/")[0] not in plan.built.configs and p.endswith(".parquet")})
-        card = render_dataset_card(plan.built, repo_id, v, dataset_info=infos, **render)
-        require_valid(card, "dataset", f"dataset {repo_id}", plan.built.licenses)
+        card = plan.card = render_dataset_card(plan.built, repo_id, v, dataset_info=infos, **render)
+        require_valid(card, "dataset", f"dataset {repo_id}", sources=plan.built.sources)
         manifest = {"format": RELEASE_FORMAT, "kind": "dataset", "version": str(v), "content": plan.content,
-                    "history": history, "build": {k: plan.built.meta.get(k) for k in ("silver_ner_version", "created")}}
+                    "history": history, "build": {k: plan.built.meta.get(k) for k in ("silver_ner_version", "created")},
+                    "sources": [{k: rec.get(k) for k in ("id", "name", "license", "hub_id", "files")} for rec in plan.built.sources]}
         ops = [
             CommitOperationAdd("README.md", str(card).encode("utf-8")),
             CommitOperationAdd(RELEASE_MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8")),
         ] + [CommitOperationDelete(f"{d}/", is_folder=True) for d in stale]
         with hub_errors(repo_id, "commit the card"):
-            info = hub.api.create_commit(repo_id, ops, repo_type="dataset", parent_commit=head,
-                                         commit_message=f"silver-ner {v}: card and release manifest")
+            info = hub.api.create_commit(repo_id, ops, repo_type="dataset", parent_commit=head, revision=revision,
+                                         commit_message=message("card and release manifest"))
         return info.oid
 
     def verify(sha: str) -> None:
@@ -401,5 +453,6 @@ def publish_dataset(
             raise PublishError(f"verify {repo_id}@{sha[:12]}: the release manifest does not match the local content")
 
     result = release(hub, repo_id=repo_id, repo_type="dataset", version=v, content=plan.content,
-                     upload=upload, verify=verify, private=private, branch=branch, tags=tags)
+                     upload=upload, verify=verify, private=private, branch=branch, tags=tags, card=plan.card,
+                     revision=revision, create_pr=create_pr)
     return result, plan

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from silver_ner.projection.errors import UserError
 from silver_ner.publish.versions import Version, check_repo_id, version_from_tag
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ class ReleaseResult:
     branch: str | None = None
     url: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    pull_request: str | None = None  # the pull request that holds the release (``create_pr``)
 
     def summary(self) -> str:
         kind = "dataset" if self.repo_type == "dataset" else self.repo_type
@@ -111,6 +113,9 @@ class ReleaseResult:
         if self.status == "dry-run":
             return f"{kind} {self.repo_id} {self.tag}: dry run, nothing pushed"
         extra = f" and branch {self.branch}" if self.branch else ""
+        if self.pull_request:
+            return (f"{kind} {self.repo_id}: published {self.tag}{extra} at commit {self.commit} of pull request "
+                    f"{self.pull_request} (the default branch changes when it is merged)")
         return f"{kind} {self.repo_id}: published {self.tag}{extra} at commit {self.commit} ({self.url})"
 
 
@@ -195,7 +200,7 @@ class Hub:
             with hub_errors(repo_id, "validate the card"):
                 card.validate(repo_type=repo_type)
         except ValueError as exc:
-            raise ValueError(f"the {repo_type} card for {repo_id} fails the Hub's metadata checks: {exc}") from exc
+            raise UserError(f"the {repo_type} card for {repo_id} fails the Hub's metadata checks: {exc}") from exc
         finally:
             constants.ENDPOINT = saved
 
@@ -217,7 +222,7 @@ def read_json_file(path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+        raise UserError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
 
 
 def open_release(token: str | None, repo_id: str, repo_type: str, card, history_entry: dict) -> tuple["Hub", dict | None, list[dict]]:
@@ -241,6 +246,26 @@ def history_with(previous: dict | None, entry: dict) -> list[dict]:
     return sorted(history, key=lambda h: version_from_tag("v" + h["version"]).sort_key())
 
 
+def card_metadata(card_or_text) -> dict:
+    """The YAML metadata of a card (object or README text), without the upload-dependent ``dataset_info``."""
+    from huggingface_hub import RepoCard
+
+    card = RepoCard(card_or_text) if isinstance(card_or_text, str) else card_or_text
+    meta = card.data.to_dict()
+    meta.pop("dataset_info", None)
+    return meta
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def card_changes(old: dict, new: dict) -> list[str]:
+    """``key: old → new`` for every metadata key that differs."""
+    return [f"{k}: {_short(old.get(k))} → {_short(new.get(k))}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+
+
 def release(
     hub: Hub,
     *,
@@ -248,35 +273,63 @@ def release(
     repo_type: str,
     version: Version,
     content: dict,
-    upload: Callable[[], str],
+    upload: Callable[[str | None], str],
     verify: Callable[[str], None],
     private: bool = False,
     branch: bool = False,
     tags: dict[str, str] | None = NOT_LISTED,
+    card: Any = None,
+    revision: str | None = None,
+    create_pr: bool = False,
 ) -> ReleaseResult:
-    """Publish one version: refuse/skip an existing tag, create the repo, ``upload()`` → commit sha, ``verify(sha)``, tag it.
+    """Publish one version: refuse/skip an existing tag, create the repo, ``upload(revision)`` → commit sha, ``verify(sha)``, tag it.
 
     ``content`` is what identifies the release's content (hashes); republishing the same version
-    with equal content is a no-op, with different content an error.  ``tags`` may be passed when
-    the caller already listed them (``None``: the repository does not exist).
+    with equal content is a no-op, with different content an error.  A published version's card is
+    never changed: republishing it with equal content but a card whose metadata differs (licence,
+    name, sources, ...) is an error too.  ``tags`` may be passed when the caller already listed them
+    (``None``: the repository does not exist).  ``revision``: the branch the upload commits to
+    (created from the default branch when missing).  ``create_pr``: the upload goes to a new pull
+    request against that branch (``refs/pr/N``); the tag names the pull request's verified commit,
+    and the branch changes only when a maintainer merges it.
     """
     check_repo_id(repo_id)
+    if create_pr and revision and revision != "main":
+        raise UserError(f"--create-pr opens a pull request against the default branch; it does not go with --revision {revision}")
     if tags is NOT_LISTED:
         tags = hub.tags(repo_id, repo_type)
     if tags is not None and version.tag in tags:
-        old = hub.read_json(repo_id, repo_type, RELEASE_MANIFEST, tags[version.tag]) or {}
-        if old.get("content") == content:
-            return ReleaseResult(repo_id, repo_type, str(version), version.tag, "unchanged", commit=tags[version.tag])
-        raise PublishError(
-            f"version {version} already exists in {repo_id} (tag {version.tag} at {tags[version.tag][:12]}) "
-            "with different content; publish it under a new version"
-        )
+        at = tags[version.tag]
+        old = hub.read_json(repo_id, repo_type, RELEASE_MANIFEST, at) or {}
+        if old.get("content") != content:
+            raise PublishError(
+                f"version {version} already exists in {repo_id} (tag {version.tag} at {at[:12]}) "
+                "with different content; publish it under a new version"
+            )
+        if card is not None:
+            readme = hub.read_file(repo_id, repo_type, "README.md", at)
+            changes = card_changes(card_metadata(readme.decode("utf-8")) if readme else {}, card_metadata(card))
+            if changes:
+                raise PublishError(
+                    f"version {version} is already published in {repo_id} (tag {version.tag} at {at[:12]}) with the same "
+                    f"content but a different card ({'; '.join(changes)}); the card of a published version is never "
+                    "changed: publish the new card under a new version"
+                )
+        return ReleaseResult(repo_id, repo_type, str(version), version.tag, "unchanged", commit=at)
     with hub_errors(repo_id, "create the repository"):
         url = hub.api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
         if private and tags is not None:
             hub.api.update_repo_settings(repo_id, repo_type=repo_type, private=True)
+        if revision:
+            hub.api.create_branch(repo_id, branch=revision, repo_type=repo_type, exist_ok=True)
+    pull_request = None
+    if create_pr:
+        with hub_errors(repo_id, "open a pull request"):
+            pr = hub.api.create_pull_request(repo_id, title=f"silver-ner release {version}", repo_type=repo_type,
+                                             description=f"Release {version.tag} made by silver-ner.")
+        revision, pull_request = pr.git_reference, pr.url
     try:
-        sha = upload()
+        sha = upload(revision)
         verify(sha)
     except (PublishError, ValueError) as exc:
         raise PublishError(f"{exc}; no tag {version.tag} was created") from exc
@@ -290,4 +343,5 @@ def release(
             hub.api.create_branch(repo_id, branch=version.branch, revision=sha, repo_type=repo_type)
             made_branch = version.branch
     log.info("published %s %s at %s", repo_id, version.tag, sha)
-    return ReleaseResult(repo_id, repo_type, str(version), version.tag, "published", commit=sha, branch=made_branch, url=str(url))
+    return ReleaseResult(repo_id, repo_type, str(version), version.tag, "published", commit=sha, branch=made_branch, url=str(url),
+                         pull_request=pull_request)

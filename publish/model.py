@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from silver_ner.builders.cache import file_digest
+from silver_ner.builders.corpora import corpus_name, hub_dataset_id, portable, portable_path
+from silver_ner.projection.errors import UserError
 from silver_ner.publish.cards import PAPER_CITATION, inherited_license, require_valid, template_path
 from silver_ner.publish.hub import RELEASE_FORMAT, RELEASE_MANIFEST, PublishError, ReleaseResult, history_with, hub_errors
 from silver_ner.publish.hub import open_release, read_json_file, release
@@ -40,8 +41,7 @@ DEFAULT_MODEL_LICENSE = "cc-by-nc-4.0"
 
 
 
-def git_blob_sha(path: Path) -> str:
-    data = path.read_bytes()
+def git_blob_sha(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
@@ -49,18 +49,18 @@ def git_blob_sha(path: Path) -> str:
 def check_records(records: Any, where: str) -> list[dict]:
     """Evaluation records (the ``eval_results.json`` list); errors name the file and the record index."""
     if not isinstance(records, list):
-        raise ValueError(f"{where}: expected a JSON list of evaluation records, got {type(records).__name__}")
+        raise UserError(f"{where}: expected a JSON list of evaluation records, got {type(records).__name__}")
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
-            raise ValueError(f"{where}: record {i} is not an object")
+            raise UserError(f"{where}: record {i} is not an object")
         missing = [k for k in RECORD_KEYS if k not in rec]
         if missing:
-            raise ValueError(f"{where}: record {i} misses {', '.join(missing)}")
+            raise UserError(f"{where}: record {i} misses {', '.join(missing)}")
         metrics = rec["metrics"]
         for key, _ in METRICS:
             value = metrics.get(key) if isinstance(metrics, dict) else None
             if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                raise ValueError(f"{where}: record {i} metrics.{key} must be a number in [0, 1], got {value!r}")
+                raise UserError(f"{where}: record {i} metrics.{key} must be a number in [0, 1], got {value!r}")
     return records
 
 
@@ -79,8 +79,20 @@ class ModelFolder:
         id2label = self.config.get("id2label") or {}
         return [id2label[k] for k in sorted(id2label, key=lambda k: int(k))]
 
+    def payload(self, name: str) -> bytes:
+        """The bytes pushed for file ``name``: JSON files with every machine path made portable, others as they are."""
+        data = (self.path / name).read_bytes()
+        if not name.endswith(".json"):
+            return data
+        try:
+            value = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return data
+        clean = portable(value)
+        return data if clean == value else (json.dumps(clean, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
     def content(self) -> dict[str, str]:
-        return {f: file_digest(self.path / f) for f in self.files}
+        return {f: hashlib.sha256(self.payload(f)).hexdigest() for f in self.files}
 
 
 def load_model_folder(folder: str | Path) -> ModelFolder:
@@ -90,13 +102,13 @@ def load_model_folder(folder: str | Path) -> ModelFolder:
         raise FileNotFoundError(f"{folder}: no such folder (expected a saved token-classification model)")
     config_path = folder / "config.json"
     if not config_path.is_file():
-        raise ValueError(f"{folder}: not a saved model (no config.json)")
+        raise UserError(f"{folder}: not a saved model (no config.json)")
     config = read_json_file(config_path)
     archs = config.get("architectures") or []
     if not any(a.endswith("ForTokenClassification") for a in archs):
-        raise ValueError(f"{config_path}: architectures {archs} has no token-classification head (…ForTokenClassification)")
+        raise UserError(f"{config_path}: architectures {archs} has no token-classification head (…ForTokenClassification)")
     if not config.get("id2label"):
-        raise ValueError(f"{config_path}: no id2label; the label set must be stored in the config")
+        raise UserError(f"{config_path}: no id2label; the label set must be stored in the config")
     files, skipped = [], []
     for p in sorted(folder.rglob("*")):
         if not p.is_file():
@@ -107,12 +119,13 @@ def load_model_folder(folder: str | Path) -> ModelFolder:
         else:
             skipped.append(rel)
     if not any(f.endswith(".safetensors") for f in files):
-        raise ValueError(f"{folder}: no .safetensors weights (save the model with save_pretrained(safe_serialization=True))")
+        raise UserError(f"{folder}: no .safetensors weights (save the model with save_pretrained(safe_serialization=True))")
     if "tokenizer.json" not in files and "tokenizer_config.json" not in files:
-        raise ValueError(f"{folder}: no tokenizer files (tokenizer.json / tokenizer_config.json); save the tokenizer beside the model")
+        raise UserError(f"{folder}: no tokenizer files (tokenizer.json / tokenizer_config.json); save the tokenizer beside the model")
     records = check_records(read_json_file(folder / EVAL_FILE), str(folder / EVAL_FILE)) if (folder / EVAL_FILE).is_file() else []
-    training = read_json_file(folder / TRAINING_FILE) if (folder / TRAINING_FILE).is_file() else None
-    training_args = read_json_file(folder / TRAINING_ARGS_FILE) if (folder / TRAINING_ARGS_FILE).is_file() else None
+    records = portable(records)
+    training = portable(read_json_file(folder / TRAINING_FILE)) if (folder / TRAINING_FILE).is_file() else None
+    training_args = portable(read_json_file(folder / TRAINING_ARGS_FILE)) if (folder / TRAINING_ARGS_FILE).is_file() else None
     return ModelFolder(folder, files, skipped, config, records, training, training_args)
 
 
@@ -127,7 +140,7 @@ def _base_model(model: ModelFolder, base_model: str | None) -> tuple[str | None,
     name = base_model or (enc.get("name") if isinstance(enc, dict) else enc) or model.config.get("_name_or_path") or ""
     hub_id = KNOWN_ENCODERS.get(name, name)
     if not hub_id or hub_id.count("/") != 1 or hub_id.startswith(("/", ".")) or Path(hub_id).exists():
-        return None, name or "not recorded"
+        return None, portable_path(name) if name else "not recorded"
     return hub_id, name
 
 
@@ -148,8 +161,8 @@ def eval_results(records: list[dict]):
             out.append(EvalResult(
                 task_type="token-classification",
                 task_name="Named Entity Recognition",
-                dataset_type=str(rec["dataset"]),
-                dataset_name=f"{rec['dataset']} ({rec['config']}, {rec['split']})",
+                dataset_type=hub_dataset_id(str(rec["dataset"])),  # a Hub dataset id, so the result links on the Hub
+                dataset_name=f"{corpus_name(str(rec['dataset']))} ({rec['config']}, {rec['split']})",
                 dataset_config=str(rec["config"]),
                 dataset_split=str(rec["split"]),
                 metric_type=key,
@@ -252,8 +265,12 @@ def plan_model(folder: str | Path, repo_id: str, version: str | Version, *, hist
 
 def publish_model(folder: str | Path, repo_id: str, version: str, *, private: bool = False, branch: bool = False,
                   license: str | None = None, base_model: str | None = None, languages: list[str] | None = None,
-                  token: str | None = None, dry_run: bool = False) -> tuple[ReleaseResult, ModelPlan]:
-    """Publish a trained student as version ``version`` of ``repo_id`` (one commit, verified, then tagged)."""
+                  token: str | None = None, dry_run: bool = False, revision: str | None = None,
+                  commit_message: str | None = None, create_pr: bool = False) -> tuple[ReleaseResult, ModelPlan]:
+    """Publish a trained student as version ``version`` of ``repo_id`` (one commit, verified, then tagged).
+
+    ``revision``: the branch to commit to; ``commit_message``: the commit's summary.
+    """
     from huggingface_hub import CommitOperationAdd
 
     opts = dict(license=license, base_model=base_model, languages=languages)
@@ -262,16 +279,17 @@ def publish_model(folder: str | Path, repo_id: str, version: str, *, private: bo
     if dry_run:
         return ReleaseResult(repo_id, "model", str(v), v.tag, "dry-run"), plan
     hub, tags, history = open_release(token, repo_id, "model", plan.card, plan.history_entry)
-    card = render_model_card(plan.model, repo_id, v, history=history, **opts)
+    card = plan.card = render_model_card(plan.model, repo_id, v, history=history, **opts)
     require_valid(card, "model", f"model {repo_id}")
 
-    def upload() -> str:
+    def upload(revision: str | None) -> str:
         manifest = {"format": RELEASE_FORMAT, "kind": "model", "version": str(v), "content": plan.content, "history": history}
-        ops = [CommitOperationAdd(f, str(plan.model.path / f)) for f in plan.model.files]
+        ops = [CommitOperationAdd(f, plan.model.payload(f)) for f in plan.model.files]
         ops += [CommitOperationAdd("README.md", str(card).encode("utf-8")),
                 CommitOperationAdd(RELEASE_MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))]
         with hub_errors(repo_id, "upload the model"):
-            info = hub.api.create_commit(repo_id, ops, repo_type="model", commit_message=f"silver-ner {v}: model and card")
+            info = hub.api.create_commit(repo_id, ops, repo_type="model", revision=revision,
+                                         commit_message=commit_message or f"silver-ner {v}: model and card")
         return info.oid
 
     def verify(sha: str) -> None:
@@ -283,10 +301,11 @@ def publish_model(folder: str | Path, repo_id: str, version: str, *, private: bo
             if entry.lfs is not None:
                 ok = entry.lfs.sha256 == plan.content[f]
             else:
-                ok = entry.blob_id == git_blob_sha(plan.model.path / f)
+                ok = entry.blob_id == git_blob_sha(plan.model.payload(f))
             if not ok:
                 raise PublishError(f"verify {repo_id}@{sha[:12]}: {f} differs from the local file")
 
     result = release(hub, repo_id=repo_id, repo_type="model", version=v, content=plan.content,
-                     upload=upload, verify=verify, private=private, branch=branch, tags=tags)
+                     upload=upload, verify=verify, private=private, branch=branch, tags=tags, card=card, revision=revision,
+                     create_pr=create_pr)
     return result, plan

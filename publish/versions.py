@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
 from silver_ner.projection.errors import UserError
 
 _SEMVER = re.compile(

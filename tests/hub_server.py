@@ -99,8 +99,12 @@ class Repo:
     commits: dict[str, Commit] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    pulls: dict[int, "Pull"] = field(default_factory=dict)  # pull requests by number; their ref is refs/pr/N
 
     def resolve(self, rev: str) -> Commit | None:
+        pull = self.pull(rev)
+        if pull is not None:
+            return self.commits[pull.head]
         for prefix in ("refs/heads/", "refs/tags/"):
             if rev.startswith(prefix):
                 rev = rev[len(prefix):]
@@ -111,6 +115,27 @@ class Repo:
         if len(rev) == 40 and rev in self.commits:
             return self.commits[rev]
         return None
+
+    def pull(self, rev: str) -> "Pull | None":
+        m = re.fullmatch(r"refs/pr/(\d+)", rev)
+        return self.pulls.get(int(m.group(1))) if m else None
+
+    def open_pull(self, title: str, base: str, author: str) -> "Pull":
+        num = max([0, *self.pulls]) + 1  # discussions and pull requests share numbers; this server has only pull requests
+        pull = Pull(num, title, base, self.branches[base], author)
+        self.pulls[num] = pull
+        return pull
+
+
+@dataclass
+class Pull:
+    num: int
+    title: str
+    base: str  # the branch it targets
+    head: str  # the commit its ref refs/pr/N names
+    author: str
+    status: str = "open"
+    created: str = field(default_factory=now_iso)
 
 
 @dataclass
@@ -532,7 +557,10 @@ class _Handler(BaseHTTPRequestHandler):
                               "oid": existing.oid if existing else None})
             return self._json(200, {"files": files, "commitOid": commit.sha})
         if method == "POST" and op == "commit" and len(rest) == 2:
-            return self._apply_commit(repo, rest[1], body)
+            create_pr = query.get("create_pr", ["0"])[0].lower() in ("1", "true")
+            return self._apply_commit(repo, rest[1], body, create_pr=create_pr)
+        if op == "discussions":
+            return self._discussions(repo, rest[1:], method, body)
         if op == "branch" and len(rest) == 2:
             branch = rest[1]
             if method == "POST":
@@ -597,13 +625,44 @@ class _Handler(BaseHTTPRequestHandler):
             info["modelId"] = repo.repo_id
         return info
 
-    def _apply_commit(self, repo: Repo, rev: str, body: bytes) -> None:
+    def _discussions(self, repo: Repo, rest: list[str], method: str, body: bytes) -> None:
+        """Pull requests: ``POST discussions`` opens one (``pullRequest: true``), ``GET discussions/N`` shows it."""
+        if method == "POST" and not rest:
+            payload = json.loads(body or b"{}")
+            if not payload.get("pullRequest"):
+                raise HttpError(400, "This server supports pull requests only, not discussions")
+            pull = repo.open_pull(str(payload.get("title") or "").strip() or "Pull request", "main", USER)
+            return self._json(200, {"num": pull.num, "pullRequest": True, "url": self._pull_url(repo, pull)})
+        if method == "GET" and len(rest) == 1 and rest[0].isdigit() and int(rest[0]) in repo.pulls:
+            pull = repo.pulls[int(rest[0])]
+            event = {"id": f"{pull.num:024d}", "type": "status-change", "createdAt": pull.created,
+                     "author": {"name": pull.author}, "data": {"status": pull.status}}
+            return self._json(200, {
+                "num": pull.num, "title": pull.title, "status": pull.status, "isPullRequest": True,
+                "createdAt": pull.created, "author": {"name": pull.author},
+                "repo": {"name": repo.repo_id, "type": repo.repo_type}, "events": [event],
+                "changes": {"base": f"refs/heads/{pull.base}"}, "filesWithConflicts": [], "diff": "",
+            })
+        raise HttpError(404, f"Discussion not found: {'/'.join(rest)}")
+
+    def _pull_url(self, repo: Repo, pull: Pull) -> str:
+        prefix = "" if repo.repo_type == "model" else f"{repo.repo_type}s/"
+        return f"{self.hub.endpoint}/{prefix}{repo.repo_id}/discussions/{pull.num}"
+
+    def _apply_commit(self, repo: Repo, rev: str, body: bytes, create_pr: bool = False) -> None:
         branch = rev
-        if branch not in repo.branches:
+        pull = repo.pull(rev)
+        if create_pr:
+            if branch not in repo.branches:
+                raise HttpError(400, f"A pull request targets a branch, not {rev}")
+            lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
+            title = (lines[0].get("value") or {}).get("summary", "") if lines else ""
+            pull = repo.open_pull(title, branch, USER)
+        elif pull is None and branch not in repo.branches:
             if repo.resolve(rev) is None:
                 raise HttpError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
             raise HttpError(400, f"Can only commit to a branch, not {rev}")
-        head = repo.commits[repo.branches[branch]]
+        head = repo.commits[pull.head if pull is not None else repo.branches[branch]]
         lines = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
         if not lines or lines[0].get("key") != "header":
             raise HttpError(400, "Commit payload must start with a header line")
@@ -632,10 +691,13 @@ class _Handler(BaseHTTPRequestHandler):
                 raise HttpError(400, f"Unknown commit operation {key!r}")
         sha = self.hub._new_sha(repo.repo_id)
         repo.commits[sha] = Commit(sha, head.sha, files, header.get("summary", ""), header.get("description", ""), now_iso(), USER)
-        repo.branches[branch] = sha
+        if pull is not None:
+            pull.head = sha
+        else:
+            repo.branches[branch] = sha
         prefix = "" if repo.repo_type == "model" else f"{repo.repo_type}s/"
         self._json(200, {"commitOid": sha, "commitUrl": f"{self.hub.endpoint}/{prefix}{repo.repo_id}/commit/{sha}",
-                         "pullRequestUrl": None, "success": True})
+                         "pullRequestUrl": self._pull_url(repo, pull) if create_pr else None, "success": True})
 
     def _lfs_batch(self, repo_type: str, repo_id: str, payload: dict) -> None:
         self._repo(repo_type, repo_id, write=payload.get("operation") == "upload")
@@ -823,6 +885,58 @@ def write_built_dataset(folder, langs=("swa", "yor"), rows=None, licenses=("CC B
     manifest = {"format": "silver-ner-build/1", "silver_ner_version": "0.1.0", "created": "2026-11-22T00:00:00+00:00", "configs": configs}
     (folder / "silver_ner_build.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return folder
+
+
+class TokenAligner:
+    """A stub aligner for tiny real builds: links identical tokens (case-insensitive); loads no model."""
+
+    identity = "identical-tokens"
+
+    def align(self, pairs):
+        from silver_ner.projection.protocols import Alignment
+
+        return [Alignment.from_pairs([(i, j) for i, a in enumerate(s) for j, b in enumerate(t) if a.lower() == b.lower()])
+                for s, t in pairs]
+
+
+def write_tiny_build(folder, langs=("swa", "deu"), *, files=None, reference=True, **spec_kw):
+    """A real ``silver-ner build`` output (``builders.build.build``) of the embedded sample, aligned by :class:`TokenAligner`.
+
+    ``files``: a ``parallel`` source's files instead of the sample (``{lang}`` filled in); ``spec_kw``
+    go to ``BuildSpec`` (``source_license``, ``validation_fraction``, ...).
+    """
+    from pathlib import Path
+
+    from silver_ner.builders.build import SAMPLES_DIR, BuildSpec, LanguageBuild, SourceSpec, build, demo_source
+
+    folder = Path(folder)
+    source = demo_source() if files is None else SourceSpec("parallel", dict(files))
+    spec_kw.setdefault("method", "naive")
+    if reference and files is None:
+        spec_kw.setdefault("reference", str(SAMPLES_DIR / "{lang}.conll"))
+    specs = [BuildSpec(lang, source, **spec_kw) for lang in langs]
+    cache_dir = folder.parent / f".cache-{folder.name}"
+    builds = {s.lang: LanguageBuild(s, cache_dir=cache_dir, aligner=TokenAligner()) for s in specs}
+    build(specs, folder, cache_dir=cache_dir, builds=builds)
+    return folder
+
+
+def sample_data_root(root):
+    """A data folder laid out like the real one, holding the embedded sample as MAFAND-MT text with CoNLL-2003 labels."""
+    import shutil
+    from pathlib import Path
+
+    from silver_ner.builders.build import SAMPLES_DIR
+
+    root = Path(root)
+    for lang in ("swa", "deu"):
+        (root / "mafand" / f"en-{lang}").mkdir(parents=True, exist_ok=True)
+        shutil.copy(SAMPLES_DIR / "eng.txt", root / "mafand" / f"en-{lang}" / "train.en")
+        shutil.copy(SAMPLES_DIR / f"{lang}.txt", root / "mafand" / f"en-{lang}" / f"train.{lang}")
+    (root / "conll2003_en").mkdir(parents=True, exist_ok=True)
+    shutil.copy(SAMPLES_DIR / "eng.conll", root / "conll2003_en" / "train.txt")
+    return {"source_text": str(root / "mafand/en-{lang}/train.en"), "target_text": str(root / "mafand/en-{lang}/train.{lang}"),
+            "source_labels": str(root / "conll2003_en/train.txt")}
 
 
 def eval_record(f1: float = 0.61, config: str = "swa") -> dict:

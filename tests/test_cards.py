@@ -1,8 +1,13 @@
 """Cards, licences, versions and repo ids: rendering and checks that need no server."""
 
-import pytest
-from hub_server import IOB2, eval_record, validate_card, write_built_dataset
+import json
+import shutil
 
+import pytest
+from hub_server import IOB2, eval_record, sample_data_root, validate_card, write_tiny_build
+
+from silver_ner.builders.build import SAMPLES_DIR
+from silver_ner.projection.errors import UserError
 from silver_ner.publish.cards import check_metadata, inherited_license, license_problems, normalise_license
 from silver_ner.publish.dataset import plan_dataset
 from silver_ner.publish.versions import Version, check_repo_id, parse_version
@@ -10,13 +15,42 @@ from silver_ner.publish.versions import Version, check_repo_id, parse_version
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    return write_built_dataset(tmp_path_factory.mktemp("build") / "b")
+    """A real tiny build of the embedded sample (configs swa, deu), scored against the sample's hand labels."""
+    return write_tiny_build(tmp_path_factory.mktemp("build") / "b")
+
+
+@pytest.fixture(scope="module")
+def corpora_build(tmp_path_factory):
+    """A real tiny build from a data folder laid out like the real one: MAFAND-MT text, CoNLL-2003 labels."""
+    import os
+
+    root = tmp_path_factory.mktemp("data")
+    files = sample_data_root(root)
+    saved = os.environ.get("SILVER_NER_DATA")
+    os.environ["SILVER_NER_DATA"] = str(root)
+    try:
+        return write_tiny_build(tmp_path_factory.mktemp("build") / "corpora", langs=("swa",), files=files)
+    finally:
+        if saved is None:
+            os.environ.pop("SILVER_NER_DATA")
+        else:
+            os.environ["SILVER_NER_DATA"] = saved
+
+
+def user_files(folder):
+    """The embedded sample copied to user files; the labels file is named eng.conll."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("eng.txt", "eng.conll", "swa.txt"):
+        shutil.copy(SAMPLES_DIR / name, folder / name)
+    return {"source_text": str(folder / "eng.txt"), "target_text": str(folder / "{lang}.txt"),
+            "source_labels": str(folder / "eng.conll")}
 
 
 @pytest.mark.parametrize("licenses, expected", [
     (["CC BY-NC 4.0"], "cc-by-nc-4.0"),
     (["cc-by-nc-4.0", "CC-BY-SA-4.0"], "cc-by-nc-sa-4.0"),
     (["CC BY 4.0", "Apache-2.0"], "cc-by-4.0"),
+    (["Apache-2.0"], "apache-2.0"),
     (["CC BY-NC 4.0", "Reuters Corpus terms (research use)"], "other"),
     (["some bespoke terms"], "other"),
 ])
@@ -62,24 +96,84 @@ def test_dataset_card_content_and_yaml(built):
     plan = plan_dataset(built, "silver-org/silver-ner", "1.2.0", quality=quality)
     text = str(plan.card)
     meta = plan.card.data.to_dict()
+    manifest = json.loads((built / "silver_ner_build.json").read_text())
+    swa = manifest["configs"]["swa"]
     assert validate_card(text, "dataset") == [] and check_metadata(meta, "dataset") == []
     assert meta["size_categories"] == ["n<1K"] and meta["pretty_name"]
-    assert [i["config_name"] for i in meta["dataset_info"]] == ["swa", "yor"]
-    # statistics, provenance, quality, licence, citation, loading and limitations
-    assert "projection rate 0.875" in text and "Entities per class: PER 3, ORG 1, LOC 1" in text and "no_target_entity 1, too_long 1" in text
-    assert "simalign-0.4:multilingual-e5-small:layer8:itermax" in text and "`candidates` (max_ngram: 3)" in text
+    assert [i["config_name"] for i in meta["dataset_info"]] == ["swa", "deu"]
+    # statistics, provenance, quality, licence, citation, loading and limitations, as the build recorded them
+    st = swa["stats"]
+    assert f"Sentences: {st['sentences_in']} in, {st['sentences_out']} out; projection rate {st['projection_rate']:.3f}" in text
+    assert "Entities per class: " + ", ".join(f"{k} {v}" for k, v in st["entities_per_class"].items()) in text
+    assert "Aligner: identical-tokens" in text and "Projection method: `naive` (defaults)" in text
+    assert "Source corpus: kind: conll, files: samples/eng.txt, samples/eng.conll, language: eng" in text
     assert "| Europarl de, n-gram matching (F1) | 0.916 |" in text
-    assert "| swa: projected vs gold masakhaner2/swa/train.txt (3 sentences), F1 | 0.847 |" in text
-    assert "precision 0.9, recall 0.8, F1 0.847" in text
-    assert "Reuters Corpus" in text and "CC BY-NC 4.0" in text
-    assert "2501.18750" in text and "tjong-kim-sang" in text and "adelani-etal-2022-thousand" in text
+    ref = swa["reference"]
+    assert f"| swa: projected vs gold samples/swa.conll ({ref['sentences']} sentences), F1 | {ref['f1']:.3f} |" in text
+    assert f"precision {ref['precision']}, recall {ref['recall']}, F1 {ref['f1']}" in text
+    assert "2501.18750" in text
     assert 'load_dataset("silver-org/silver-ner", "swa", revision="v1.2.0")' in text
     assert "## Limitations" in text and "| 1.2.0 |" in text
     assert ", ".join(IOB2) in text
 
 
+def test_build_manifest_records_the_sources_with_licence_and_citation(built, corpora_build):
+    sample = json.loads((built / "silver_ner_build.json").read_text())["configs"]["swa"]["sources"]
+    assert [(s["id"], s["license"]) for s in sample] == [("silver-ner-sample", "apache-2.0")]
+    assert sample[0]["files"] == ["samples/eng.conll", "samples/eng.txt", "samples/swa.conll", "samples/swa.txt"]
+    corpora = json.loads((corpora_build / "silver_ner_build.json").read_text())["configs"]["swa"]["sources"]
+    assert [(s["id"], s["license"], s.get("hub_id")) for s in corpora] == [
+        ("conll2003", "other", "eriktks/conll2003"), ("mafand", "cc-by-nc-4.0", "masakhane/mafand")]
+    assert corpora[0]["files"] == ["conll2003_en/train.txt"] and "tjong-kim-sang" in corpora[0]["citation"]
+    assert corpora[1]["files"] == ["mafand/en-swa/train.en", "mafand/en-swa/train.swa"]
+
+
+def test_sample_build_keeps_its_licence_and_cites_no_corpus_it_did_not_read(built):
+    plan = plan_dataset(built, "silver-org/sample", "1.0.0")
+    text = str(plan.card)
+    assert plan.card.data.license == "apache-2.0"  # not relicensed to cc-by-4.0
+    # eng.conll is the sample's own file: no CoNLL-2003 citation, no MasakhaNER or MAFAND licence note
+    assert "tjong-kim-sang" not in text and "MasakhaNER" not in text and "MAFAND" not in text
+    assert "non-commercial" not in text
+    with pytest.raises(UserError, match="license 'mit' is less restrictive than the sources .*apache-2.0"):
+        plan_dataset(built, "silver-org/sample", "1.0.0", license="mit")
+    assert plan_dataset(built, "silver-org/sample", "1.0.0", license="cc-by-nc-4.0").card.data.license == "cc-by-nc-4.0"
+
+
+def test_known_corpora_give_their_licences_and_citations(corpora_build):
+    plan = plan_dataset(corpora_build, "silver-org/corpora", "1.0.0")
+    text = str(plan.card)
+    meta = plan.card.data.to_dict()
+    assert meta["license"] == "other" and meta["license_name"] and "Reuters Corpus" in meta["license_details"]
+    assert "tjong-kim-sang" in text and "adelani-etal-2022-thousand" in text
+    assert "adelani-etal-2022-masakhaner" not in text and "MasakhaNER" not in text  # read no MasakhaNER file
+    assert "CoNLL-2003 (English) and MAFAND-MT are licensed for non-commercial use only" in text
+    assert "[`masakhane/mafand`](https://huggingface.co/datasets/masakhane/mafand)" in text
+    for lax in ("mit", "cc-by-4.0", "cc-by-nc-4.0"):  # CC BY-NC and the Reuters terms: only 'other' fits
+        with pytest.raises(UserError, match=f"license '{lax}' is less restrictive than the sources"):
+            plan_dataset(corpora_build, "silver-org/corpora", "1.0.0", license=lax)
+
+
+def test_user_files_need_a_declared_licence(tmp_path):
+    files = user_files(tmp_path / "in")
+    undeclared = write_tiny_build(tmp_path / "undeclared", langs=("swa",), files=files)
+    with pytest.raises(UserError, match="no licence recorded for the source file\\(s\\) eng.conll, eng.txt, swa.txt; "
+                                        "declare it with --source-license"):
+        plan_dataset(undeclared, "silver-org/user", "1.0.0")
+    with pytest.raises(UserError, match="'not-a-licence' is not a Hub licence id"):
+        plan_dataset(undeclared, "silver-org/user", "1.0.0", source_license="not-a-licence")
+    at_publish = plan_dataset(undeclared, "silver-org/user", "1.0.0", source_license="cc-by-sa-4.0")
+    at_build = plan_dataset(write_tiny_build(tmp_path / "declared", langs=("swa",), files=files, source_license="cc-by-sa-4.0"),
+                            "silver-org/user", "1.0.0")
+    for plan in (at_publish, at_build):
+        text = str(plan.card)
+        assert plan.card.data.license == "cc-by-sa-4.0"
+        assert "tjong-kim-sang" not in text and "CoNLL-2003 text comes from the Reuters" not in text
+        assert "| eng.conll |  | eng.conll | `cc-by-sa-4.0` |" in text
+
+
 def test_dataset_card_without_quality_points_to_the_projection_docs(tmp_path):
-    plain = write_built_dataset(tmp_path / "plain", langs=("yor",))
+    plain = write_tiny_build(tmp_path / "plain", langs=("deu",), reference=False)
     text = str(plan_dataset(plain, "silver-org/silver-ner", "1.0.0").card)
     assert "No projection quality was measured" in text and "docs/projection.md" in text
 

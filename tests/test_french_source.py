@@ -69,9 +69,9 @@ def test_unknown_source_lang_is_one_clean_line(capsys, tmp_path, monkeypatch):
 
 def test_cli_french_parallel_build_records_the_source_language(tmp_path, tiny_bert, capsys):
     src, tgt, labels = tmp_path / "p.fr", tmp_path / "p.ewe", tmp_path / "p.conll"
-    src.write_text("Kofi est à Lomé .\nIl aime Accra .\n" * 4, encoding="utf-8")
-    tgt.write_text("Kofi le Lomé .\nEelɔ̃ Accra .\n" * 4, encoding="utf-8")
-    labels.write_text("Kofi B-PER\nest O\nà O\nLomé B-LOC\n. O\n\nIl O\naime O\nAccra B-LOC\n. O\n\n" * 4,
+    src.write_text("Kofi est à Lomé .\nIl aime la CEDEAO .\n" * 4, encoding="utf-8")
+    tgt.write_text("Kofi le Lomé .\nEelɔ̃ CEDEAO .\n" * 4, encoding="utf-8")
+    labels.write_text("Kofi B-PER\nest O\nà O\nLomé B-LOC\n. O\n\nIl O\naime O\nla O\nCEDEAO B-ORG\n. O\n\n" * 4,
                       encoding="utf-8")
     out = tmp_path / "out"
     assert main(["build", "--lang", "ewe", "--parallel", os.fspath(src), os.fspath(tgt), "--source-labels",

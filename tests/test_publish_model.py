@@ -1,9 +1,11 @@
 """Publishing student models and leaderboard results to the local Hub-compatible server."""
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
-from hub_server import IOB2, eval_record, running_hub, write_student
+from hub_server import IOB2, WRITE_TOKEN, eval_record, running_hub, write_student, write_tiny_build
 
 from silver_ner.publish.hub import PublishError
 from silver_ner.publish.model import load_model_folder, plan_model, publish_model
@@ -60,8 +62,10 @@ def test_model_card_carries_model_index(hub, student):
     assert meta["base_model"] == "intfloat/multilingual-e5-small"
     assert meta["datasets"] == ["silver-org/silver-ner"] and meta["license"] == "cc-by-nc-4.0"
     results = meta["model-index"][0]["results"]
-    assert [(r["dataset"]["type"], r["dataset"]["config"], r["dataset"]["split"]) for r in results] == [
-        ("masakhaner2", "swa", "test"), ("masakhaner2", "yor", "test")]
+    # Hub dataset ids, so the results link to the datasets on the Hub
+    assert [(r["dataset"]["type"], r["dataset"]["name"], r["dataset"]["config"], r["dataset"]["split"]) for r in results] == [
+        ("masakhane/masakhaner2", "MasakhaNER 2.0 (swa, test)", "swa", "test"),
+        ("masakhane/masakhaner2", "MasakhaNER 2.0 (yor, test)", "yor", "test")]
     assert {m["type"]: m["value"] for m in results[0]["metrics"]} == {"f1": 0.61, "precision": 0.65, "recall": 0.58}
     assert all(r["task"]["type"] == "token-classification" for r in results)
     evals = card.data.eval_results
@@ -161,3 +165,85 @@ def test_cli_model_and_results_dry_run_and_namespace_errors(hub, student, tmp_pa
     with pytest.raises(PublishError, match="repository silver-org/absent not found on http://127.0.0.1"):
         with hub_errors("silver-org/absent", "read"):
             Hub().api.model_info("silver-org/absent")
+
+
+def _published_text(hub, repo_id, repo_type, tag):
+    """Every file of the tagged commit as text; parquet files as their schema metadata and rows."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    repo = hub.repo(repo_id, repo_type)
+    out = {}
+    for path, blob in repo.commits[repo.tags[tag]].files.items():
+        if path.endswith(".parquet"):
+            table = pq.read_table(io.BytesIO(blob.content))
+            out[path] = json.dumps({"meta": {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()},
+                                    "rows": table.to_pylist()}, ensure_ascii=False, default=str)
+        else:
+            out[path] = blob.content.decode("utf-8", "replace")
+    return out
+
+
+def test_no_published_file_holds_a_machine_path(hub, tmp_path_factory, tiny_bert):
+    from silver_ner.builders.build import SAMPLES_DIR
+    from silver_ner.publish.dataset import publish_dataset
+
+    work = tmp_path_factory.mktemp("paths")
+    inputs = work / "in"
+    inputs.mkdir()
+    for name in ("eng.txt", "eng.conll", "swa.txt"):
+        shutil.copy(SAMPLES_DIR / name, inputs / name)
+    user = write_tiny_build(work / "user-build", langs=("swa",), source_license="cc-by-4.0", files={
+        "source_text": str(inputs / "eng.txt"), "target_text": str(inputs / "{lang}.txt"), "source_labels": str(inputs / "eng.conll")})
+    sample = write_tiny_build(work / "sample-build", langs=("deu",))  # files inside the checkout
+    publish_dataset(user, "silver-org/paths-user", "1.0.0")
+    publish_dataset(sample, "silver-org/paths-sample", "1.0.0")
+
+    student = work / "runs" / "student-swa"
+    write_student(student, tiny_bert, records=[{**eval_record(0.6), "model": str(student)}])
+    record = json.loads((student / "silver_ner_training.json").read_text())
+    record["training_data"] = [{"source": "local", "path": str(user), "config": "swa", "split": "train"}]
+    record["hyperparameters"]["mask_with"] = str(work / "runs" / "teacher")
+    (student / "silver_ner_training.json").write_text(json.dumps(record))
+    (student / "training_args.json").write_text(json.dumps({"output_dir": str(student / "checkpoints"), "seed": 42}))
+    publish_model(student, "silver-org/paths-student", "1.0.0")
+    records = work / "records.jsonl"
+    records.write_text("".join(json.dumps({**eval_record(f1, lang), "model": str(student)}) + "\n"
+                               for f1, lang in ((0.6, "swa"), (0.5, "yor"))))
+    publish_results(records, "silver-org/paths-results", "1.0.0")
+
+    machine = [str(tmp_path_factory.getbasetemp().resolve()), str(Path(__file__).resolve().parent.parent)]
+    published = {}
+    for repo_id, repo_type in (("silver-org/paths-user", "dataset"), ("silver-org/paths-sample", "dataset"),
+                               ("silver-org/paths-student", "model"), ("silver-org/paths-results", "dataset")):
+        published.update({f"{repo_id}/{p}": text for p, text in _published_text(hub, repo_id, repo_type, "v1.0.0").items()})
+    assert len(published) > 15
+    leaks = sorted(f"{name}: {where}" for name, text in published.items() for where in machine if where in text)
+    assert leaks == []
+    # what replaces the paths: file names, the sample's folder, names relative to the model folder
+    origin = json.loads(json.loads(published["silver-org/paths-user/swa/train-00000-of-00001.parquet"])["rows"][0]["origin"])
+    assert origin["source_file"] == "eng.txt" and origin["labels"].startswith("eng.conll:")
+    origin = json.loads(json.loads(published["silver-org/paths-sample/deu/train-00000-of-00001.parquet"])["rows"][0]["origin"])
+    assert origin["target_file"] == "samples/deu.txt"
+    assert json.loads(published["silver-org/paths-results/results.json"])[0]["model"] == "student-swa"
+    training = json.loads(published["silver-org/paths-student/silver_ner_training.json"])
+    assert training["training_data"][0]["path"] == "user-build"
+
+
+def test_results_show_card_prints_the_version_history_it_pushes(hub, tmp_path, capsys):
+    from huggingface_hub import DatasetCard
+
+    from silver_ner.cli import main
+
+    path = tmp_path / "records.json"
+    path.write_text(json.dumps([eval_record(0.61)]))
+    assert main(["publish", "results", str(path), "--repo", "silver-org/history", "--version", "1.0.0"]) == 0
+    path.write_text(json.dumps([eval_record(0.61), eval_record(0.5, "yor")]))
+    capsys.readouterr()
+    assert main(["publish", "results", str(path), "--repo", "silver-org/history", "--version", "1.1.0", "--show-card"]) == 0
+    out = capsys.readouterr().out
+    pushed = DatasetCard.load("silver-org/history", repo_type="dataset").text
+    assert "| 1.0.0 |" in pushed and "| 1.1.0 |" in pushed
+    shown = out.split("----- card (README.md) -----", 1)[1]
+    assert "| 1.0.0 |" in shown and "| 1.1.0 |" in shown

@@ -147,6 +147,7 @@ def specs_from_args(args):
                   token_type=args.token_type,
                   align_batch_size=args.batch_size, aligner_precision=args.precision, labels=args.labels, label_mapping=_label_map(args.label_map),
                   filters=filters, validation_fraction=args.validation_fraction, licenses=licenses,
+                  source_license=getattr(args, "source_license", None),
                   reference=reference, span_conventions=conventions.get(lang, {}))
         for lang in langs
     ]
@@ -280,6 +281,9 @@ def register(sub) -> None:
                           "--demo uses its own")
     out.add_argument("--validation-fraction", type=float, default=0.1, help="share of rows in the validation split (by id hash)")
     out.add_argument("--license", action="append", metavar="ID", help="licence of the inputs, recorded in the manifest; repeatable")
+    out.add_argument("--source-license", metavar="ID",
+                     help="Hub licence id (e.g. cc-by-4.0) of input files that are no known corpus; recorded per source "
+                          "in the manifest (known corpora such as CoNLL-2003 or MasakhaNER carry their own)")
     out.add_argument("--parquet", action="store_true", help="also write <lang>/parquet/{train,validation}.parquet")
     out.add_argument("--num-proc", type=int, default=None, help="processes for datasets' sharded generation")
     out.add_argument("--cache-dir", metavar="DIR", default=None, help="cache folder (default: the user cache, or $SILVER_NER_CACHE)")

@@ -16,7 +16,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--private", action="store_true", help="create (or switch) the repository as private")
     p.add_argument("--branch", action="store_true", help="also create the branch release-vX.Y.Z at the release commit")
     p.add_argument("--dry-run", action="store_true", help="render the card and list what would be pushed; no network")
-    p.add_argument("--show-card", action="store_true", help="print the full card (always shown with --dry-run)")
+    p.add_argument("--show-card", action="store_true", help="print the full card as pushed (always shown with --dry-run)")
+    p.add_argument("--token", help="Hub access token (default: HF_TOKEN or the saved `hf auth login`); never printed")
+    p.add_argument("--revision", metavar="BRANCH",
+                   help="commit the release to this branch (created from the default branch when missing); default main")
+    p.add_argument("--commit-message", metavar="TEXT", help="summary of the release's commits (default: one naming each step)")
+    p.add_argument("--create-pr", action="store_true",
+                   help="put the release in a new pull request against the default branch; the version tag names the "
+                        "pull request's verified commit, and the default branch changes when the pull request is merged")
 
 
 def register(sub) -> None:
@@ -29,7 +36,10 @@ def register(sub) -> None:
     p.add_argument("dir", type=Path, help="folder written by `silver-ner build`")
     _common(p)
     p.add_argument("--quality", type=Path, help="JSON object of measured projection-quality figures to show in the card")
-    p.add_argument("--license", help="Hub licence id (default: inherited from the sources; never less restrictive)")
+    p.add_argument("--license", help="Hub licence id (default: the most restrictive licence of the sources; "
+                                     "never less restrictive than any of them)")
+    p.add_argument("--source-license", metavar="ID",
+                   help="Hub licence id of the build's user source files whose licence the build did not record")
     p.add_argument("--pretty-name", help="title of the dataset card")
     p.set_defaults(func=run_dataset)
 
@@ -80,12 +90,17 @@ def _quality(path: Path | None) -> dict | None:
     return data
 
 
+def _release_options(args) -> dict:
+    return {"token": args.token, "revision": args.revision, "commit_message": args.commit_message, "create_pr": args.create_pr}
+
+
 def run_dataset(args) -> int:
     from silver_ner.publish.dataset import publish_dataset
 
     result, plan = _guard(lambda: publish_dataset(
         args.dir, args.repo, args.version, private=args.private, branch=args.branch, quality=_quality(args.quality),
-        license=args.license, pretty_name=args.pretty_name, dry_run=args.dry_run), args)
+        license=args.license, pretty_name=args.pretty_name, source_license=args.source_license, dry_run=args.dry_run,
+        **_release_options(args)), args)
     return _report(args, result, plan)
 
 
@@ -94,7 +109,7 @@ def run_model(args) -> int:
 
     result, plan = _guard(lambda: publish_model(
         args.dir, args.repo, args.version, private=args.private, branch=args.branch, license=args.license,
-        base_model=args.base_model, languages=args.language, dry_run=args.dry_run), args)
+        base_model=args.base_model, languages=args.language, dry_run=args.dry_run, **_release_options(args)), args)
     return _report(args, result, plan)
 
 
@@ -103,5 +118,5 @@ def run_results(args) -> int:
 
     result, plan = _guard(lambda: publish_results(
         args.file, args.repo, args.version, private=args.private, branch=args.branch, license=args.license,
-        dry_run=args.dry_run), args)
+        dry_run=args.dry_run, **_release_options(args)), args)
     return _report(args, result, plan)

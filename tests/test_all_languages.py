@@ -1,0 +1,221 @@
+"""experiments/all_languages.sh (dry run with a stub command on a tiny data folder) and its summary."""
+
+import importlib.util
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "experiments" / "all_languages.sh"
+PUBLISHED = ROOT / "experiments" / "published_masakhaner2.csv"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _rec(system, lang, f1, dataset="masakhaner2", split="test"):
+    return {"system": system, "dataset": dataset, "language": lang, "split": split, "metrics": {"f1": f1},
+            "n_sentences": 5}
+
+
+# --- summary -----------------------------------------------------------------------------------
+
+
+def test_published_csv_holds_the_16_languages_and_its_source():
+    summary = _load("robustness_summary")
+    pub = summary.load_published(PUBLISHED)
+    assert len(pub["model_transfer"]) == 16 and "bbj" not in pub["model_transfer"] and "pcm" not in pub["model_transfer"]
+    assert pub["model_transfer"]["swa"] == 87.7 and pub["model_transfer"]["yor"] == 32.2
+    assert len(pub["translate_test"]) == 3
+    assert pub["translate_test"]["NER-model candidates (SimAlign)"]["bam"] == 55.3
+    assert "Projection-Data-Transfer-Cross-Lingual-NER" in PUBLISHED.read_text(encoding="utf-8")
+
+
+def test_per_language_table_marks_missing_languages_and_counts_against_published(tmp_path):
+    summary = _load("robustness_summary")
+    folder = tmp_path / "all"
+    folder.mkdir()
+    (folder / "direct-transfer.json").write_text(json.dumps(
+        [_rec("direct-transfer", "hau", 0.60), _rec("direct-transfer", "ewe", 0.40), _rec("direct-transfer", "bbj", 0.30),
+         _rec("direct-transfer", "kin", 0.20, dataset="wikiann")]))
+    (folder / "student-ours-pool-p90.json").write_text(json.dumps(
+        [_rec("student-ours-pool-p90", "hau", 0.7368), _rec("student-ours-pool-p90", "ewe", 0.50),
+         _rec("student-ours-pool-p90", "bbj", 0.35)]))
+    (folder / "training-student-ours-pool-p90-ewe.json").write_text(json.dumps(
+        {"n_sentences": 3000, "training_data": [{"config": "ewe"}]}))
+    (folder / "mafand_pool_overlap-ewe.json").write_text(json.dumps({"ewe": {"pair": "fr-ewe", "pool_pairs": 3507}}))
+    (folder / "timings.jsonl").write_text('{"stage": "train", "lang": "ewe", "what": "student-ewe", "seconds": 90.0}\n'
+                                          '{"stage": "build", "lang": "ewe", "what": "silver-pool-ewe", "seconds": 30}\n')
+    table = summary.per_language(folder, summary.load_published(PUBLISHED), "student-ours-pool-p90",
+                                 ["kin", "hau", "ewe", "bbj"], wikiann_langs=["kin"])
+    assert [r["lang"] for r in table["rows"]] == ["bbj", "ewe", "hau", "kin"]
+    assert table["missing"] == ["kin"] and table["measured"] == 3
+    # gains 13.68, 10.0, 5.0
+    assert table["mean_gain"] == pytest.approx((13.68 + 10.0 + 5.0) / 3)
+    # hau 73.68 rounds to the published 73.7: at least the model transfer and the best translate-test row (73.4)
+    assert table["student_vs_model_transfer"] == {"measured": 2, "at_least": 1}
+    assert table["student_vs_best_translate_test"] == {"measured": 2, "at_least": 1}
+    assert table["published_covered"] == 3
+    ewe = table["rows"][1]
+    assert ewe["best_translate_test"] == 77.8 and ewe["best_translate_test_method"] == "heuristic (SimAlign)"
+    assert ewe["pair"] == "fr-ewe" and ewe["student_sentences"] == 3000 and ewe["seconds"] == 120.0
+    md = summary.per_language_markdown(table)
+    kin_row = next(line for line in md.splitlines() if line.startswith("| kin |"))
+    assert kin_row.count("missing") == 9 and "0.0" not in kin_row and "44.6" in kin_row
+    bbj_row = next(line for line in md.splitlines() if line.startswith("| bbj |"))
+    assert "| 30.0 | 35.0 | +5.0 | n/a | n/a | n/a | n/a |" in bbj_row
+    assert "**1 of 2** languages measured (the published figures cover 3)" in md
+    assert "| kin | 20.0 | missing | missing |" in md  # WikiANN: the student not scored yet
+
+
+# --- the script, dry run -----------------------------------------------------------------------
+
+STUB = """#!/usr/bin/env bash
+# stand-in for the silver-ner command: logs the call, leaves the files a real run would
+set -euo pipefail
+echo "$*" >> "$STUB_LOG"
+if [ -n "${STUB_FAIL:-}" ] && [[ "$*" == *"$STUB_FAIL"* ]]; then exit 130; fi
+cmd=$1; shift
+out="" results="" golds=() system="" config=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --output) out=$2; shift ;;
+    --results) results=$2; shift ;;
+    --gold) golds+=("$2"); shift ;;
+    --system) system=$2; shift ;;
+    --config) config=$2; shift ;;
+  esac
+  shift
+done
+case $cmd in
+  train) mkdir -p "$out"; echo "{\\"n_sentences\\": 7, \\"training_data\\": [{\\"config\\": \\"$config\\"}]}" > "$out/silver_ner_training.json" ;;
+  build) mkdir -p "$out"; echo '{"configs": {}}' > "$out/silver_ner_build.json" ;;
+  evaluate) "$PYTHON" - "$results" "$system" "${golds[@]}" <<'PY'
+import json, os, sys
+path, system, golds = sys.argv[1], sys.argv[2], sys.argv[3:]
+recs = json.load(open(path)) if os.path.exists(path) else []
+for g in golds:
+    d, lang, split = g.split(":")
+    recs.append({"system": system, "dataset": d, "language": lang, "split": split, "metrics": {"f1": 0.5},
+                 "n_sentences": 5})
+json.dump(recs, open(path, "w"))
+PY
+  ;;
+esac
+"""
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def dry(tmp_path):
+    data = tmp_path / "data"
+    for lang in ("kin", "ewe"):
+        for split in ("train", "dev", "test"):
+            _write(data / "masakhaner2" / lang / f"{split}.txt", f"{split.title()} O\n{lang} O\n")
+    for split in ("dev", "test"):
+        _write(data / "mafand" / "en-kin" / f"{split}.en", "One\nTwo\n")
+        _write(data / "mafand" / "en-kin" / f"{split}.kin", "Rimwe\nKabiri\n")
+    for split in ("train", "dev", "test"):
+        _write(data / "mafand" / "fr-ewe" / f"{split}.fr", "Un\nDeux\n")
+        _write(data / "mafand" / "fr-ewe" / f"{split}.ewe", "Ɖeka\nEve\n")
+    _write(data / "conll2003_en" / "train.txt", "Paris B-LOC\n")
+    _write(data / "wikiann_rahimi" / "kin" / "test.txt", "Kigali B-LOC\n")
+    _write(data / "tprojection_mt" / "kin.train.txt", "Kigali B-LOC\n")
+    stub = tmp_path / "stub.sh"
+    stub.write_text(STUB, encoding="utf-8")
+    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    log = tmp_path / "calls.log"
+    env = dict(os.environ, LANGS="kin ewe", CLI=f"bash {stub}", RUNS=str(tmp_path / "runs"), OUT=str(tmp_path / "out"),
+               DATA=str(data), STUB_LOG=str(log), PYTHON=sys.executable,
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+
+    def run(**extra):
+        log.write_text("")
+        proc = subprocess.run(["bash", str(SCRIPT)], env={**env, **extra}, capture_output=True, text=True)
+        return proc, log.read_text().splitlines()
+
+    return tmp_path, run
+
+
+def test_dry_run_stages_per_language_then_a_rerun_skips_everything(dry):
+    tmp, run = dry
+    proc, calls = run()
+    assert proc.returncode == 0, proc.stderr
+    runs, out = tmp / "runs", tmp / "out"
+    teacher = [c for c in calls if c.startswith("train --conll")]
+    assert len(teacher) == 1 and f"--output {runs}/teacher " in teacher[0]
+    builds = [c for c in calls if c.startswith("build")]
+    assert builds == [
+        f"build --lang kin --source-gold conll2003:train --translated-conll {tmp}/data/tprojection_mt/{{lang}}.train.txt "
+        f"--labels conll --precision bfloat16 --output {runs}/all/silver-tpmt-kin --quiet",
+        f"build --lang kin --parallel {runs}/all/mafand-pool/en-{{lang}}/pool.en {runs}/all/mafand-pool/en-{{lang}}/pool.{{lang}} "
+        f"--tagger {runs}/teacher --labels conll --precision bfloat16 --output {runs}/all/silver-pool-kin --quiet",
+        f"build --lang ewe --parallel {runs}/all/mafand-pool/fr-{{lang}}/pool.fr {runs}/all/mafand-pool/fr-{{lang}}/pool.{{lang}} "
+        f"--tagger {runs}/teacher --labels conll --precision bfloat16 --output {runs}/all/silver-pool-ewe --quiet "
+        "--source-lang fra",
+    ]
+    students = [c for c in calls if c.startswith("train --dataset")]
+    assert students[0].startswith(f"train --dataset {runs}/all/silver-tpmt-kin --dataset {runs}/all/silver-pool-kin "
+                                  f"--config kin --mask-with {runs}/teacher --mask-min-prob 0.9 --model {runs}/teacher "
+                                  "--epochs 1 --labels PER,ORG,LOC --role student")
+    assert students[1].startswith(f"train --dataset {runs}/all/silver-pool-ewe --config ewe")
+    assert "--gold masakhaner2:kin:test --gold wikiann:kin:test" in "\n".join(calls)
+    assert "wikiann:ewe" not in "\n".join(calls)
+    assert (runs / "all" / "mafand-pool" / "fr-ewe" / "pool.fr").read_text(encoding="utf-8") == "Un\nDeux\n" * 3
+    # one language after the other: every stage of kin before the first of ewe
+    first_ewe = next(i for i, c in enumerate(calls) if "ewe" in c)
+    assert not any("kin" in c for c in calls[first_ewe:-1])
+    timings = [json.loads(line) for line in (out / "timings.jsonl").read_text().splitlines()]
+    assert [(t["stage"], t["lang"], t["what"]) for t in timings] == [
+        ("train", "all", "teacher", ),
+        ("evaluate-test", "kin", "direct-transfer"), ("evaluate-dev", "kin", "direct-transfer"),
+        ("build", "kin", "tpmt-kin"), ("filter", "kin", "mafand_pool_overlap-kin.json"),
+        ("build", "kin", "silver-pool-kin"), ("train", "kin", "student-kin"),
+        ("evaluate-test", "kin", "student-ours-pool-p90"), ("evaluate-dev", "kin", "student-ours-pool-p90"),
+        ("evaluate-test", "ewe", "direct-transfer"), ("evaluate-dev", "ewe", "direct-transfer"),
+        ("filter", "ewe", "mafand_pool_overlap-ewe.json"), ("build", "ewe", "silver-pool-ewe"),
+        ("train", "ewe", "student-ewe"),
+        ("evaluate-test", "ewe", "student-ours-pool-p90"), ("evaluate-dev", "ewe", "student-ours-pool-p90"),
+    ]
+    assert all(t["seconds"] >= 0 and t["started"].endswith("Z") and t["ended"] >= t["started"] for t in timings)
+    for name in ("build-tpmt-kin.json", "build-mafand-pool-ewe.json", "training-direct-transfer.json",
+                 "training-student-ours-pool-p90-ewe.json", "dev/student-ours-pool-p90.json", "summary.md"):
+        assert (out / name).is_file(), name
+    md = (out / "summary.md").read_text(encoding="utf-8")
+    assert "| swa | missing |" in md and "| ewe | fr-ewe | 6 |" in md
+
+    proc, calls = run()
+    assert proc.returncode == 0, proc.stderr
+    assert [c.split()[0] for c in calls] == ["leaderboard"]
+    assert len((out / "timings.jsonl").read_text().splitlines()) == len(timings)
+
+
+def test_an_interrupted_run_resumes_at_the_stage_it_stopped_in(dry):
+    tmp, run = dry
+    proc, calls = run(STUB_FAIL="student-ewe")
+    assert proc.returncode != 0
+    assert calls[-1].startswith("train --dataset") and "student-ewe" in calls[-1]
+    proc, calls = run()
+    assert proc.returncode == 0, proc.stderr
+    assert [c.split()[0] for c in calls] == ["train", "evaluate", "evaluate", "leaderboard"]
+    assert "student-ewe" in calls[0]
+
+
+def test_unknown_language_stops_before_any_stage(dry):
+    tmp, run = dry
+    proc, calls = run(LANGS="kin xho")
+    assert proc.returncode == 2 and calls == []
+    assert "xho: no MasakhaNER 2.0 test set or no MAFAND-MT pairs" in proc.stderr
