@@ -31,7 +31,7 @@ from typing import Sequence
 
 from silver_ner.projection.spans import Span, repair_tags, spans_to_tags, tags_to_spans
 
-from .conll import ConllFile, Sentence, read_conll
+from .conll import ConllFile, InputNotFoundError, Sentence, read_conll
 from silver_ner.projection.errors import UserError
 
 DATA_ENV = "SILVER_NER_DATA"
@@ -77,6 +77,13 @@ _TWO_LETTER = {
     "som": "so", "por": "pt", "nld": "nl", "ara": "ar",
 }
 _THREE_LETTER = {v: k for k, v in _TWO_LETTER.items()}
+
+class GoldSpecError(UserError, KeyError):
+    """A gold spec that names no known dataset, language or split (also a :class:`KeyError`)."""
+
+    def __str__(self) -> str:  # the message, not KeyError's quoted repr
+        return str(self.args[0]) if self.args else ""
+
 
 # The Hub names dev splits "validation".
 _HUB_SPLIT = {"dev": "validation"}
@@ -134,11 +141,11 @@ def resolve_gold(spec: str, data_root: str | os.PathLike | None = None) -> GoldS
     parts = [p.strip() for p in str(spec).split(":")]
     name = parts[0].lower()
     if name not in DATASETS:
-        raise UserError(f"gold spec {spec!r}: unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+        raise GoldSpecError(f"gold spec {spec!r}: unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
     info = DATASETS[name]
     rest = parts[1:]
     if len(rest) > 2:
-        raise UserError(f"gold spec {spec!r}: expected dataset:lang:split")
+        raise GoldSpecError(f"gold spec {spec!r}: expected dataset:lang:split")
     lang = split = None
     if len(rest) == 2:
         lang, split = rest
@@ -148,17 +155,17 @@ def resolve_gold(spec: str, data_root: str | os.PathLike | None = None) -> GoldS
         else:
             lang = rest[0]
     if split is not None and split not in info.splits:
-        raise UserError(f"gold spec {spec!r}: {split!r} is not a split of {name} ({', '.join(info.splits)})")
+        raise GoldSpecError(f"gold spec {spec!r}: {split!r} is not a split of {name} ({', '.join(info.splits)})")
     lang = lang or info.default_lang
     if lang is None:
-        raise UserError(f"gold spec {spec!r}: {name} needs a language, e.g. {name}:swa:{info.splits[-1]}")
+        raise GoldSpecError(f"gold spec {spec!r}: {name} needs a language, e.g. {name}:swa:{info.splits[-1]}")
     lang = _THREE_LETTER.get(lang, lang)
     if split is None:
         if len(info.splits) != 1:
-            raise UserError(f"gold spec {spec!r}: name a split ({', '.join(info.splits)})")
+            raise GoldSpecError(f"gold spec {spec!r}: name a split ({', '.join(info.splits)})")
         split = info.splits[0]
     if info.default_lang and lang != info.default_lang:
-        raise UserError(f"gold spec {spec!r}: {name} is {info.default_lang} only")
+        raise GoldSpecError(f"gold spec {spec!r}: {name} is {info.default_lang} only")
     return GoldSpec(name, lang, split, info)
 
 
@@ -203,7 +210,7 @@ def read_gold(
     root = Path(data_root) if data_root is not None else default_data_root()
     path = gs.local_path(root)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file (gold spec {gs}, data root {root})")
+        raise InputNotFoundError(str(path), None, f"no such file (gold spec {gs}, data root {root})")
     raw = read_conll(path)
     normalized = 0
     if normalize:

@@ -85,3 +85,25 @@ def test_hub_path_gives_the_same_records(tmp_path, root):
 def test_real_masakhaner_reads(shared_data):
     g = read_gold("masakhaner2:swa:test", shared_data)
     assert len(g) > 1000 and set(g.labels) == {"PER", "ORG", "LOC", "DATE"}
+
+
+def test_gold_errors_are_user_errors(root):
+    from silver_ner.projection.errors import UserError
+
+    for spec, message in (("ontonotes:eng:test", "unknown dataset 'ontonotes'"), ("masakhaner2:swa:valid", "not a split"),
+                          ("masakhaner2", "needs a language"), ("conll2003:deu:test", "eng only"),
+                          ("europarl:de:test:x", "expected dataset:lang:split")):
+        with pytest.raises(UserError) as err:
+            resolve_gold(spec)
+        assert str(err.value).startswith(f"gold spec {spec!r}: ") and message in str(err.value)
+    with pytest.raises(KeyError):  # still a KeyError for callers that catch one
+        resolve_gold("ontonotes:eng:test")
+    with pytest.raises(UserError, match=r"wikiann_rahimi/swa/train.txt:4: entity type 'DATE'"):
+        read_gold("wikiann:swa:train", root)
+    with pytest.raises(UserError, match="wikiann:swa:test"):
+        read_gold("wikiann:swa:test", root)
+
+
+def test_gold_files_keep_unicode_whitespace_inside_tokens(root):
+    _write(root / "masakhaner2/swa/dev.txt", "Dar\u00a0es\u00a0Salaam B-LOC\nni O\n")
+    assert read_gold("masakhaner2:swa:dev", root).records == [(["Dar\u00a0es\u00a0Salaam", "ni"], ["B-LOC", "O"])]
