@@ -189,7 +189,7 @@ PY
 fi
 
 # 5. Table, plot and summary.
-$CLI leaderboard "$OUT"/direct-transfer.json "$OUT"/student-*.json "$OUT"/scratch-*.json --output "$OUT/leaderboard" \
-  --title "Direct transfer vs students, entity-level F1 (strict IOB2)"
+$CLI leaderboard "$OUT" --output "$OUT/leaderboard" --label "masakhaner2=MasakhaNER 2.0 (in-domain)" \
+  --label "wikiann=WikiANN (out-of-domain)" --title "Direct transfer vs students, entity-level F1 (strict IOB2)"
 python -u "$HERE/robustness_summary.py" "$OUT" --output "$OUT/summary.md"
 stamp "done"

@@ -329,6 +329,7 @@ def leaderboard_figure(records: Sequence[dict], *, title: str = "", baseline: st
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import MultipleLocator
 
     benches = benchmarks(records, labels)
     baseline = resolve_baseline(records, baseline)
@@ -389,7 +390,7 @@ def leaderboard_figure(records: Sequence[dict], *, title: str = "", baseline: st
                     if lang != "mean" and lang not in b.languages:
                         continue
                     if v is None:
-                        ax.text(lo + 0.01 * span, y + offsets[s], "n/a", ha="left", va="center", fontsize=5.5,
+                        ax.text(lo - 0.02 * span, y + offsets[s], "n/a", ha="left", va="center", fontsize=5.5,
                                 color=style[s]["color"])
                     elif lang == "mean":
                         ax.annotate(f"{100 * v:.1f}", (100 * v, y + offsets[s]), xytext=(5, 0), textcoords="offset points",
@@ -400,13 +401,14 @@ def leaderboard_figure(records: Sequence[dict], *, title: str = "", baseline: st
             for label in ax.get_yticklabels():
                 label.set_fontweight("bold" if label.get_text() == "mean" else "normal")
             ax.set_ylim(n_blocks - 0.5, -0.5)
-            ax.set_xlim(lo, hi)
+            ax.set_xlim(lo - 0.025 * span, hi)  # a little room left of the lowest grid line for a 0.0
+            ax.xaxis.set_major_locator(MultipleLocator(10 if span <= 80 else 20))
             ax.grid(axis="x", color="0.9", lw=0.6)
             ax.set_axisbelow(True)
             for side in ("top", "right"):
                 ax.spines[side].set_visible(False)
             ax.set_title(b.title)
-            ax.set_xlabel("entity F1 x 100 (strict IOB2)")
+            ax.set_xlabel("entity F1 × 100 (strict IOB2)")
         if title:
             fig.suptitle(title, fontsize=10)
         handles = [Line2D([], [], ls="none", **style[s]) for s in shown]
