@@ -247,3 +247,33 @@ def test_results_show_card_prints_the_version_history_it_pushes(hub, tmp_path, c
     assert "| 1.0.0 |" in pushed and "| 1.1.0 |" in pushed
     shown = out.split("----- card (README.md) -----", 1)[1]
     assert "| 1.0.0 |" in shown and "| 1.1.0 |" in shown
+
+
+def test_model_and_results_take_revision_commit_message_and_token(hub, student, tmp_path, capsys):
+    from transformers import AutoModelForTokenClassification
+
+    from silver_ner.cli import main
+
+    hub.env.set_token(None)
+    try:
+        assert main(["publish", "model", str(student), "--repo", "silver-org/student-staged", "--version", "1.0.0",
+                     "--token", WRITE_TOKEN, "--revision", "staging", "--commit-message", "Student 1.0.0"]) == 0
+        records = tmp_path / "records.json"
+        records.write_text(json.dumps([eval_record(0.61)]))
+        assert main(["publish", "results", str(records), "--repo", "silver-org/results-staged", "--version", "1.0.0",
+                     "--token", WRITE_TOKEN, "--revision", "staging", "--commit-message", "Results 1.0.0"]) == 0
+    finally:
+        hub.env.set_token(WRITE_TOKEN)
+    for repo_id, repo_type, title, n in (("silver-org/student-staged", "model", "Student 1.0.0", 1),
+                                         ("silver-org/results-staged", "dataset", "Results 1.0.0", 2)):
+        repo = hub.repo(repo_id, repo_type)
+        main_head = repo.branches["main"]
+        assert set(repo.commits[main_head].files) == {".gitattributes"}
+        assert repo.tags["v1.0.0"] == repo.branches["staging"]
+        sha, titles = repo.tags["v1.0.0"], []
+        while sha != main_head:
+            titles.append(repo.commits[sha].title)
+            sha = repo.commits[sha].parent
+        assert titles == [title] * n
+    model = AutoModelForTokenClassification.from_pretrained("silver-org/student-staged", revision="v1.0.0")
+    assert model.config.id2label == dict(enumerate(IOB2))
