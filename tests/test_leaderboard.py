@@ -182,7 +182,8 @@ def test_one_reader_accepts_array_object_and_json_lines(tmp_path):
     ("bad.json", '[\n{"system": "a"},\n', r"bad.json:3: not valid JSON"),
     ("bad.json", json.dumps({"columns": []}), r"bad.json: neither an evaluation record nor an object with .records."),
     ("bad.json", "3", r"bad.json: expected evaluation records \(a JSON array, a JSON object or JSON lines\), got int"),
-])
+], ids=["jsonl-record-lacks-key", "jsonl-bad-json", "array-metric-out-of-range", "array-not-an-object", "array-bad-json",
+        "object-without-records", "scalar"])
 def test_one_reader_names_file_and_record_the_same_way(tmp_path, capsys, name, text, message):
     path = tmp_path / name
     path.write_text(text)
