@@ -26,24 +26,33 @@ renames it into place at the end, so an interrupted build never leaves a dataset
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
+import signal
+import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from silver_ner import __version__
-from silver_ner.projection.conventions import attach_leading_phrases, normalise_word, parse_conventions
-from silver_ner.projection.protocols import Aligner, Alignment
-from silver_ner.projection.spans import Span, iob2_names, spans_to_tags, tags_to_spans
+from silver_ner.projection.errors import UserError
+from silver_ner.projection.conventions import normalise_word, parse_conventions
+from silver_ner.projection.protocols import Aligner
+from silver_ner.projection.spans import iob2_names, tags_to_spans
+from silver_ner.projection.step import ProjectionStep
 
 from . import cache
-from .conll import check_input_file, read_conll
+from .steps import (Align, Batch, BuildCounters, Conventions, MapLabels, PostFilter, PreFilter, Project, Step, ToRows,
+                    run_steps)
+from .conll import check_input_file, read_conll, read_text_lines
 from .sources import SourcePair, SourceReport
 
 log = logging.getLogger(__name__)
@@ -67,21 +76,25 @@ SOURCE_KINDS = ("parallel", "translate", "translated-conll", "pairs")
 
 
 def resolve_labels(labels: str | Sequence[str] | None) -> tuple[str, ...]:
-    """A label-set name (``conll``, ``conll+misc``, ``masakhaner``), a comma list or a sequence of types."""
+    """A label-set name (``conll``, ``conll+misc``, ``masakhaner``), a comma list or a sequence of types.
+
+    Names and types are matched case-insensitively: entity types are upper case (``per,loc`` is
+    ``PER,LOC``), as in CoNLL-2003 and MasakhaNER.
+    """
     if labels is None:
         return DEFAULT_LABELS
     if isinstance(labels, str):
-        if labels in LABEL_SETS:
-            return LABEL_SETS[labels]
+        if labels.strip().lower() in LABEL_SETS:
+            return LABEL_SETS[labels.strip().lower()]
         labels = [x.strip() for x in labels.split(",") if x.strip()]
-    out = tuple(labels)
+    out = tuple(str(x).strip().upper() for x in labels)
     if not out:
-        raise ValueError("empty label set")
+        raise UserError("empty label set")
     if len(set(out)) != len(out):
-        raise ValueError(f"label set {','.join(out)} names a type twice")
+        raise UserError(f"label set {','.join(out)} names a type twice")
     for lab in out:
         if lab == "O" or not lab.replace("_", "").isalnum():
-            raise ValueError(f"invalid entity type {lab!r} in the label set")
+            raise UserError(f"invalid entity type {lab!r} in the label set")
     return out
 
 
@@ -101,7 +114,7 @@ class FilterOptions:
 
     def __post_init__(self) -> None:
         if self.max_length_ratio is not None and self.max_length_ratio < 1:
-            raise ValueError(f"max_length_ratio must be >= 1, got {self.max_length_ratio}")
+            raise UserError(f"max_length_ratio must be >= 1, got {self.max_length_ratio}")
 
     def active(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, False)}
@@ -111,12 +124,9 @@ def load_span_conventions(path: str | os.PathLike, labels: Sequence[str] | None 
     """Read a span-convention file (see :func:`~silver_ner.projection.conventions.parse_conventions`):
     ``{lang: {type: [phrase, ...]}}``; errors name the file and line."""
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise FileNotFoundError(f"span-convention file not found: {p}")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = "\n".join(read_text_lines(p, what="span-convention file"))  # a folder, a bad byte: file, line, byte
     return parse_conventions(text, str(p), labels)
 
 
@@ -154,7 +164,7 @@ class SourceSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in SOURCE_KINDS:
-            raise ValueError(f"unknown source kind {self.kind!r}; valid: {', '.join(SOURCE_KINDS)}")
+            raise UserError(f"unknown source kind {self.kind!r}; valid: {', '.join(SOURCE_KINDS)}")
         need = {
             "parallel": ("source_text", "target_text"),
             "translate": ("source_gold",),
@@ -163,11 +173,11 @@ class SourceSpec:
         }[self.kind]
         missing = [r for r in need if not self.files.get(r)]
         if missing:
-            raise ValueError(f"source kind {self.kind!r} needs the file(s): {', '.join(missing)}")
+            raise UserError(f"source kind {self.kind!r} needs the file(s): {', '.join(missing)}")
         if self.kind == "parallel" and not (self.files.get("source_labels") or self.model):
-            raise ValueError("a parallel source needs source labels (a CoNLL file) or a tagger model")
+            raise UserError("a parallel source needs source labels (a CoNLL file) or a tagger model")
         if self.kind == "translate" and not self.model:
-            raise ValueError("a translate source needs a translator model")
+            raise UserError("a translate source needs a translator model")
 
     def for_language(self, lang: str) -> "SourceSpec":
         """``{lang}`` filled in; gold specs (``conll2003:train``) resolved to their files in the data folder."""
@@ -227,19 +237,26 @@ class BuildSpec:
         self.labels = resolve_labels(self.labels)
         for label, phrases in self.span_conventions.items():
             if label not in self.labels:
-                raise ValueError(f"span convention for {label!r}: not in the label set {','.join(self.labels)}")
+                raise UserError(f"span convention for {label!r}: not in the label set {','.join(self.labels)}")
             if not phrases or any(not p for p in phrases):
-                raise ValueError(f"span convention for {label!r}: empty phrase")
+                raise UserError(f"span convention for {label!r}: empty phrase")
         self.span_conventions = {k: [tuple(normalise_word(w) for w in p) for p in v]
                                  for k, v in sorted(self.span_conventions.items())}
         if self.reference is not None:
             self.reference = str(self.reference).replace("{lang}", self.lang)
         if not 0 <= self.validation_fraction < 1:
-            raise ValueError(f"validation fraction must be in [0, 1), got {self.validation_fraction}")
+            raise UserError(f"validation fraction must be in [0, 1), got {self.validation_fraction}")
+        self.label_mapping = {k: (v.strip().upper() or None) if isinstance(v, str) else v
+                              for k, v in self.label_mapping.items()}
         for k, v in self.label_mapping.items():
             if v is not None and v not in self.labels:
-                raise ValueError(f"label mapping {k}->{v}: {v!r} is not in the label set {','.join(self.labels)}")
+                raise UserError(f"label mapping {k}->{v}: {v!r} is not in the label set {','.join(self.labels)}")
         self.source = self.source.for_language(self.lang)
+        if self.source.kind == "translate":  # the translator needs a model code for both: checked before it loads
+            from .langcodes import check_translatable
+
+            check_translatable(self.lang, "target language")
+            check_translatable(self.source.language, "source language")
 
     @property
     def label_names(self) -> list[str]:
@@ -258,13 +275,15 @@ class BuildSpec:
 
         ms = get_spec(self.method)
         if ms.name in NEEDS_CANDIDATES:
-            raise ValueError(f"projection method {ms.name!r} needs candidate spans, which a silver build does not "
+            raise UserError(f"projection method {ms.name!r} needs candidate spans, which a silver build does not "
                              "provide; use an n-gram or heuristic method")
-        if self.align_method is None and len(ms.links) != 1:
-            raise ValueError(f"projection method {ms.name!r} reads several link sets ({', '.join(ms.links)}); "
-                             "name one with align_method")
         layer = self.layer if self.layer is not None else (ms.layer if ms.layer is not None else DEFAULT_LAYER)
-        return layer, self.align_method or ms.links[0], self.token_type or getattr(ms, "token_type", "word")
+        links = self.link_methods() or ms.links
+        return layer, links[0], self.token_type or getattr(ms, "token_type", "word")
+
+    def link_methods(self) -> tuple[str, ...] | None:
+        """The link methods named by ``align_method`` (several joined by ``+``), else ``None``: the method's own."""
+        return tuple(self.align_method.split("+")) if self.align_method else None
 
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
@@ -351,13 +370,11 @@ def load_pairs(spec: BuildSpec, *, progress: bool = False) -> tuple[list[SourceP
 
 
 def pair_to_json(p: SourcePair) -> dict:
-    return {"id": p.id, "source_tokens": p.source_tokens, "source_spans": [[s.start, s.end, s.label] for s in p.source_spans],
-            "target_tokens": p.target_tokens, "source_lang": p.source_lang, "target_lang": p.target_lang, "origin": p.origin}
+    return p.to_json()
 
 
 def pair_from_json(d: dict) -> SourcePair:
-    return SourcePair(d["id"], d["source_tokens"], [Span(*s) for s in d["source_spans"]], d["target_tokens"],
-                      d["source_lang"], d["target_lang"], d["origin"])
+    return SourcePair.from_json(d)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,21 +387,6 @@ class ChunkResult:
 
     rows: list[dict]
     stats: dict[str, Any]
-
-
-def _empty_stats() -> dict[str, Any]:
-    return {"sentences_in": 0, "sentences_out": 0, "filters": {}, "source_entities": 0, "projected_entities": 0,
-            "labels_dropped": {}, "source_entities_per_class": {}, "entities_per_class": {}, "convention_attached": {},
-            "num_rows": {s: 0 for s in SPLITS}}
-
-
-def _add(a: dict, b: dict) -> dict:
-    for k, v in b.items():
-        if isinstance(v, dict):
-            _add(a.setdefault(k, {}), v)
-        else:
-            a[k] = a.get(k, 0) + v
-    return a
 
 
 class LanguageBuild:
@@ -403,7 +405,7 @@ class LanguageBuild:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else cache.default_cache_dir()
         self.chunk_size = int(chunk_size)
         if self.chunk_size < 1:
-            raise ValueError("chunk size must be >= 1")
+            raise UserError("chunk size must be >= 1")
         self._aligner = aligner
         self._method = method
         self._pairs = list(pairs) if pairs is not None else None
@@ -413,6 +415,7 @@ class LanguageBuild:
             raise ValueError("a 'pairs' source needs the pairs handed to LanguageBuild(pairs=...)")
         self._chunk_memo: dict[int, ChunkResult] = {}
         self._ids_checked = False
+        self._labels_checked = False
         self._source_key: str | None = None
         self._fingerprint: str | None = None
 
@@ -490,7 +493,7 @@ class LanguageBuild:
             seen: set[str] = set()
             for p in self._pairs:
                 if p.id in seen:
-                    raise ValueError(f"source for {self.spec.lang}: pair id {p.id!r} occurs more than once")
+                    raise UserError(f"source for {self.spec.lang}: pair id {p.id!r} occurs more than once")
                 seen.add(p.id)
             self._ids_checked = True
         return self._pairs
@@ -505,34 +508,30 @@ class LanguageBuild:
 
     # -- stage 2: alignment ----------------------------------------------------------------
 
-    def align(self, pairs: Sequence[SourcePair]) -> list[Alignment]:
-        """Alignments of ``pairs`` (the default aligner keeps its own cache of finished alignments)."""
-        if not pairs:
-            return []
-        out = self.aligner.align([(p.source_tokens, p.target_tokens) for p in pairs])
-        if len(out) != len(pairs):
-            raise ValueError(f"aligner {self.aligner_identity} returned {len(out)} alignments for {len(pairs)} pairs")
-        return out
+    # -- the steps ---------------------------------------------------------------------------
 
-    # -- stage 3: projection, filters, rows --------------------------------------------------
-
-    def _projector(self) -> Callable:
-        if self._method is not None:
-            return self._method
-        from silver_ner.projection.methods import get_method
-
-        return get_method(self.spec.method)
-
-    def _map_source(self, spans: Iterable[Span], stats: dict) -> list[Span]:
+    def projection(self) -> ProjectionStep:
+        """The projection step of this spec (the injected ``method`` function, if any)."""
         s = self.spec
-        out = []
-        for sp in spans:
-            label = s.label_mapping.get(sp.label, sp.label) if sp.label in s.label_mapping else sp.label
-            if label is None or label not in s.labels:
-                stats["labels_dropped"][sp.label] = stats["labels_dropped"].get(sp.label, 0) + 1
-                continue
-            out.append(Span(sp.start, sp.end, label))
-        return out
+        return ProjectionStep(s.method, params=dict(s.method_params), links=s.link_methods(), func=self._method)
+
+    def steps(self, aligner: Aligner | None = None) -> list[Step]:
+        """The build's steps for one batch: map labels, pre-filter, align (with ``aligner``, default
+        this build's), project, conventions, post-filter, rows. See :mod:`silver_ner.builders.steps`."""
+        s, f = self.spec, self.spec.filters
+        proj = self.projection()
+        return [
+            MapLabels(s.labels, s.label_mapping),
+            PreFilter(f.max_length_ratio),
+            Align(aligner if aligner is not None else self.aligner, proj),
+            Project(proj),
+            Conventions(s.span_conventions),
+            PostFilter(f.drop_unprojected, f.min_score),
+            ToRows(s.lang, s.label_names, s.method_name, partial(split_of, validation_fraction=s.validation_fraction)),
+        ]
+
+    def _chunk_path(self, index: int) -> Path:
+        return self.cache_dir / "rows" / self.fingerprint() / f"{self.chunk_size}-{index:05d}.json"
 
     def process_chunk(self, index: int) -> ChunkResult:
         """Rows and counts of chunk ``index`` (cached by the fingerprint)."""
@@ -541,7 +540,7 @@ class LanguageBuild:
         n = self.num_chunks()
         if not 0 <= index < n:
             raise IndexError(f"chunk {index} out of range (0..{n - 1})")
-        path = self.cache_dir / "rows" / self.fingerprint() / f"{self.chunk_size}-{index:05d}.json"
+        path = self._chunk_path(index)
         hit = cache.read_json(path)
         if hit is not None:
             res = ChunkResult(hit["rows"], hit["stats"])
@@ -552,85 +551,62 @@ class LanguageBuild:
         return res
 
     def _compute_chunk(self, index: int) -> ChunkResult:
-        s, f = self.spec, self.spec.filters
         chunk = self.pairs()[index * self.chunk_size:(index + 1) * self.chunk_size]
-        stats = _empty_stats()
-        filt = stats["filters"]
-        for name in ("empty", *f.active()):
-            filt.setdefault(name if name != "drop_unprojected" else "unprojected", 0)
-        keep: list[tuple[SourcePair, list[Span]]] = []
-        for p in chunk:
-            stats["sentences_in"] += 1
-            if not p.source_tokens or not p.target_tokens:
-                filt["empty"] += 1
-                continue
-            if f.max_length_ratio is not None:
-                a, b = len(p.source_tokens), len(p.target_tokens)
-                if max(a / b, b / a) > f.max_length_ratio:
-                    filt["max_length_ratio"] += 1
-                    continue
-            spans = self._map_source(p.source_spans, stats)
-            for sp in spans:
-                stats["source_entities_per_class"][sp.label] = stats["source_entities_per_class"].get(sp.label, 0) + 1
-            keep.append((p, spans))
-        alignments = self.align([p for p, _ in keep])
-        project = self._projector()
-        names = s.label_names
-        index_of = {n: i for i, n in enumerate(names)}
-        method = s.method_name
-        rows: list[dict] = []
-        for (p, spans), al in zip(keep, alignments):
-            res = project(p.source_tokens, spans, p.target_tokens, al, **s.method_params) if spans else None
-            tgt_spans = list(res.spans) if res else []
-            if s.span_conventions and tgt_spans:
-                tgt_spans, attached = attach_leading_phrases(p.target_tokens, tgt_spans, s.span_conventions)
-                for label, n in attached.items():
-                    stats["convention_attached"][label] = stats["convention_attached"].get(label, 0) + n
-            scores = [float(x) for x in res.scores] if res else []
-            unprojected = len(res.unprojected) if res else 0
-            stats["source_entities"] += len(spans)
-            stats["projected_entities"] += len(spans) - unprojected
-            if f.drop_unprojected and unprojected:
-                filt["unprojected"] += 1
-                continue
-            if f.min_score is not None and any(x < f.min_score for x in scores):
-                filt["min_score"] += 1
-                continue
-            try:
-                tags = spans_to_tags(tgt_spans, len(p.target_tokens))
-            except ValueError as exc:  # a method returned overlapping or out-of-range spans: counted, not hidden
-                filt["invalid_projection"] = filt.get("invalid_projection", 0) + 1
-                log.debug("%s: %s", p.id, exc)
-                continue
-            row_id = f"{s.lang}-{p.id}"
-            split = split_of(row_id, s.validation_fraction)
-            for sp in tgt_spans:
-                stats["entities_per_class"][sp.label] = stats["entities_per_class"].get(sp.label, 0) + 1
-            stats["sentences_out"] += 1
-            stats["num_rows"][split] += 1
-            rows.append({
-                "id": row_id,
-                "tokens": list(p.target_tokens),
-                "ner_tags": [index_of[t] for t in tags],
-                "source_tokens": list(p.source_tokens),
-                "source_ner_tags": [index_of[t] for t in spans_to_tags(spans, len(p.source_tokens))],
-                "alignment": [[int(a), int(b)] for a, b in al.links],
-                "entity_scores": scores,
-                "unprojected": unprojected,
-                "source_id": p.id,
-                "source_lang": p.source_lang,
-                "origin": json.dumps(p.origin, sort_keys=True, ensure_ascii=False),
-                "method": method,
-                "split": split,
-            })
-        return ChunkResult(rows, stats)
+        batch = run_steps(self.steps(), Batch.of(chunk))
+        return ChunkResult([r.row for r in batch.records], batch.counters.to_dict())
 
     # -- running and reporting ---------------------------------------------------------------
+
+    def source_types(self) -> list[str]:
+        """The entity types of the labelled source sentences (the labels file itself when there is one, so a
+        translating or re-pairing source is checked before it runs)."""
+        src = self.spec.source
+        path = src.files.get("source_gold") or src.files.get("source_labels")
+        if self._pairs is None and path and src.kind != "pairs":
+            return sorted(set(read_conll(path).labels))
+        return sorted({sp.label for p in self.pairs() for sp in p.source_spans})
+
+    def check_labels(self) -> None:
+        """:class:`UserError` when a type of the label set, or a ``label_mapping`` source type, occurs
+        nowhere in the source (a typo would otherwise give a config without that type)."""
+        if self._labels_checked:
+            return
+        s = self.spec
+        seen = self.source_types()
+        have = ", ".join(seen) or "none"
+        unknown = [k for k in s.label_mapping if k not in seen]
+        if unknown:
+            raise UserError(f"{s.lang}: label mapping of {', '.join(unknown)}: the type(s) occur nowhere in the source "
+                            f"(source types: {have})")
+        produced = {s.label_mapping[t] if t in s.label_mapping else t for t in seen}
+        missing = [lab for lab in s.labels if lab not in produced]
+        if missing:
+            hints = [f"--label-map {t}={lab}" for lab in missing for t in seen
+                     if t.upper() == lab and t not in s.label_mapping]
+            raise UserError(f"{s.lang}: entity type(s) {', '.join(missing)} of the label set {','.join(s.labels)} occur "
+                            f"nowhere in the source (source types: {have}); "
+                            + (f"the source spells them otherwise: {', '.join(hints)}" if hints else
+                               "leave them out of --labels or map a source type onto them with --label-map"))
+        self._labels_checked = True
+
+    def split_names(self) -> list[str]:
+        """The splits that have rows, in :data:`SPLITS` order (``[]`` when no row survives).
+
+        Exact when every chunk is computed or cached; otherwise (``datasets``' workers compute
+        the chunks) the splits that some pair's id hashes into, which a filter may still empty.
+        """
+        if all(i in self._chunk_memo or self._chunk_path(i).exists() for i in range(self.num_chunks())):
+            counts = self.stats()["num_rows"]
+            return [k for k in SPLITS if counts.get(k)]
+        frac = self.spec.validation_fraction
+        hashed = {split_of(f"{self.spec.lang}-{p.id}", frac) for p in self.pairs()}
+        return [k for k in SPLITS if k in hashed]
 
     def run(self, *, rank: int = 0, world_size: int = 1, progress: bool = False) -> int:
         """Compute (or find in the cache) every chunk ``i`` with ``i % world_size == rank``; returns how many."""
         if not 0 <= rank < world_size:
-            raise ValueError(f"rank {rank} outside world size {world_size}")
+            raise UserError(f"rank {rank} outside world size {world_size}")
+        self.check_labels()
         todo = [i for i in range(self.num_chunks()) if i % world_size == rank]
         bar = None
         if progress:
@@ -639,6 +615,7 @@ class LanguageBuild:
             bar = tqdm(total=sum(len(self.pairs()[i * self.chunk_size:(i + 1) * self.chunk_size]) for i in todo),
                        desc=f"{self.spec.lang}: align+project", unit="sent")
         for i in todo:
+            check_interrupted()
             self.process_chunk(i)
             if bar is not None:
                 bar.update(min(self.chunk_size, len(self.pairs()) - i * self.chunk_size))
@@ -655,28 +632,27 @@ class LanguageBuild:
 
     def stats(self) -> dict[str, Any]:
         """Counts over all chunks, as written in the manifest (computes missing chunks)."""
-        total = _empty_stats()
+        total = BuildCounters(num_rows=Counter({k: 0 for k in SPLITS}))
         for i in range(self.num_chunks()):
-            _add(total, self.process_chunk(i).stats)
+            total.add(BuildCounters.from_dict(self.process_chunk(i).stats))
         rep = self.report
-        n_src = total.pop("source_entities")
-        n_proj = total.pop("projected_entities")
+        n_src, n_proj = total.source_entities, total.projected_entities
         return {
-            "sentences_in": total["sentences_in"],
-            "sentences_out": total["sentences_out"],
-            "entities_per_class": dict(sorted(total["entities_per_class"].items())),
-            "source_entities_per_class": dict(sorted(total["source_entities_per_class"].items())),
+            "sentences_in": total.sentences_in,
+            "sentences_out": total.sentences_out,
+            "entities_per_class": dict(sorted(total.entities_per_class.items())),
+            "source_entities_per_class": dict(sorted(total.source_entities_per_class.items())),
             "projection_rate": round(n_proj / n_src, 4) if n_src else None,
             "source_entities": n_src,
             "projected_entities": n_proj,
-            "filters": total["filters"],
-            "labels_dropped": total["labels_dropped"],
-            **({"convention_attached": dict(sorted(total["convention_attached"].items()))}
+            "filters": dict(total.filters),
+            "labels_dropped": dict(total.labels_dropped),
+            **({"convention_attached": dict(sorted(total.convention_attached.items()))}
                if self.spec.span_conventions else {}),
             "source_dropped": dict(rep.dropped),
             "source_report": {"read": rep.read, "paired": rep.paired, "notes": rep.notes[:20]},
             "input_checks": dict(rep.inputs),
-            "num_rows": total["num_rows"],
+            "num_rows": dict(total.num_rows),
         }
 
     def score(self, reference: str | os.PathLike) -> dict[str, Any]:
@@ -693,10 +669,10 @@ class LanguageBuild:
         for _, _, row in self.rows(range(self.num_chunks())):
             line = json.loads(row["origin"]).get("target_line")
             if line is None or not 1 <= line <= len(ref):
-                raise ValueError(f"{reference}: no sentence for target line {line} (row {row['id']})")
+                raise UserError(f"{reference}: no sentence for target line {line} (row {row['id']})")
             sent = ref.sentences[line - 1]
             if sent.tokens != row["tokens"]:
-                raise ValueError(f"{reference}:{sent.line}: tokens differ from target line {line} of the source")
+                raise UserError(f"{reference}:{sent.line}: tokens differ from target line {line} of the source")
             gold.append([sp for sp in sent.spans if sp.label in self.spec.labels])
             pred.append(tags_to_spans([names[t] for t in row["ner_tags"]]))
         sc = span_scores(gold, pred)
@@ -728,9 +704,11 @@ class LanguageBuild:
         s = self.spec
         stats = self.stats()
         source, target_source = s.source.describe(s.lang)
+        num_rows = stats.pop("num_rows")
         entry = {
             "path": s.lang,
-            "num_rows": stats.pop("num_rows"),
+            "splits": [k for k in SPLITS if num_rows.get(k)],  # only the splits that have rows are written
+            "num_rows": {k: n for k, n in num_rows.items() if n},
             "label_names": s.label_names,
             "label_mapping": self.label_mapping(),
             "stats": stats,
@@ -758,11 +736,163 @@ class LanguageBuild:
 # output
 
 
+class BuildInterrupted(KeyboardInterrupt):
+    """A build stopped by SIGINT or SIGTERM (``signum`` says which); a KeyboardInterrupt, so callers treat both alike."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+class _InterruptGuard:
+    """SIGINT and SIGTERM raise :class:`BuildInterrupted` and are remembered.
+
+    A signal that arrives while Python runs a finaliser (``__del__``, a weakref callback) raises
+    there, and the interpreter swallows it ("Exception ignored in ..."); remembered, it is raised
+    again at the next :func:`check_interrupted`. In ``deferred()`` a signal is only remembered,
+    and raised when the section ends (so the final renames are never cut in half). A process
+    forked by the build gets the previous behaviour back.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.deferring = False
+        self.pid = os.getpid()
+        self.saved: dict[int, Any] = {}
+
+    def handler(self, signum, frame) -> None:
+        if os.getpid() != self.pid:  # a forked worker: behave as before the build
+            previous = self.saved.get(signum, signal.SIG_DFL)
+            if callable(previous):
+                return previous(signum, frame)
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return None
+        if self.signum is None:
+            self.signum = signum
+        if not self.deferring:
+            raise BuildInterrupted(signum)
+        return None
+
+    def check(self) -> None:
+        if self.signum is not None:
+            raise BuildInterrupted(self.signum)
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous = signal.getsignal(sig)
+            if previous in (signal.SIG_IGN, None):  # ignored (e.g. under nohup) or set outside Python: keep it
+                continue
+            self.saved[sig] = previous
+            signal.signal(sig, self.handler)
+
+    def uninstall(self) -> None:
+        for sig, previous in self.saved.items():
+            signal.signal(sig, previous)
+        self.saved.clear()
+
+    @contextlib.contextmanager
+    def deferred(self):
+        self.deferring = True
+        try:
+            yield
+        finally:
+            self.deferring = False
+        self.check()
+
+
+_GUARDS: list[_InterruptGuard] = []
+
+
+@contextlib.contextmanager
+def interrupt_guard():
+    """Turn SIGINT and SIGTERM into :class:`BuildInterrupted` for the duration (main thread only), so cleanup
+    runs and a signal swallowed by a finaliser still stops the work at the next check. Nests."""
+    guard = _InterruptGuard()
+    guard.install()
+    _GUARDS.append(guard)
+    try:
+        yield guard
+        guard.check()
+    finally:
+        _GUARDS.remove(guard)
+        guard.uninstall()
+
+
+def check_interrupted() -> None:
+    """Raise :class:`BuildInterrupted` if a signal arrived under an :func:`interrupt_guard` (even one a finaliser swallowed)."""
+    for guard in _GUARDS:
+        guard.check()
+
+
+PARTIAL_MARK = ".partial"  # save_to_disk's metadata files carry it until the final rename: load_from_disk refuses them
+_HIDDEN = ("dataset_dict.json", "state.json")
+
+
+def _hide(folder: Path) -> None:
+    """Rename the files by which ``load_from_disk`` recognises a saved dataset, so a partial folder never loads."""
+    for name in _HIDDEN:
+        for f in folder.rglob(name):
+            os.replace(f, f.with_name(f.name + PARTIAL_MARK))
+
+
+def _unhide(folder: Path) -> None:
+    for name in _HIDDEN:
+        for f in folder.rglob(name + PARTIAL_MARK):
+            os.replace(f, f.with_name(name))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _leftovers(output_dir: Path, kind: str) -> list[tuple[Path, int]]:
+    """``.OUT.<kind>-PID`` folders beside ``output_dir`` whose process is gone."""
+    out = []
+    prefix = f".{output_dir.name}.{kind}-"
+    for p in output_dir.parent.iterdir():
+        if p.name.startswith(prefix) and p.name[len(prefix):].isdigit():
+            pid = int(p.name[len(prefix):])
+            if pid != os.getpid() and not _pid_alive(pid):
+                out.append((p, pid))
+    return sorted(out)
+
+
+def _clean_leftovers(output_dir: Path) -> None:
+    """Remove the partial folders of builds that died (a kill leaves no chance to clean up) and, if a killed swap
+    left the previous output moved aside, put it back."""
+    for old, pid in _leftovers(output_dir, "old"):
+        if not output_dir.exists():
+            os.replace(old, output_dir)
+            log.warning("restored %s, moved aside by build process %d which died during its final rename", output_dir, pid)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    for partial, pid in _leftovers(output_dir, "partial"):
+        log.info("removing %s, left by build process %d which is gone", partial, pid)
+        shutil.rmtree(partial, ignore_errors=True)
+
+
 def _prepare_output(output_dir: Path) -> Path:
     output_dir = output_dir.resolve()
+    for parent in output_dir.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"{parent}: is a file, not a folder (in --output {output_dir})")
+            break
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UserError(f"{output_dir}: exists and is not a folder; choose a new or empty folder for the output")
     if output_dir.exists() and any(output_dir.iterdir()) and not (output_dir / MANIFEST_NAME).exists():
-        raise ValueError(f"{output_dir}: exists and is not a silver-ner build folder; choose an empty or new folder")
+        raise UserError(f"{output_dir}: exists and is not a silver-ner build folder; choose an empty or new folder")
     output_dir.parent.mkdir(parents=True, exist_ok=True)
+    _clean_leftovers(output_dir)
     tmp = output_dir.parent / f".{output_dir.name}.partial-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -779,6 +909,19 @@ def _swap_into_place(tmp: Path, output_dir: Path) -> None:
     os.replace(tmp, output_dir)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _check_rows(lang: str, entry: dict, allow_empty: bool) -> None:
+    """:class:`UserError` for a config with no row, or (unless ``allow_empty``) with no entity in any row."""
+    st = entry["stats"]
+    if not st["sentences_out"]:
+        removed = ", ".join(f"{k}: {v}" for k, v in st["filters"].items() if v) or "none"
+        raise UserError(f"{lang}: no rows to write ({st['sentences_in']} sentence pairs in; removed by the filters: "
+                        f"{removed})")
+    if not sum(st["entities_per_class"].values()) and not allow_empty:
+        raise UserError(f"{lang}: no entity in any of its {st['sentences_out']} rows (source entities: "
+                        f"{st['source_entities']}, projected: {st['projected_entities']}, dropped by the label set: "
+                        f"{sum(st['labels_dropped'].values())}); pass --allow-empty to write such a config anyway")
 
 
 @dataclass
@@ -799,12 +942,19 @@ def build(
     chunk_size: int = 512,
     builds: dict[str, LanguageBuild] | None = None,
     on_language: Callable[[str, dict], None] | None = None,
+    allow_empty: bool = False,
 ) -> BuildResult:
     """Build one silver config per spec into ``output_dir`` (see the module docstring).
 
     ``builds`` maps a language to a prepared :class:`LanguageBuild` (with injected aligner or
     pairs); the other specs get one made here. ``on_language(lang, entry)`` is called when a
     language is done (the command prints its summary row from it).
+
+    A type of a spec's label set that occurs nowhere in its source, a config without rows, and
+    (unless ``allow_empty``) a config whose rows hold no entity are :class:`UserError`. Only
+    the splits that have rows are written (the manifest's ``splits``). SIGINT and SIGTERM raise
+    :class:`BuildInterrupted` (see :func:`interrupt_guard`); the partial folder is removed, a
+    killed build's is removed by the next run, and cached chunks are kept for resuming.
     """
     import datasets
 
@@ -812,42 +962,56 @@ def build(
 
     langs = [s.lang for s in specs]
     if len(set(langs)) != len(langs):
-        raise ValueError(f"a language is named twice: {', '.join(langs)}")
+        raise UserError(f"a language is named twice: {', '.join(langs)}")
     output_dir = Path(output_dir)
     cache_dir = Path(cache_dir) if cache_dir is not None else cache.default_cache_dir()
-    tmp = _prepare_output(output_dir)
-    manifest = {"format": MANIFEST_FORMAT, "silver_ner_version": __version__,
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "configs": {}}
-    try:
-        for spec in specs:
-            t0 = time.perf_counter()
-            lb = (builds or {}).get(spec.lang) or LanguageBuild(spec, cache_dir=cache_dir, chunk_size=chunk_size)
-            if not num_proc or num_proc <= 1:
-                lb.run(progress=progress)  # with num_proc, datasets' workers compute the chunks
-            builder = SilverNerBuilder.from_build(lb, cache_dir=os.fspath(cache_dir / "datasets"))
-            builder.download_and_prepare(num_proc=num_proc if num_proc and num_proc > 1 else None)
-            dd = builder.as_dataset()
-            entry = lb.config_entry()
-            dd = datasets.DatasetDict({k: dd[k] for k in SPLITS if k in dd})
-            for split_ds in dd.values():
-                split_ds.info.description = builder.describe(entry)
-            dd.save_to_disk(os.fspath(tmp / spec.lang))
-            if parquet:
-                (tmp / spec.lang / "parquet").mkdir()
-                for k, d in dd.items():
-                    d.to_parquet(os.fspath(tmp / spec.lang / "parquet" / f"{k}.parquet"))
-            entry["seconds"] = round(time.perf_counter() - t0, 2)
-            manifest["configs"][spec.lang] = entry
-            if on_language is not None:
-                on_language(spec.lang, entry)
-        cache.write_json_atomic(tmp / MANIFEST_NAME, manifest)
-        from .corpora import configs_readme
+    parallel = bool(num_proc and num_proc > 1)
+    with interrupt_guard() as guard:
+        tmp = _prepare_output(output_dir)
+        manifest = {"format": MANIFEST_FORMAT, "silver_ner_version": __version__,
+                    "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "configs": {}}
+        try:
+            for spec in specs:
+                guard.check()
+                t0 = time.perf_counter()
+                lb = (builds or {}).get(spec.lang) or LanguageBuild(spec, cache_dir=cache_dir, chunk_size=chunk_size)
+                lb.check_labels()
+                builder = SilverNerBuilder.from_build(lb, cache_dir=os.fspath(cache_dir / "datasets"))
+                if parallel:  # datasets' workers compute the chunks
+                    builder.download_and_prepare(num_proc=num_proc)
+                else:
+                    lb.run(progress=progress)
+                guard.check()
+                entry = lb.config_entry()
+                _check_rows(spec.lang, entry, allow_empty)
+                if not parallel:
+                    builder.download_and_prepare()
+                guard.check()
+                dd = datasets.DatasetDict({k: builder.as_dataset(split=k) for k in entry["splits"]})
+                for split_ds in dd.values():
+                    split_ds.info.description = builder.describe(entry)
+                dd.save_to_disk(os.fspath(tmp / spec.lang))
+                _hide(tmp / spec.lang)
+                if parquet:
+                    (tmp / spec.lang / "parquet").mkdir()
+                    for k, d in dd.items():
+                        d.to_parquet(os.fspath(tmp / spec.lang / "parquet" / f"{k}.parquet"))
+                entry["seconds"] = round(time.perf_counter() - t0, 2)
+                manifest["configs"][spec.lang] = entry
+                if on_language is not None:
+                    on_language(spec.lang, entry)
+            guard.check()
+            with guard.deferred():
+                cache.write_json_atomic(tmp / MANIFEST_NAME, manifest)
+                from .corpora import configs_readme
 
-        (tmp / "README.md").write_text(configs_readme(manifest), encoding="utf-8")  # load_dataset(OUTPUT, lang)
-        _swap_into_place(tmp, output_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+                (tmp / "README.md").write_text(configs_readme(manifest), encoding="utf-8")  # load_dataset(OUTPUT, lang)
+                for lang in manifest["configs"]:
+                    _unhide(tmp / lang)
+                _swap_into_place(tmp, output_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     loaded = {lang: datasets.load_from_disk(os.fspath(output_dir / lang)) for lang in manifest["configs"]}
     return BuildResult(output_dir.resolve(), manifest, loaded)
 
@@ -860,5 +1024,5 @@ def read_manifest(output_dir: str | os.PathLike) -> dict:
     with open(path, encoding="utf-8") as fh:
         data = json.load(fh)
     if data.get("format") != MANIFEST_FORMAT:
-        raise ValueError(f"{path}: format {data.get('format')!r}, expected {MANIFEST_FORMAT!r}")
+        raise UserError(f"{path}: format {data.get('format')!r}, expected {MANIFEST_FORMAT!r}")
     return data

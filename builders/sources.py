@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,38 @@ class SourcePair:
     source_lang: str = "eng"
     target_lang: str = ""
     origin: dict[str, Any] = field(default_factory=dict)
+    # further labelled sources of the same target (multi-source): {"tokens", "spans", "lang", "origin"}
+    more_sources: list[dict[str, Any]] = field(default_factory=list)
+    # candidate target spans for the spans-* methods (e.g. predicted by a model; labels ignored)
+    candidates: list[Span] | None = None
+
+    def origin_json(self) -> str:
+        """The provenance as stored in a row (with every further source's origin)."""
+        origin = self.origin if not self.more_sources else {**self.origin, "more_sources": [
+            {"lang": s["lang"], **s.get("origin", {})} for s in self.more_sources]}
+        return json.dumps(origin, sort_keys=True, ensure_ascii=False)
+
+    def to_json(self) -> dict[str, Any]:
+        d = {"id": self.id, "source_tokens": self.source_tokens, "source_spans": _spans_json(self.source_spans),
+             "target_tokens": self.target_tokens, "source_lang": self.source_lang, "target_lang": self.target_lang,
+             "origin": self.origin}
+        if self.more_sources:
+            d["more_sources"] = [{"tokens": s["tokens"], "spans": _spans_json(s["spans"]), "lang": s["lang"],
+                                  "origin": s.get("origin", {})} for s in self.more_sources]
+        if self.candidates is not None:
+            d["candidates"] = _spans_json(self.candidates)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "SourcePair":
+        more = [{**s, "spans": [Span(*x) for x in s["spans"]]} for s in d.get("more_sources", [])]
+        cands = [Span(*x) for x in d["candidates"]] if d.get("candidates") is not None else None
+        return cls(d["id"], d["source_tokens"], [Span(*s) for s in d["source_spans"]], d["target_tokens"],
+                   d["source_lang"], d["target_lang"], d["origin"], more, cands)
+
+
+def _spans_json(spans) -> list[list]:
+    return [[s.start, s.end, s.label] for s in spans]
 
 
 @dataclass

@@ -1,0 +1,310 @@
+"""The build's steps: small callables over batches of records, each with its own counters.
+
+A silver build is the composition
+
+    map labels -> pre-filter -> align -> project -> conventions -> post-filter -> rows
+
+of the steps below. Each step takes a :class:`Batch` (records plus :class:`BuildCounters`) and
+returns it; no step keeps state between batches or reaches for process-wide objects, so any
+engine can run them: the local engine in one process (or ``datasets``' workers), the Ray engine
+as Ray Data operators, one batch at a time on any worker. The aligner is the only model a step
+holds, handed in by the caller (engines build it once per worker); every other step is pure.
+
+Counters travel with the batch and add up across batches (:meth:`BuildCounters.add`); the
+manifest's statistics are their sum over every chunk.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Mapping, Protocol, Sequence
+
+from silver_ner.projection.conventions import attach_leading_phrases
+from silver_ner.projection.protocols import Aligner, Alignment
+from silver_ner.projection.spans import Span, spans_to_tags
+from silver_ner.projection.step import LabelledSource, ProjectedSentence, ProjectionItem, ProjectionStep
+
+from .sources import SourcePair
+
+SPLITS = ("train", "validation")
+
+
+@dataclass
+class BuildCounters:
+    """What the steps counted in one batch (or, added up, in a whole build)."""
+
+    sentences_in: int = 0
+    sentences_out: int = 0
+    source_entities: int = 0
+    projected_entities: int = 0
+    filters: Counter = field(default_factory=Counter)
+    labels_dropped: Counter = field(default_factory=Counter)
+    source_entities_per_class: Counter = field(default_factory=Counter)
+    entities_per_class: Counter = field(default_factory=Counter)
+    convention_attached: Counter = field(default_factory=Counter)
+    num_rows: Counter = field(default_factory=Counter)
+
+    def add(self, other: "BuildCounters") -> "BuildCounters":
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(a, Counter):
+                for k, v in b.items():  # Counter.update would drop nothing, but keeps zero keys only if set
+                    a[k] = a.get(k, 0) + v
+            else:
+                setattr(self, f.name, a + b)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: (dict(getattr(self, f.name)) if isinstance(getattr(self, f.name), Counter) else getattr(self, f.name))
+                for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "BuildCounters":
+        out = cls()
+        for f in fields(cls):
+            if f.name in d:
+                v = d[f.name]
+                setattr(out, f.name, Counter(v) if isinstance(getattr(out, f.name), Counter) else v)
+        return out
+
+
+@dataclass
+class Record:
+    """One sentence pair on its way through the steps."""
+
+    pair: SourcePair
+    spans: list[Span] = field(default_factory=list)  # source spans after label mapping
+    alignments: list[Alignment] = field(default_factory=list)  # one per source
+    projected: ProjectedSentence | None = None
+    target_spans: list[Span] = field(default_factory=list)
+    row: dict | None = None
+
+    @property
+    def sources(self) -> list[LabelledSource]:
+        first = LabelledSource.of(self.pair.source_tokens, self.spans)
+        return [first, *(LabelledSource.of(s["tokens"], s["mapped_spans"]) for s in self.pair.more_sources)]
+
+
+@dataclass
+class Batch:
+    records: list[Record]
+    counters: BuildCounters = field(default_factory=BuildCounters)
+
+    @classmethod
+    def of(cls, pairs: Sequence[SourcePair]) -> "Batch":
+        return cls([Record(p) for p in pairs])
+
+
+class Step(Protocol):
+    name: str
+
+    def __call__(self, batch: Batch) -> Batch: ...
+
+
+# -- pure steps -------------------------------------------------------------------------------
+
+
+@dataclass
+class MapLabels:
+    """Rename source entity types (``mapping``) and keep those in ``labels``; counts the rest."""
+
+    labels: tuple[str, ...]
+    mapping: Mapping[str, str | None] = field(default_factory=dict)
+    name: str = "map-labels"
+
+    def _map(self, spans: Sequence[Span], counters: BuildCounters) -> list[Span]:
+        out = []
+        for sp in spans:
+            label = self.mapping[sp.label] if sp.label in self.mapping else sp.label
+            if label is None or label not in self.labels:
+                counters.labels_dropped[sp.label] += 1
+                continue
+            out.append(Span(sp.start, sp.end, label))
+        return out
+
+    def __call__(self, batch: Batch) -> Batch:
+        for r in batch.records:
+            r.spans = self._map(r.pair.source_spans, batch.counters)
+            for extra in r.pair.more_sources:
+                extra["mapped_spans"] = self._map(extra["spans"], batch.counters)
+        return batch
+
+
+@dataclass
+class PreFilter:
+    """Counts every pair in; drops (and counts) pairs with an empty side or, with
+    ``max_length_ratio``, token counts too far apart; counts the kept source entities per class."""
+
+    max_length_ratio: float | None = None
+    name: str = "pre-filter"
+
+    def __call__(self, batch: Batch) -> Batch:
+        c = batch.counters
+        c.filters.setdefault("empty", 0)
+        if self.max_length_ratio is not None:
+            c.filters.setdefault("max_length_ratio", 0)
+        kept = []
+        for r in batch.records:
+            c.sentences_in += 1
+            p = r.pair
+            if not p.source_tokens or not p.target_tokens:
+                c.filters["empty"] += 1
+                continue
+            if self.max_length_ratio is not None:
+                a, b = len(p.source_tokens), len(p.target_tokens)
+                if max(a / b, b / a) > self.max_length_ratio:
+                    c.filters["max_length_ratio"] += 1
+                    continue
+            for sp in r.spans:
+                c.source_entities_per_class[sp.label] += 1
+            kept.append(r)
+        batch.records = kept
+        return batch
+
+
+@dataclass
+class Project:
+    """Project every record's source entities onto its target (several sources are voted)."""
+
+    projection: ProjectionStep
+    name: str = "project"
+
+    def __call__(self, batch: Batch) -> Batch:
+        for r in batch.records:
+            if not r.alignments:
+                raise ValueError(f"{r.pair.id}: project before align")
+            if any(s.spans for s in r.sources):
+                item = ProjectionItem.of(r.pair.target_tokens, r.sources, r.pair.candidates)
+                (r.projected,) = self.projection.project([item], [r.alignments])
+                r.target_spans = list(r.projected.spans)
+            else:
+                r.projected, r.target_spans = None, []
+        return batch
+
+
+@dataclass
+class Conventions:
+    """Extend projected spans left over declared span-opening phrases (counted per label)."""
+
+    conventions: Mapping[str, list[tuple[str, ...]]]
+    name: str = "conventions"
+
+    def __call__(self, batch: Batch) -> Batch:
+        if not self.conventions:
+            return batch
+        for r in batch.records:
+            if r.target_spans:
+                r.target_spans, attached = attach_leading_phrases(r.pair.target_tokens, r.target_spans, self.conventions)
+                for label, n in attached.items():
+                    batch.counters.convention_attached[label] += n
+        return batch
+
+
+@dataclass
+class PostFilter:
+    """Counts source and projected entities; drops (and counts) sentences with an unprojected
+    entity (``drop_unprojected``), a projected entity scoring below ``min_score``, or spans a
+    method returned overlapping or out of range (``invalid_projection``)."""
+
+    drop_unprojected: bool = False
+    min_score: float | None = None
+    name: str = "post-filter"
+
+    def __call__(self, batch: Batch) -> Batch:
+        c = batch.counters
+        if self.drop_unprojected:
+            c.filters.setdefault("unprojected", 0)
+        if self.min_score is not None:
+            c.filters.setdefault("min_score", 0)
+        kept = []
+        for r in batch.records:
+            unprojected = r.projected.unprojected if r.projected else 0
+            scores = r.projected.scores if r.projected else []
+            c.source_entities += len(r.spans)
+            c.projected_entities += len(r.spans) - unprojected
+            if self.drop_unprojected and unprojected:
+                c.filters["unprojected"] += 1
+                continue
+            if self.min_score is not None and any(x < self.min_score for x in scores):
+                c.filters["min_score"] += 1
+                continue
+            try:
+                spans_to_tags(r.target_spans, len(r.pair.target_tokens))
+            except ValueError:
+                c.filters["invalid_projection"] += 1
+                continue
+            kept.append(r)
+        batch.records = kept
+        return batch
+
+
+@dataclass
+class ToRows:
+    """The dataset rows, each assigned to a split by ``split_of(row_id)``."""
+
+    lang: str
+    label_names: Sequence[str]
+    method: str
+    split_of: Callable[[str], str]
+    name: str = "rows"
+
+    def __call__(self, batch: Batch) -> Batch:
+        index_of = {n: i for i, n in enumerate(self.label_names)}
+        c = batch.counters
+        for r in batch.records:
+            p = r.pair
+            tags = spans_to_tags(r.target_spans, len(p.target_tokens))
+            row_id = f"{self.lang}-{p.id}"
+            split = self.split_of(row_id)
+            for sp in r.target_spans:
+                c.entities_per_class[sp.label] += 1
+            c.sentences_out += 1
+            c.num_rows[split] += 1
+            al = r.alignments[0] if r.alignments else Alignment(())
+            r.row = {
+                "id": row_id,
+                "tokens": list(p.target_tokens),
+                "ner_tags": [index_of[t] for t in tags],
+                "source_tokens": list(p.source_tokens),
+                "source_ner_tags": [index_of[t] for t in spans_to_tags(r.spans, len(p.source_tokens))],
+                "alignment": [[int(a), int(b)] for a, b in al.links],
+                "entity_scores": [float(x) for x in r.projected.scores] if r.projected else [],
+                "unprojected": r.projected.unprojected if r.projected else 0,
+                "source_id": p.id,
+                "source_lang": p.source_lang,
+                "origin": p.origin_json(),
+                "method": self.method,
+                "split": split,
+            }
+        return batch
+
+
+# -- the model-backed step ----------------------------------------------------------------------
+
+
+@dataclass
+class Align:
+    """Word links of every record's sources to its target, through the projection step's link
+    resolution (one link set, or the weighted union of several). ``aligner`` is handed in."""
+
+    aligner: Aligner
+    projection: ProjectionStep
+    name: str = "align"
+
+    def __call__(self, batch: Batch) -> Batch:
+        depth = max((1 + len(r.pair.more_sources) for r in batch.records), default=0)
+        for r in batch.records:
+            r.alignments = []
+        for k in range(depth):
+            todo = [r for r in batch.records if len(r.sources) > k]
+            links = self.projection.align(self.aligner, [(r.sources[k].tokens, r.pair.target_tokens) for r in todo])
+            for r, al in zip(todo, links):
+                r.alignments.append(al)
+        return batch
+
+
+def run_steps(steps: Sequence[Step], batch: Batch) -> Batch:
+    for step in steps:
+        batch = step(batch)
+    return batch
