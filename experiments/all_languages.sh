@@ -102,7 +102,7 @@ for lang in $ALL; do
     "$OUT/mafand_pool_overlap-$lang.json" "${source_lang[@]}"
   datasets+=(--dataset "$A/silver-pool-$lang")
   student all/student "$SYSTEM" "$lang" "${datasets[@]}" --config "$lang" --mask-with "$TEACHER" --mask-min-prob 0.9
-  summarise
+  summarise || stamp "summary failed (see above); the run goes on, the summary is made again at the end"
 done
 
 # Table, plot and summary.

@@ -23,8 +23,8 @@ def _load(name):
 
 
 def _rec(system, lang, f1, dataset="masakhaner2", split="test"):
-    return {"system": system, "dataset": dataset, "language": lang, "split": split, "metrics": {"f1": f1},
-            "n_sentences": 5}
+    return {"system": system, "dataset": dataset, "language": lang, "split": split,
+            "metrics": {"f1": f1, "precision": f1, "recall": f1}, "n_sentences": 5}
 
 
 # --- summary -----------------------------------------------------------------------------------
@@ -105,8 +105,8 @@ path, system, golds = sys.argv[1], sys.argv[2], sys.argv[3:]
 recs = json.load(open(path)) if os.path.exists(path) else []
 for g in golds:
     d, lang, split = g.split(":")
-    recs.append({"system": system, "dataset": d, "language": lang, "split": split, "metrics": {"f1": 0.5},
-                 "n_sentences": 5})
+    recs.append({"system": system, "dataset": d, "language": lang, "split": split,
+                 "metrics": {"f1": 0.5, "precision": 0.5, "recall": 0.5}, "n_sentences": 5})
 json.dump(recs, open(path, "w"))
 PY
   ;;
@@ -219,3 +219,13 @@ def test_unknown_language_stops_before_any_stage(dry):
     proc, calls = run(LANGS="kin xho")
     assert proc.returncode == 2 and calls == []
     assert "xho: no MasakhaNER 2.0 test set or no MAFAND-MT pairs" in proc.stderr
+
+
+def test_a_failing_summary_does_not_stop_the_languages(dry):
+    tmp, run = dry
+    (tmp / "out").mkdir()
+    (tmp / "out" / "broken.json").write_text("[1]")  # not an evaluation record: the summary refuses the folder
+    proc, calls = run()
+    assert proc.returncode != 0  # the final summary reports it
+    assert any("student-ewe" in c for c in calls) and calls[-1].startswith("leaderboard")
+    assert proc.stderr.count("summary failed") == 2
