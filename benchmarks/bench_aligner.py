@@ -25,11 +25,13 @@ from pathlib import Path
 import psutil
 
 from silver_ner.builders.conll import read_conll
-from silver_ner.projection.aligner import EmbeddingAligner, SimAlignReference, link_agreement
+from silver_ner.projection.aligner import EmbeddingAligner, link_agreement
 
 from silver_ner.builders.gold import default_data_root  # $SILVER_NER_DATA or ../shared/data
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from reference_impls import SimAlignReference  # noqa: E402  (parity reference, not part of the package)
 DATA = default_data_root() / "europarl_gold"
 
 

