@@ -29,7 +29,7 @@ import datasets
 
 from silver_ner import __version__
 
-from .build import SPLITS, BuildSpec, LanguageBuild
+from .build import BuildSpec, LanguageBuild
 
 
 ROW_FORMAT = "rows2"  # rows2: portable origins (no machine paths)
@@ -111,8 +111,11 @@ class SilverNerBuilder(datasets.GeneratorBasedBuilder):
         )
 
     def _split_generators(self, dl_manager):
+        self._build.check_labels()
+        # only the splits that have rows: datasets cannot read back a split prepared empty
         chunks = list(range(self._build.num_chunks()))
-        return [datasets.SplitGenerator(name=split, gen_kwargs={"chunks": chunks, "split": split}) for split in SPLITS]
+        return [datasets.SplitGenerator(name=split, gen_kwargs={"chunks": chunks, "split": split})
+                for split in self._build.split_names()]
 
     def _generate_examples(self, chunks, split):
         from .corpora import portable

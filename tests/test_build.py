@@ -441,3 +441,281 @@ def test_repairing_cache_key_follows_the_sentence_encoder(tmp_path, monkeypatch)
     assert make_build(spec, tmp_path).source_key() != first
     bf16 = BuildSpec("swa", spec.source, method="naive", aligner_precision="bfloat16")
     assert make_build(bf16, tmp_path).source_key() != make_build(spec, tmp_path).source_key()
+
+
+# --- splits that have rows ---------------------------------------------------------------------
+
+
+def test_validation_fraction_zero_writes_a_train_split_only(tmp_path):
+    spec = sample_spec(validation_fraction=0.0)
+    res = build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path)},
+                parquet=True)
+    entry = read_manifest(tmp_path / "out")["configs"]["swa"]
+    assert entry["splits"] == ["train"] and entry["num_rows"] == {"train": 30}
+    dd = datasets.load_from_disk(os.fspath(tmp_path / "out" / "swa"))
+    assert list(dd) == ["train"] and dd["train"].num_rows == 30
+    assert list(res.datasets["swa"]) == ["train"]
+    assert sorted(p.name for p in (tmp_path / "out" / "swa" / "parquet").iterdir()) == ["train.parquet"]
+
+
+def test_a_small_build_with_no_row_hashed_into_validation(tmp_path):
+    pairs = [p for p in PAIRS if p.id != "p1"]  # p1 is the only id of PAIRS that hashes into validation at 0.1
+    assert all(split_of(f"xx-{p.id}", 0.1) == "train" for p in pairs)
+    spec = BuildSpec("xx", SourceSpec("pairs"), method="naive", labels="conll+misc")
+    lb = LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=IdentityAligner(), pairs=pairs, method=copy_project)
+    res = build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"xx": lb})
+    entry = res.manifest["configs"]["xx"]
+    assert entry["splits"] == ["train"] and entry["num_rows"] == {"train": 4}
+    assert list(datasets.load_from_disk(os.fspath(tmp_path / "out" / "xx"))) == ["train"]
+
+
+def test_the_builder_generates_only_the_splits_that_have_rows(tmp_path):
+    from silver_ner.builders.silver import SilverNerBuilder
+
+    lb = make_build(sample_spec(validation_fraction=0.0), tmp_path)
+    b = SilverNerBuilder.from_build(lb, cache_dir=os.fspath(tmp_path / "ds"))
+    b.download_and_prepare()
+    assert list(b.info.splits) == ["train"]
+    assert list(b.as_dataset()) == ["train"]
+
+
+# --- label sets --------------------------------------------------------------------------------
+
+
+def test_label_types_are_matched_case_insensitively():
+    assert resolve_labels("per, loc") == ("PER", "LOC")
+    assert resolve_labels("CONLL") == ("PER", "ORG", "LOC")
+    spec = BuildSpec("xx", SourceSpec("pairs"), labels="per,org", label_mapping={"MISC": "org"})
+    assert spec.labels == ("PER", "ORG") and spec.label_mapping == {"MISC": "ORG"}
+
+
+def test_lower_case_labels_keep_the_entities(tmp_path):
+    spec = sample_spec(labels="per,loc")
+    res = build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path)})
+    st = res.manifest["configs"]["swa"]["stats"]
+    assert set(st["entities_per_class"]) == {"PER", "LOC"} and st["entities_per_class"]["PER"] > 0
+    assert set(st["labels_dropped"]) == {"ORG"}
+
+
+@pytest.mark.parametrize("labels, mapping, message", [
+    ("PER,FOO", {}, "FOO"),
+    ("masakhaner", {}, "DATE"),
+    ("conll", {"PERSON": "PER"}, "PERSON"),
+])
+def test_a_label_type_the_source_does_not_have_is_an_error(tmp_path, labels, mapping, message):
+    from silver_ner.projection.errors import UserError
+
+    spec = sample_spec(labels=labels, label_mapping=mapping)
+    aligner = IdentityAligner()
+    with pytest.raises(UserError, match=f"{message}.*occur.* nowhere in the source|nowhere in the source.*{message}"):
+        build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path, aligner)})
+    assert aligner.calls == 0 and not (tmp_path / "out").exists()
+    with pytest.raises(UserError, match=message):
+        make_build(spec, tmp_path).run(rank=0, world_size=2)
+
+
+def test_a_label_the_source_spells_otherwise_is_named_in_the_error(tmp_path):
+    from silver_ner.projection.errors import UserError
+
+    lower = [SourcePair("q0", ["Ann", "ran"], [Span(0, 1, "per")], ["Ann", "alikimbia"], "eng", "xx", {})]
+    spec = BuildSpec("xx", SourceSpec("pairs"), method="naive", labels="PER")
+    lb = LanguageBuild(spec, cache_dir=tmp_path, aligner=IdentityAligner(), pairs=lower, method=copy_project)
+    with pytest.raises(UserError, match="--label-map per=PER"):
+        lb.check_labels()
+
+
+def project_nothing(src, src_spans, tgt, alignment, **_):
+    return ProjectionResult(unprojected=list(range(len(src_spans))))
+
+
+def test_an_all_o_build_is_an_error_unless_allowed(tmp_path):
+    from silver_ner.projection.errors import UserError
+
+    spec = sample_spec()
+    with pytest.raises(UserError, match="no entity in any of its 30 rows.*--allow-empty"):
+        build([spec], tmp_path / "out", cache_dir=tmp_path / "cache",
+              builds={"swa": make_build(spec, tmp_path, method=project_nothing)})
+    assert not (tmp_path / "out").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+    res = build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", allow_empty=True,
+                builds={"swa": make_build(spec, tmp_path, method=project_nothing)})
+    assert res.manifest["configs"]["swa"]["stats"]["entities_per_class"] == {}
+    assert sum(res.manifest["configs"]["swa"]["num_rows"].values()) == 30
+
+
+def test_a_build_with_no_rows_is_an_error(tmp_path):
+    from silver_ner.projection.errors import UserError
+
+    spec = BuildSpec("xx", SourceSpec("pairs"), method="naive", filters=FilterOptions(min_score=0.5))
+    lb = LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=IdentityAligner(), pairs=[PAIRS[0], PAIRS[3]],
+                       method=lambda *a, **k: copy_project(*a, score=0.1))
+    with pytest.raises(UserError, match="xx: no rows to write .*min_score: 2"):
+        build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", allow_empty=True, builds={"xx": lb})
+    assert not (tmp_path / "out").exists()
+
+
+# --- output folder -----------------------------------------------------------------------------
+
+
+def test_an_output_path_that_is_a_file_is_a_user_error(tmp_path):
+    from silver_ner.projection.errors import UserError
+
+    (tmp_path / "out").write_text("not a folder")
+    spec = sample_spec()
+    aligner = IdentityAligner()
+    with pytest.raises(UserError, match="out: exists and is not a folder"):
+        build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path, aligner)})
+    with pytest.raises(UserError, match="out: is a file, not a folder"):
+        build([spec], tmp_path / "out" / "sub", cache_dir=tmp_path / "cache",
+              builds={"swa": make_build(spec, tmp_path, aligner)})
+    assert aligner.calls == 0 and (tmp_path / "out").read_text() == "not a folder"
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_stale_partial_folders_of_dead_processes_are_removed(tmp_path):
+    dead = _dead_pid()
+    stale = tmp_path / f".out.partial-{dead}"
+    (stale / "swa").mkdir(parents=True)
+    alive = tmp_path / f".out.partial-{os.getpid()}x"  # not a pid suffix: not ours to touch
+    alive.mkdir()
+    other = tmp_path / f".other.partial-{dead}"  # another output's partial
+    other.mkdir()
+    spec = sample_spec()
+    build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path)})
+    assert not stale.exists() and alive.exists() and other.exists()
+
+
+def test_a_previous_output_moved_aside_by_a_killed_swap_is_restored(tmp_path):
+    spec = sample_spec()
+    build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path)})
+    before = (tmp_path / "out" / MANIFEST_NAME).read_text()
+    os.replace(tmp_path / "out", tmp_path / f".out.old-{_dead_pid()}")  # killed between the two renames
+    other = sample_spec(validation_fraction=0.5)
+    with pytest.raises(KeyboardInterrupt):
+        build([other], tmp_path / "out", cache_dir=tmp_path / "cache",
+              builds={"swa": make_build(other, tmp_path, method=FailingAfter(3))})
+    assert (tmp_path / "out" / MANIFEST_NAME).read_text() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+# --- interrupts --------------------------------------------------------------------------------
+
+INTERRUPTED_BUILD = r'''
+import os, sys, time
+from pathlib import Path
+
+sys.path.insert(0, sys.argv[1])
+from test_build import IdentityAligner, make_build, sample_spec
+from silver_ner.builders.build import build
+
+tmp, where = Path(sys.argv[2]), sys.argv[3]
+
+
+class Finaliser:
+    def __del__(self):
+        (tmp / "ready").write_text(str(os.getpid()))
+        time.sleep(60)  # the signal lands here, in a finaliser
+
+
+class WaitsOnTheSecondLanguage(IdentityAligner):
+    def align(self, pairs):
+        if self.calls:  # only the first chunk waits
+            pass
+        elif where == "finaliser":
+            Finaliser()  # collected at once: its __del__ runs now
+        else:
+            (tmp / "ready").write_text(str(os.getpid()))
+            time.sleep(60)
+        return super().align(pairs)
+
+
+specs = [sample_spec("swa"), sample_spec("deu")]
+build(specs, tmp / "out", cache_dir=tmp / "cache",
+      builds={"swa": make_build(specs[0], tmp), "deu": make_build(specs[1], tmp, WaitsOnTheSecondLanguage())})
+print("wrote", tmp / "out", flush=True)
+'''
+
+
+def _interrupt_a_build(tmp_path, sig, where="align"):
+    """Run a two-language build in a subprocess and send ``sig`` as the second language's alignment starts."""
+    import signal  # noqa: F401
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "interrupted_build.py"
+    script.write_text(INTERRUPTED_BUILD, encoding="utf-8")
+    tests = os.path.dirname(os.path.abspath(__file__))
+    proc = subprocess.Popen([sys.executable, os.fspath(script), tests, os.fspath(tmp_path), where],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while not (tmp_path / "ready").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(f"the build never reached the second language (exit {proc.returncode}):\n{out}\n{err}")
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"the build went on after the signal:\n{out}\n{err}")
+    return proc.returncode, out, err
+
+
+def _partials(tmp_path):
+    return sorted(p for p in tmp_path.iterdir() if p.name.startswith(".out."))
+
+
+def _loads(path) -> bool:
+    try:
+        datasets.load_from_disk(os.fspath(path))
+    except FileNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("where", ["align", "finaliser"])
+def test_sigint_stops_the_build_with_a_non_zero_exit_and_no_output(tmp_path, where):
+    import signal
+
+    code, out, err = _interrupt_a_build(tmp_path, signal.SIGINT, where)
+    assert code != 0, (out, err)
+    assert "wrote" not in out
+    assert not (tmp_path / "out").exists() and _partials(tmp_path) == []
+    assert list((tmp_path / "cache" / "rows").iterdir())  # the first language's chunks stay cached
+
+
+def test_sigterm_cleans_up_the_partial_folder(tmp_path):
+    import signal
+
+    code, out, err = _interrupt_a_build(tmp_path, signal.SIGTERM)
+    assert code != 0 and "wrote" not in out
+    assert not (tmp_path / "out").exists() and _partials(tmp_path) == []
+    assert list((tmp_path / "cache" / "rows").iterdir())
+
+
+def test_a_killed_build_leaves_nothing_that_loads_and_the_next_run_resumes_and_cleans_up(tmp_path):
+    import signal
+
+    code, out, err = _interrupt_a_build(tmp_path, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    partials = _partials(tmp_path)
+    assert len(partials) == 1 and (partials[0] / "swa").is_dir()  # the first language was written, then the kill
+    assert not _loads(partials[0] / "swa") and not _loads(partials[0] / "swa" / "train")
+    specs = [sample_spec("swa"), sample_spec("deu")]
+    aligners = {lang: IdentityAligner() for lang in ("swa", "deu")}
+    res = build(specs, tmp_path / "out", cache_dir=tmp_path / "cache",
+                builds={lang: make_build(s, tmp_path, aligners[lang]) for lang, s in zip(("swa", "deu"), specs)})
+    assert aligners["swa"].calls == 0  # resumed from the cached chunks
+    assert set(res.manifest["configs"]) == {"swa", "deu"} and _partials(tmp_path) == []
+    assert _loads(tmp_path / "out" / "swa")

@@ -98,6 +98,24 @@ def test_cli_demo_end_to_end_with_a_local_encoder(tmp_path, tiny_bert, capsys):
         (["--demo", "--span-conventions", "misc.tsv", "--output", "x"], "misc.tsv:1: entity type 'MISC' is not in"),
         (["--demo", "--span-conventions", "hau.tsv", "--output", "x"], "hau.tsv: declares span conventions for hau, "
                                                                            "none of the languages built (swa, deu)"),
+        # target languages are ISO 639-3 codes, checked before anything is read or loaded
+        (["--lang", "xyz", "--parallel", "a", "b", "--source-labels", "c", "--output", "x"],
+         "--lang xyz: not an ISO 639-3 language code"),
+        (["--lang", "sw", "--parallel", "a", "b", "--source-labels", "c", "--output", "x"],
+         "--lang sw: not an ISO 639-3 code (a two-letter ISO 639-1 code); did you mean 'swa'"),
+        (["--lang", "SWA", "--parallel", "a", "b", "--source-labels", "c", "--output", "x"],
+         "--lang SWA: not an ISO 639-3 code (ISO 639-3 codes are lower case); did you mean 'swa'"),
+        (["--lang", "qaa", "--parallel", "a", "b", "--source-labels", "c", "--output", "x"], "reserved for private use"),
+        (["--lang", "xyz", "--source-gold", "g.conll", "--target-translate", "/nope/model", "--output", "x"],
+         "--lang xyz: not an ISO 639-3 language code"),
+        (["--lang", "kbp", "--source-gold", "g.conll", "--target-translate", "/nope/model", "--output", "x"],
+         "target language kbp: no translation-model code is known"),
+        # label types must occur in the source
+        (["--demo", "--labels", "PER,FOO", "--output", "x"], "FOO of the label set PER,FOO occur nowhere in the source"),
+        (["--demo", "--labels", "masakhaner", "--output", "x"], "DATE of the label set"),
+        # the output must be a folder
+        (["--demo", "--output", "afile"], "afile: exists and is not a folder"),
+        (["--demo", "--output", "afile/out"], "afile: is a file, not a folder"),
     ],
 )
 def test_cli_errors_are_one_clean_line(argv, message, capsys, tmp_path, monkeypatch):
@@ -105,9 +123,12 @@ def test_cli_errors_are_one_clean_line(argv, message, capsys, tmp_path, monkeypa
     (tmp_path / "bad.tsv").write_text("swa LOC mji\nswa LOC\n", encoding="utf-8")
     (tmp_path / "misc.tsv").write_text("swa MISC wa\n", encoding="utf-8")
     (tmp_path / "hau.tsv").write_text("hau LOC jihar\n", encoding="utf-8")
+    (tmp_path / "afile").write_text("a file\n", encoding="utf-8")
+    monkeypatch.setenv("SILVER_NER_CACHE", os.fspath(tmp_path / "cache"))
     assert main(["build", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "x").exists()
 
 
 @pytest.mark.slow
@@ -137,3 +158,29 @@ def test_cli_ranks_fill_the_cache_then_assemble(tmp_path, tiny_bert, capsys):
     assert main([*common, "--output", os.fspath(tmp_path / "out")]) == 0
     assert read_manifest(tmp_path / "out")["configs"]["deu"]["fingerprint"] == rows_dir.name
     assert main([*common, "--rank", "0"]) == 2
+
+
+def test_cli_private_use_language_codes_need_the_override():
+    from silver_ner.cli import build_parser
+    from silver_ner.commands.build import specs_from_args
+
+    argv = ["build", "--lang", "qaa", "--parallel", "a.txt", "b.txt", "--source-labels", "c.conll", "--output", "x"]
+    specs = specs_from_args(build_parser().parse_args([*argv, "--allow-unlisted-lang"]))
+    assert [s.lang for s in specs] == ["qaa"]
+    with pytest.raises(ValueError, match="qaa"):
+        specs_from_args(build_parser().parse_args(argv))
+    with pytest.raises(ValueError, match="did you mean 'swa'"):  # the override never accepts a mistyped code
+        specs_from_args(build_parser().parse_args([*argv[:2], "SWA", *argv[3:], "--allow-unlisted-lang"]))
+
+
+def test_cli_lower_case_labels_and_no_validation_split(tmp_path, tiny_bert, capsys):
+    out = tmp_path / "out"
+    code = main(["build", "--demo", "--lang", "deu", "--output", os.fspath(out), "--aligner-model", os.fspath(tiny_bert),
+                 "--layer", "1", "--cache-dir", os.fspath(tmp_path / "cache"), "--quiet", "--labels", "per,loc",
+                 "--validation-fraction", "0"])
+    assert code == 0, capsys.readouterr().err
+    entry = read_manifest(out)["configs"]["deu"]
+    assert entry["label_names"] == ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    assert entry["stats"]["entities_per_class"].get("PER", 0) > 0
+    assert entry["splits"] == ["train"] and entry["num_rows"] == {"train": 30}
+    assert list(datasets.load_from_disk(os.fspath(out / "deu"))) == ["train"]

@@ -31,7 +31,7 @@ def _key_values(items, what: str) -> dict:
     out = {}
     for item in items or []:
         if "=" not in item:
-            raise ValueError(f"{what} {item!r}: expected KEY=VALUE")
+            raise UserError(f"{what} {item!r}: expected KEY=VALUE")
         k, v = item.split("=", 1)
         out[k.strip()] = _scalar(v.strip())
     return out
@@ -55,7 +55,7 @@ def _label_map(items) -> dict:
     out = {}
     for item in items or []:
         if "=" not in item:
-            raise ValueError(f"--label-map {item!r}: expected FROM=TO (TO empty to drop the type)")
+            raise UserError(f"--label-map {item!r}: expected FROM=TO (TO empty to drop the type)")
         k, v = item.split("=", 1)
         out[k.strip()] = v.strip() or None
     return out
@@ -69,7 +69,7 @@ def read_span_conventions(path, labels, langs) -> dict:
 
     conventions = load_span_conventions(path, resolve_labels(labels))
     if not any(lang in conventions for lang in langs):
-        raise ValueError(f"{path}: declares span conventions for {', '.join(sorted(conventions)) or 'no language'}, "
+        raise UserError(f"{path}: declares span conventions for {', '.join(sorted(conventions)) or 'no language'}, "
                          f"none of the languages built ({', '.join(langs)})")
     return conventions
 
@@ -81,7 +81,7 @@ def source_from_args(args):
     kinds = [name for name, on in (("--demo", args.demo), ("--target-translate", args.target_translate),
                                    ("--translated-conll", args.translated_conll), ("--parallel", args.parallel)) if on]
     if len(kinds) != 1:
-        raise ValueError("name one source: --demo, --target-translate, --translated-conll or --parallel"
+        raise UserError("name one source: --demo, --target-translate, --translated-conll or --parallel"
                          + (f" (got {', '.join(kinds)})" if kinds else ""))
     params = _key_values(args.source_param, "--source-param")
     language = _source_language(getattr(args, "source_lang", None) or "eng")
@@ -91,7 +91,7 @@ def source_from_args(args):
         return demo_source()
     if args.parallel:
         if bool(args.source_labels) == bool(args.tagger):
-            raise ValueError("--parallel needs exactly one of --source-labels FILE or --tagger MODEL")
+            raise UserError("--parallel needs exactly one of --source-labels FILE or --tagger MODEL")
         files = {"source_text": args.parallel[0], "target_text": args.parallel[1]}
         if args.source_labels:
             files["source_labels"] = args.source_labels
@@ -101,7 +101,7 @@ def source_from_args(args):
             params["source_labels_tokens"] = True
         return SourceSpec("parallel", files, model=args.tagger, params=params, language=language)
     if not args.source_gold:
-        raise ValueError(f"{kinds[0]} needs --source-gold FILE (the labelled source sentences)")
+        raise UserError(f"{kinds[0]} needs --source-gold FILE (the labelled source sentences)")
     if args.target_translate:
         return SourceSpec("translate", {"source_gold": args.source_gold}, model=args.target_translate, params=params,
                           language=language)
@@ -128,9 +128,13 @@ def specs_from_args(args):
         langs = langs or list(DEMO_LANGS)
         bad = [x for x in langs if x not in DEMO_LANGS]
         if bad:
-            raise ValueError(f"--demo ships {', '.join(DEMO_LANGS)} only, not {', '.join(bad)}")
+            raise UserError(f"--demo ships {', '.join(DEMO_LANGS)} only, not {', '.join(bad)}")
     if not langs:
-        raise ValueError("name at least one target language with --lang (e.g. --lang swa)")
+        raise UserError("name at least one target language with --lang (e.g. --lang swa)")
+    from silver_ner.builders.langcodes import check_language
+
+    for lang in langs:  # before anything is read or loaded
+        check_language(lang, allow_unlisted=getattr(args, "allow_unlisted_lang", False))
     source = source_from_args(args)
     conventions = read_span_conventions(args.span_conventions, args.labels, langs)
     filters = FilterOptions(drop_unprojected=args.drop_unprojected, min_score=args.min_score,
@@ -176,25 +180,27 @@ def format_table(rows: list[list[str]]) -> str:
 
 
 def run(args) -> int:
-    from silver_ner.builders.build import LanguageBuild, build
+    from silver_ner.builders.build import LanguageBuild, build, interrupt_guard
 
     specs = specs_from_args(args)
     if args.world_size is not None or args.rank is not None:
         if args.world_size is None or args.rank is None:
-            raise ValueError("--rank and --world-size go together")
-        for spec in specs:
-            lb = LanguageBuild(spec, cache_dir=args.cache_dir, chunk_size=args.chunk_size)
-            n = lb.run(rank=args.rank, world_size=args.world_size, progress=not args.no_progress)
-            print(f"{spec.lang}: {n} of {lb.num_chunks()} chunks cached (rank {args.rank} of {args.world_size}); "
-                  "run without --rank to assemble the output", file=sys.stderr)
+            raise UserError("--rank and --world-size go together")
+        with interrupt_guard():  # SIGTERM too stops with an exception; finished chunks stay cached
+            for spec in specs:
+                lb = LanguageBuild(spec, cache_dir=args.cache_dir, chunk_size=args.chunk_size)
+                n = lb.run(rank=args.rank, world_size=args.world_size, progress=not args.no_progress)
+                print(f"{spec.lang}: {n} of {lb.num_chunks()} chunks cached (rank {args.rank} of {args.world_size}); "
+                      "run without --rank to assemble the output", file=sys.stderr)
         return 0
     if args.output is None:
-        raise ValueError("--output DIR is required")
+        raise UserError("--output DIR is required")
     rows: list[list[str]] = []
     t0 = time.perf_counter()
     result = build(specs, args.output, cache_dir=args.cache_dir, num_proc=args.num_proc, parquet=args.parquet,
                    progress=not args.no_progress, chunk_size=args.chunk_size,
-                   on_language=lambda lang, entry: rows.append(summary_row(lang, entry)))
+                   on_language=lambda lang, entry: rows.append(summary_row(lang, entry)),
+                   allow_empty=args.allow_empty)
     print(format_table(rows))
     for lang, entry in result.manifest["configs"].items():
         st = entry["stats"]
@@ -230,6 +236,9 @@ def register(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--lang", action="append", metavar="LANG", help="target language code (ISO 639-3); repeat for several")
+    p.add_argument("--allow-unlisted-lang", action="store_true",
+                   help="accept a lower-case three-letter --lang missing from the ISO 639-3 table (e.g. a private-use "
+                        "code qaa..qtz)")
     p.add_argument("--output", "-o", metavar="DIR", help="output folder (replaced atomically at the end)")
     src = p.add_argument_group("source of sentence pairs")
     src.add_argument("--demo", action="store_true", help="use the embedded offline sample (30 sentences; swa, deu)")
@@ -264,7 +273,8 @@ def register(sub) -> None:
                     help="encoder precision for alignment: bfloat16 is faster on CPUs with BF16 support (default float32)")
     lab = p.add_argument_group("labels")
     lab.add_argument("--labels", default="conll",
-                     help="label set: conll (PER,ORG,LOC), conll+misc, masakhaner (adds DATE) or a comma list")
+                     help="label set: conll (PER,ORG,LOC), conll+misc, masakhaner (adds DATE) or a comma list "
+                          "(case-insensitive; every type must occur in the source)")
     lab.add_argument("--span-conventions", metavar="FILE",
                      help="target-language words the annotation puts at the start of a span, one 'LANG TYPE WORD...' "
                           "per line (e.g. 'hau LOC jihar'); projected spans are extended left over them")
@@ -279,7 +289,11 @@ def register(sub) -> None:
     out.add_argument("--reference", metavar="FILE",
                      help="hand labels of the target sentences (CoNLL, line-parallel) to score the silver rows; "
                           "--demo uses its own")
-    out.add_argument("--validation-fraction", type=float, default=0.1, help="share of rows in the validation split (by id hash)")
+    out.add_argument("--validation-fraction", type=float, default=0.1,
+                     help="share of rows in the validation split (by id hash); 0: no validation split. Only the "
+                          "splits that get rows are written (the manifest's 'splits')")
+    out.add_argument("--allow-empty", action="store_true",
+                     help="write a config whose rows hold no entity at all (otherwise an error)")
     out.add_argument("--license", action="append", metavar="ID", help="licence of the inputs, recorded in the manifest; repeatable")
     out.add_argument("--source-license", metavar="ID",
                      help="Hub licence id (e.g. cc-by-4.0) of input files that are no known corpus; recorded per source "
