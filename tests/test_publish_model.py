@@ -277,3 +277,19 @@ def test_model_and_results_take_revision_commit_message_and_token(hub, student, 
         assert titles == [title] * n
     model = AutoModelForTokenClassification.from_pretrained("silver-org/student-staged", revision="v1.0.0")
     assert model.config.id2label == dict(enumerate(IOB2))
+
+
+def test_model_and_results_create_pr(hub, student, tmp_path):
+    from datasets import load_dataset
+
+    model_result, _ = publish_model(student, "silver-org/student-proposed", "1.0.0", create_pr=True)
+    records = tmp_path / "records.json"
+    records.write_text(json.dumps([eval_record(0.61), eval_record(0.5, "yor")]))
+    results_result, _ = publish_results(records, "silver-org/results-proposed", "1.0.0", create_pr=True)
+    for result, repo_type in ((model_result, "model"), (results_result, "dataset")):
+        repo = hub.repo(result.repo_id, repo_type)
+        (pull,) = repo.pulls.values()
+        assert result.pull_request.endswith(f"/discussions/{pull.num}") and result.commit == pull.head == repo.tags["v1.0.0"]
+        assert set(repo.commits[repo.branches["main"]].files) == {".gitattributes"}
+        assert {"README.md", "silver_ner_release.json"} <= set(repo.commits[pull.head].files)
+    assert load_dataset("silver-org/results-proposed", revision="v1.0.0", split="train")["config"] == ["swa", "yor"]
