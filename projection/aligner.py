@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .link_methods import SIMALIGN_NAMES, apply_distortion, check_method, cosine_similarity, link_matrix
+from .link_methods import apply_distortion, check_method, cosine_similarity, link_matrix
 from .protocols import Alignment
 from .errors import UserError
 
@@ -545,36 +545,6 @@ class EmbeddingAligner:
                     rows, cols = encoded[s][1][rows], encoded[t][1][cols]
                 out[m].append(Alignment.from_pairs(zip(rows.tolist(), cols.tolist()), scores.tolist()))
         return out
-
-
-class SimAlignReference:
-    """SimAlign 0.4 itself (one pair per forward pass, all layers), the reference for parity
-    checks and benchmarks. Loading happens here, aligning in the call."""
-
-    CODES = {"argmax": "a", "itermax": "i", "match": "m", "fwd": "f", "rev": "r"}
-
-    def __init__(self, model_path, *, layer: int, methods: Sequence[str] = ("argmax", "itermax"), distortion: float = 0.0, token_type: str = "word"):
-        from simalign import SentenceAligner
-
-        self.methods = [check_method(m) for m in methods]
-        logging.getLogger("simalign.simalign").setLevel(logging.WARNING)
-        self.aligner = SentenceAligner(
-            model=str(model_path), token_type=token_type, matching_methods="".join(self.CODES[m] for m in self.methods),
-            distortion=distortion, layer=layer,
-        )
-
-    def __call__(self, pairs: Sequence[Pair]) -> dict[str, list[Alignment]]:
-        out: dict[str, list[Alignment]] = {m: [] for m in self.methods}
-        for src, tgt in pairs:
-            got = self.aligner.get_word_aligns(list(src), list(tgt))
-            for m in self.methods:
-                out[m].append(Alignment.from_pairs(got[SIMALIGN_NAMES[m]]))
-        return out
-
-
-def simalign_reference(model_path, pairs: Sequence[Pair], *, layer: int, methods: Sequence[str] = ("argmax", "itermax"), distortion: float = 0.0, token_type: str = "word") -> dict[str, list[Alignment]]:
-    """``pairs`` aligned by :class:`SimAlignReference`."""
-    return SimAlignReference(model_path, layer=layer, methods=methods, distortion=distortion, token_type=token_type)(pairs)
 
 
 def link_agreement(a: Sequence[Alignment], b: Sequence[Alignment]) -> dict[str, float]:
