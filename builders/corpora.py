@@ -167,19 +167,23 @@ def portable_path(path: str | os.PathLike) -> str:
     return identify(text)[1]
 
 
-_PATHLIKE = re.compile(r"^([A-Za-z][\w.+-]*:)?(/[^:]*)(:\d+)?$")
+# an absolute path inside a text: starts a word with "/", ends before whitespace or a separator (":" of a
+# line number, "@" of a fingerprint, ...); never the "//" of a URL, a "a/b" word or a relative path
+_ABS_IN_TEXT = re.compile(r"(?<![\w./~-])/(?!/)[^\s:@,;\"'()\[\]{}<>|=]+")
 
 
 def portable(value: Any) -> Any:
-    """``value`` with every absolute path in its strings made portable (also ``/path:LINE``, ``tagger:/path``)."""
+    """``value`` with every absolute path inside its strings made portable (see :func:`portable_path`).
+
+    ``/data/mafand/en-swa/train.swa:12`` → ``mafand/en-swa/train.swa:12``; ``hf-tagger:/models/x`` →
+    ``hf-tagger:x``; ``/models/m2m@3f2a:beams=4`` → ``m2m@3f2a:beams=4``.
+    """
     if isinstance(value, dict):
         return {k: portable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(portable(v) for v in value)
-    if isinstance(value, str):
-        m = _PATHLIKE.match(value)
-        if m and not (m.group(1) or "").lower() in ("http:", "https:", "file:") and len(m.group(2)) > 1:
-            return (m.group(1) or "") + portable_path(m.group(2)) + (m.group(3) or "")
+    if isinstance(value, str) and "/" in value:
+        return _ABS_IN_TEXT.sub(lambda m: portable_path(m.group(0)), value)
     return value
 
 

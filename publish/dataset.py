@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from silver_ner.builders.corpora import configs_yaml, merge_sources, portable_path, sources_of
+from silver_ner.builders.corpora import configs_yaml, merge_sources, portable, portable_path, sources_of
 from silver_ner.projection.errors import UserError
 from silver_ner.publish.cards import (
     CUSTOM_LICENSE_NAME,
@@ -190,7 +190,7 @@ def _citations(built: BuiltDataset) -> list[str]:
 
 def _describe(value: Any) -> str:
     if isinstance(value, str):
-        return portable_path(value)
+        return portable(value)
     if isinstance(value, dict):
         return ", ".join(f"{k}: {_describe(v)}" for k, v in value.items() if v not in (None, "", [], {}))
     if isinstance(value, (list, tuple)):

@@ -213,3 +213,22 @@ def test_model_card_rendering(tmp_path):
     assert "[`silver-org/silver-ner`](https://huggingface.co/datasets/silver-org/silver-ner), config `swa`" in text
     assert "Per type, masakhaner2 swa test: PER F1 0.6460" in text
     assert "checkpoints/optimizer.pt" in plan.describe()
+
+
+def test_portable_names_replace_machine_paths(tmp_path, monkeypatch):
+    from silver_ner.builders.corpora import portable
+
+    monkeypatch.setenv("SILVER_NER_DATA", str(tmp_path / "data"))
+    data, elsewhere = tmp_path / "data", tmp_path / "runs"
+    value = {
+        "labels": f"{data}/conll2003_en/train.txt:12", "target_file": f"{data}/mafand/en-swa/train.swa",
+        "sample": str(SAMPLES_DIR / "eng.conll") + ":3", "tagger": f"hf-tagger:{elsewhere}/teacher",
+        "translator": f"{elsewhere}/m2m@3f2a:beams=4:max_length=256", "list": [f"{elsewhere}/student-swa", "PER/ORG"],
+        "kept": ["https://huggingface.co/datasets/x/y", "samples/eng.txt", "2026/12/02", "a / b"],
+    }
+    assert portable(value) == {
+        "labels": "conll2003_en/train.txt:12", "target_file": "mafand/en-swa/train.swa",
+        "sample": "samples/eng.conll:3", "tagger": "hf-tagger:teacher",
+        "translator": "m2m@3f2a:beams=4:max_length=256", "list": ["student-swa", "PER/ORG"],
+        "kept": ["https://huggingface.co/datasets/x/y", "samples/eng.txt", "2026/12/02", "a / b"],
+    }
