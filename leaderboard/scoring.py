@@ -132,7 +132,7 @@ def load_gold(spec: str, *, data_root: str | os.PathLike | None = None, language
     ``conll2003:test``) or a CoNLL file path; tokens NFC-normalised."""
     from silver_ner.builders.gold import read_gold, resolve_gold
 
-    if Path(spec).is_file():
+    if Path(spec).exists():  # a file, or a folder the reader refuses by name
         conll = read_conll(spec, normalize="NFC")
         p = Path(spec)
         gd = GoldData([s.tokens for s in conll.sentences], [s.tags for s in conll.sentences], conll.labels,

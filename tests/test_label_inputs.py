@@ -144,3 +144,23 @@ def test_eval_projection_locates_iob2_repairs(tmp_path):
                                        f"{de}:4: I-LOC without B- turned into B-"]
     table = format_table(out)
     assert f"{en}:1: I-PER without B- turned into B-" in table and f"{de}:4: I-LOC" in table
+
+
+def test_a_folder_given_as_a_gold_or_training_file_is_named(tmp_path):
+    from silver_ner.leaderboard.scoring import load_gold
+    from silver_ner.students.train import load_conll_data
+
+    for load in (load_gold, load_conll_data):
+        with pytest.raises(UserError, match=f"^{tmp_path}: is a folder, expected a CoNLL file"):
+            load(str(tmp_path))
+
+
+def test_span_convention_files_go_through_the_shared_text_reader(tmp_path):
+    from silver_ner.builders.build import load_span_conventions
+
+    conv = tmp_path / "conv.tsv"
+    conv.write_bytes("hau LOC jihar\nhau LOC k\u00e4sar\n".encode("latin-1"))
+    with pytest.raises(InputEncodingError, match=r"conv.tsv:2: not valid utf-8 text: byte 0xe4 at byte 10 "):
+        load_span_conventions(conv)
+    with pytest.raises(UserError, match=f"^{tmp_path}: is a folder"):
+        load_span_conventions(tmp_path)
