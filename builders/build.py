@@ -27,6 +27,7 @@ renames it into place at the end, so an interrupted build never leaves a dataset
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -37,7 +38,6 @@ import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
-from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -50,8 +50,8 @@ from silver_ner.projection.spans import iob2_names, tags_to_spans
 from silver_ner.projection.step import ProjectionStep
 
 from . import cache
-from .steps import (Align, Batch, BuildCounters, Conventions, MapLabels, PostFilter, PreFilter, Project, Step, ToRows,
-                    run_steps)
+from .steps import (Align, Batch, BuildCounters, Conventions, MapLabels, PostFilter, PreFilter, Project, Step,
+                    TagCandidates, ToRows, run_steps)
 from .conll import check_input_file, read_conll, read_text_lines
 from .sources import SourcePair, SourceReport
 
@@ -72,7 +72,8 @@ DEFAULT_LABELS = LABEL_SETS["conll"]
 
 DEFAULT_LAYER = 8
 GOLD_ROLES = ("source_gold", "source_labels")
-SOURCE_KINDS = ("parallel", "translate", "translated-conll", "pairs")
+SOURCE_KINDS = ("parallel", "parallel-conll", "translate", "translated-conll", "pairs")
+MORE_SOURCE_PREFIX = "more_source:"  # files key of a further labelled source: more_source:<lang>
 
 
 def resolve_labels(labels: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -151,6 +152,8 @@ class SourceSpec:
     * ``translate``: ``files["source_gold"]`` (CoNLL) machine-translated by ``model``;
     * ``translated-conll``: ``files["translated_conll"]`` (a translation of the gold file, in
       CoNLL format, possibly with sentences missing) re-paired with ``files["source_gold"]``;
+    * ``parallel-conll``: ``files["source_gold"]`` and ``files["target_conll"]``, sentence-parallel
+      CoNLL files (the target's tokens are used, its labels are not);
     * ``pairs``: pairs handed over in memory (tests, notebooks); their contents are hashed.
 
     ``files`` values may hold ``{lang}``, filled in per target language.
@@ -169,6 +172,7 @@ class SourceSpec:
             "parallel": ("source_text", "target_text"),
             "translate": ("source_gold",),
             "translated-conll": ("source_gold", "translated_conll"),
+            "parallel-conll": ("source_gold", "target_conll"),
             "pairs": (),
         }[self.kind]
         missing = [r for r in need if not self.files.get(r)]
@@ -178,6 +182,13 @@ class SourceSpec:
             raise UserError("a parallel source needs source labels (a CoNLL file) or a tagger model")
         if self.kind == "translate" and not self.model:
             raise UserError("a translate source needs a translator model")
+        if self.more_sources() and self.kind not in ("parallel", "parallel-conll"):
+            raise UserError("further labelled sources (--more-source) need a source that numbers its target "
+                            "sentences: --parallel or --parallel-conll")
+
+    def more_sources(self) -> list[tuple[str, str]]:
+        """``(language, file)`` of every further labelled source of the same targets."""
+        return [(k[len(MORE_SOURCE_PREFIX):], v) for k, v in self.files.items() if k.startswith(MORE_SOURCE_PREFIX)]
 
     def for_language(self, lang: str) -> "SourceSpec":
         """``{lang}`` filled in; gold specs (``conll2003:train``) resolved to their files in the data folder."""
@@ -201,9 +212,14 @@ class SourceSpec:
         elif self.kind == "translated-conll":
             src = {"kind": "conll", "files": [f["source_gold"]], "language": self.language}
             tgt = {"kind": "translated-conll", "files": [f["translated_conll"]], "language": lang}
+        elif self.kind == "parallel-conll":
+            src = {"kind": "conll", "files": [f["source_gold"]], "language": self.language}
+            tgt = {"kind": "parallel-conll", "files": [f["target_conll"]], "language": lang}
         else:
             src = {"kind": "pairs", "files": [], "language": self.language}
             tgt = {"kind": "pairs", "files": [], "language": lang}
+        if self.more_sources():
+            src["more_sources"] = [{"language": code, "files": [path]} for code, path in self.more_sources()]
         if self.params:
             tgt["params"] = dict(self.params)
         return src, tgt
@@ -232,6 +248,10 @@ class BuildSpec:
     reference: str | None = None  # a labelled CoNLL file of the target side, line-parallel, to score the rows
     # target-language phrases the annotation puts at the start of a span, per entity type: {"LOC": [("jihar",)]}
     span_conventions: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    combine: str = "vote"  # how the projections of several sources of one target are combined
+    min_votes: int = 1
+    candidates_model: str | None = None  # a token-classification model whose target spans are the candidates
+    candidates_union: bool = False  # candidates: the model's spans and every target n-gram
 
     def __post_init__(self) -> None:
         self.labels = resolve_labels(self.labels)
@@ -274,9 +294,12 @@ class BuildSpec:
         from silver_ner.projection.methods import NEEDS_CANDIDATES, get_spec
 
         ms = get_spec(self.method)
-        if ms.name in NEEDS_CANDIDATES:
-            raise UserError(f"projection method {ms.name!r} needs candidate spans, which a silver build does not "
-                             "provide; use an n-gram or heuristic method")
+        if ms.name in NEEDS_CANDIDATES and not self.candidates_model:
+            raise UserError(f"projection method {ms.name!r} matches candidate spans: name the model that predicts "
+                            "them on the target with --candidates-from MODEL")
+        if self.candidates_model and ms.name not in NEEDS_CANDIDATES:
+            raise UserError(f"--candidates-from needs a method that matches given spans "
+                            f"({', '.join(sorted(NEEDS_CANDIDATES))}), not {ms.name!r}")
         layer = self.layer if self.layer is not None else (ms.layer if ms.layer is not None else DEFAULT_LAYER)
         links = self.link_methods() or ms.links
         return layer, links[0], self.token_type or getattr(ms, "token_type", "word")
@@ -364,8 +387,20 @@ def load_pairs(spec: BuildSpec, *, progress: bool = False) -> tuple[list[SourceP
         report.note_inputs("iob2_repairs", gold.repair_locations())
         pairs = list(pairing.pairs_from_translated_conll(gold, src.files["translated_conll"], spec.lang, report,
                                                          _shared_embedder(spec.aligner_precision), source_lang=src.language, **src.params))
+    elif src.kind == "parallel-conll":
+        from .conll_pairs import pairs_from_conll
+
+        target = read_conll(src.files["target_conll"])
+        pairs = list(pairs_from_conll(read_conll(src.files["source_gold"]), target, spec.lang, report,
+                                      source_lang=src.language))
     else:
         raise ValueError("a 'pairs' source has no files to read; hand the pairs to LanguageBuild")
+    if src.more_sources():
+        from .conll_pairs import attach_more_sources
+
+        n_targets = (len(target) if src.kind == "parallel-conll"
+                     else len(read_text_lines(src.files["target_text"], what="target text")))
+        attach_more_sources(pairs, [(read_conll(path), code) for code, path in src.more_sources()], n_targets, report)
     return pairs, report
 
 
@@ -414,6 +449,7 @@ class LanguageBuild:
         if spec.source.kind == "pairs" and self._pairs is None:
             raise ValueError("a 'pairs' source needs the pairs handed to LanguageBuild(pairs=...)")
         self._chunk_memo: dict[int, ChunkResult] = {}
+        self._candidate_tagger = None
         self._ids_checked = False
         self._labels_checked = False
         self._source_key: str | None = None
@@ -422,6 +458,7 @@ class LanguageBuild:
     def __getstate__(self):  # a model-holding aligner is rebuilt in worker processes from the spec
         state = dict(self.__dict__)
         state["_chunk_memo"] = {}
+        state["_candidate_tagger"] = None
         if self._aligner is not None and type(self._aligner).__module__.endswith("projection.aligner"):
             state["_aligner"] = None
         return state
@@ -458,19 +495,28 @@ class LanguageBuild:
         for path in src.files.values():
             check_input_file(path)  # a folder or a missing file: one line naming it
         files = cache.files_fingerprint({k: v for k, v in src.files.items()})
-        model = src.model
-        if model is not None and Path(model).expanduser().is_dir():  # a local translator/tagger: its files count
-            from silver_ner.projection.aligner import model_fingerprint
-
-            model = f"{Path(model).expanduser().resolve()}@{model_fingerprint(Path(model).expanduser())}"
+        model = self._model_identity(src.model)
         extra = [_embedder_identity(self.spec.aligner_precision)] if src.kind == "translated-conll" else []
         return cache.make_key("source", src.kind, self.spec.lang, src.language, files, model, src.params, *extra)
+
+    @staticmethod
+    def _model_identity(model: str | None) -> str | None:
+        """A model named by id as it is; a local folder by its path and the digest of its files."""
+        if model is not None and Path(model).expanduser().is_dir():
+            from silver_ner.projection.aligner import model_fingerprint
+
+            return f"{Path(model).expanduser().resolve()}@{model_fingerprint(Path(model).expanduser())}"
+        return model
 
     def fingerprint(self) -> str:
         """The cache key of the whole config: inputs, models, parameters and the package version."""
         if self._fingerprint is None:
             s = self.spec
             extra = [{"span_conventions": s.span_conventions}] if s.span_conventions else []
+            if (s.combine, s.min_votes) != ("vote", 1):
+                extra.append({"combine": s.combine, "min_votes": s.min_votes})
+            if s.candidates_model:
+                extra.append({"candidates": self._model_identity(s.candidates_model), "union": s.candidates_union})
             self._fingerprint = cache.make_key("build", self.source_key(), self.aligner_identity, s.method_name,
                                                s.method_params, list(s.labels), s.label_mapping, asdict(s.filters),
                                                s.validation_fraction, *extra)
@@ -513,7 +559,16 @@ class LanguageBuild:
     def projection(self) -> ProjectionStep:
         """The projection step of this spec (the injected ``method`` function, if any)."""
         s = self.spec
-        return ProjectionStep(s.method, params=dict(s.method_params), links=s.link_methods(), func=self._method)
+        return ProjectionStep(s.method, params=dict(s.method_params), links=s.link_methods(), func=self._method,
+                              combine=s.combine, min_votes=s.min_votes, union_ngrams=s.candidates_union)
+
+    def candidate_tagger(self):
+        """The model that predicts candidate spans on the target sentences (loaded once)."""
+        if self._candidate_tagger is None:
+            from .tagger import HFTagger
+
+            self._candidate_tagger = HFTagger(self.spec.candidates_model)
+        return self._candidate_tagger
 
     def steps(self, aligner: Aligner | None = None) -> list[Step]:
         """The build's steps for one batch: map labels, pre-filter, align (with ``aligner``, default
@@ -523,11 +578,12 @@ class LanguageBuild:
         return [
             MapLabels(s.labels, s.label_mapping),
             PreFilter(f.max_length_ratio),
+            *([TagCandidates(self.candidate_tagger())] if s.candidates_model else []),
             Align(aligner if aligner is not None else self.aligner, proj),
             Project(proj),
             Conventions(s.span_conventions),
             PostFilter(f.drop_unprojected, f.min_score),
-            ToRows(s.lang, s.label_names, s.method_name, partial(split_of, validation_fraction=s.validation_fraction)),
+            ToRows(s.lang, s.label_names, s.method_name, functools.partial(split_of, validation_fraction=s.validation_fraction)),
         ]
 
     def _chunk_path(self, index: int) -> Path:
@@ -667,7 +723,8 @@ class LanguageBuild:
         names = self.spec.label_names
         gold, pred = [], []
         for _, _, row in self.rows(range(self.num_chunks())):
-            line = json.loads(row["origin"]).get("target_line")
+            origin = json.loads(row["origin"])
+            line = origin.get("target_sentence", origin.get("target_line"))  # sentence number of a CoNLL target
             if line is None or not 1 <= line <= len(ref):
                 raise UserError(f"{reference}: no sentence for target line {line} (row {row['id']})")
             sent = ref.sentences[line - 1]

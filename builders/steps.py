@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from silver_ner.projection.conventions import attach_leading_phrases
-from silver_ner.projection.protocols import Aligner, Alignment
+from silver_ner.projection.protocols import Aligner, Alignment, Tagger
 from silver_ner.projection.spans import Span, spans_to_tags
 from silver_ner.projection.step import LabelledSource, ProjectedSentence, ProjectionItem, ProjectionStep
 
@@ -280,7 +280,23 @@ class ToRows:
         return batch
 
 
-# -- the model-backed step ----------------------------------------------------------------------
+# -- the model-backed steps ---------------------------------------------------------------------
+
+
+@dataclass
+class TagCandidates:
+    """Candidate target spans for the ``spans-*`` methods: what ``tagger`` (anything with the
+    ``Tagger`` protocol, e.g. a token-classification model) finds on each target sentence."""
+
+    tagger: Tagger
+    name: str = "tag-candidates"
+
+    def __call__(self, batch: Batch) -> Batch:
+        found = self.tagger.tag([r.pair.target_tokens for r in batch.records]) if batch.records else []
+        for r, spans in zip(batch.records, found):
+            r.pair.candidates = list(spans)
+        return batch
+
 
 
 @dataclass

@@ -16,6 +16,9 @@ sources (choose one):
   --source-gold FILE --translated-conll F  re-pair a translation of FILE (CoNLL, sentences may be missing)
   --parallel SRC TGT --source-labels FILE  line-aligned corpus, source labels from a CoNLL file
   --parallel SRC TGT --tagger MODEL        line-aligned corpus, source labels from a tagger
+  --parallel-conll SRC TGT                 sentence-parallel CoNLL files (labelled source, target tokens)
+  ... --more-source LANG=FILE              (with --parallel/--parallel-conll) further labelled sources of the
+                                           same targets, combined by voting (--combine, --min-votes)
 
 Paths may contain {lang}, filled in per --lang. FILE for --source-gold/--source-labels may also be
 a gold spec such as conll2003:train (read from the data folder).
@@ -79,10 +82,14 @@ def source_from_args(args):
     from silver_ner.builders.build import SourceSpec
 
     kinds = [name for name, on in (("--demo", args.demo), ("--target-translate", args.target_translate),
-                                   ("--translated-conll", args.translated_conll), ("--parallel", args.parallel)) if on]
+                                   ("--translated-conll", args.translated_conll), ("--parallel", args.parallel),
+                                   ("--parallel-conll", getattr(args, "parallel_conll", None))) if on]
     if len(kinds) != 1:
-        raise UserError("name one source: --demo, --target-translate, --translated-conll or --parallel"
+        raise UserError("name one source: --demo, --target-translate, --translated-conll, --parallel or --parallel-conll"
                          + (f" (got {', '.join(kinds)})" if kinds else ""))
+    more = _more_sources(getattr(args, "more_source", None))
+    if more and kinds[0] not in ("--parallel", "--parallel-conll"):
+        raise UserError("--more-source goes with --parallel or --parallel-conll (sources numbering their target sentences)")
     params = _key_values(args.source_param, "--source-param")
     language = _source_language(getattr(args, "source_lang", None) or "eng")
     if args.demo:
@@ -99,7 +106,10 @@ def source_from_args(args):
             if not args.source_labels:
                 raise UserError("--source-labels-tokens goes with --source-labels FILE")
             params["source_labels_tokens"] = True
-        return SourceSpec("parallel", files, model=args.tagger, params=params, language=language)
+        return SourceSpec("parallel", {**files, **more}, model=args.tagger, params=params, language=language)
+    if getattr(args, "parallel_conll", None):
+        return SourceSpec("parallel-conll", {"source_gold": args.parallel_conll[0], "target_conll": args.parallel_conll[1],
+                                             **more}, params=params, language=language)
     if not args.source_gold:
         raise UserError(f"{kinds[0]} needs --source-gold FILE (the labelled source sentences)")
     if args.target_translate:
@@ -107,6 +117,22 @@ def source_from_args(args):
                           language=language)
     return SourceSpec("translated-conll", {"source_gold": args.source_gold, "translated_conll": args.translated_conll},
                       params=params, language=language)
+
+
+def _more_sources(items) -> dict:
+    """``--more-source LANG=FILE`` entries as source files keyed ``more_source:<lang>``."""
+    from silver_ner.builders.build import MORE_SOURCE_PREFIX
+
+    out = {}
+    for item in items or []:
+        code, sep, path = item.partition("=")
+        if not sep or not code.strip() or not path.strip():
+            raise UserError(f"--more-source {item!r}: expected LANG=FILE (a labelled CoNLL file, one sentence per target)")
+        key = MORE_SOURCE_PREFIX + _source_language(code.strip())
+        if key in out:
+            raise UserError(f"--more-source: language {code.strip()!r} named twice")
+        out[key] = path.strip()
+    return out
 
 
 def _source_language(code: str) -> str:
@@ -152,7 +178,10 @@ def specs_from_args(args):
                   align_batch_size=args.batch_size, aligner_precision=args.precision, labels=args.labels, label_mapping=_label_map(args.label_map),
                   filters=filters, validation_fraction=args.validation_fraction, licenses=licenses,
                   source_license=getattr(args, "source_license", None),
-                  reference=reference, span_conventions=conventions.get(lang, {}))
+                  reference=reference, span_conventions=conventions.get(lang, {}),
+                  combine=getattr(args, "combine", "vote"), min_votes=getattr(args, "min_votes", 1),
+                  candidates_model=getattr(args, "candidates_from", None),
+                  candidates_union=getattr(args, "candidates_union_ngrams", False))
         for lang in langs
     ]
 
@@ -254,6 +283,12 @@ def register(sub) -> None:
                           "line, take the label file's tokens instead of stopping (each difference is counted, with "
                           "file:line, in the manifest)")
     src.add_argument("--tagger", metavar="MODEL", help="with --parallel: tag the source lines with this NER model")
+    src.add_argument("--parallel-conll", nargs=2, metavar=("SRC", "TGT"),
+                     help="sentence-parallel CoNLL files: labelled source sentences, target sentences (tokens used, "
+                          "labels not read)")
+    src.add_argument("--more-source", action="append", metavar="LANG=FILE",
+                     help="with --parallel or --parallel-conll: a further labelled source (CoNLL, sentence i translates "
+                          "target sentence i) whose projection votes with the others; repeatable")
     src.add_argument("--source-lang", metavar="CODE", default="eng",
                      help="language of the source sentences, recorded in the manifest (default eng; fra: French "
                           "elisions such as l'ONU are split off untagged --parallel source lines)")
@@ -262,6 +297,15 @@ def register(sub) -> None:
     pr = p.add_argument_group("alignment and projection")
     pr.add_argument("--method", metavar="NAME", default=None, help="projection method (default: the best measured)")
     pr.add_argument("--method-param", action="append", metavar="KEY=VALUE", help="projection method parameter; repeatable")
+    pr.add_argument("--candidates-from", metavar="MODEL",
+                    help="candidate target spans predicted by this token-classification model (class ignored), "
+                         "matched by a spans-* method (spans-greedy, spans-exact)")
+    pr.add_argument("--candidates-union-ngrams", action="store_true",
+                    help="with --candidates-from: every target n-gram is a candidate too")
+    pr.add_argument("--combine", choices=("vote", "nested-vote"), default="vote",
+                    help="with --more-source: combine the sources' projections by votes, or first narrow each span "
+                         "to a same-type span another source proposes inside it (default vote)")
+    pr.add_argument("--min-votes", type=int, default=1, help="with --more-source: votes a span needs (default 1)")
     pr.add_argument("--aligner-model", metavar="M", default=None,
                     help="encoder for word alignment: a local folder or 'me5-small' (default)")
     pr.add_argument("--layer", type=int, default=None, help="encoder layer (default: the method's, else 8)")
