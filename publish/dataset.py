@@ -46,11 +46,16 @@ class BuiltConfig:
     data: Any  # datasets.DatasetDict
 
     @property
+    def splits(self) -> list[str]:
+        """The splits this config has, in :data:`SPLITS` order (a build writes only the splits that got rows)."""
+        return [split for split in SPLITS if split in self.data]
+
+    @property
     def num_rows(self) -> dict[str, int]:
-        return {split: self.data[split].num_rows for split in SPLITS}
+        return {split: self.data[split].num_rows for split in self.splits}
 
     def num_shards(self) -> dict[str, int]:
-        return {split: max(1, math.ceil(self.data[split].data.nbytes / MAX_SHARD_BYTES)) for split in SPLITS}
+        return {split: max(1, math.ceil(self.data[split].data.nbytes / MAX_SHARD_BYTES)) for split in self.splits}
 
     def data_files(self) -> list[str]:
         return [f"{self.lang}/{split}-{i:05d}-of-{n:05d}.parquet" for split, n in self.num_shards().items() for i in range(n)]
@@ -58,8 +63,8 @@ class BuiltConfig:
     def content_hash(self) -> str:
         """sha256 over the features and every row of every split (stable across saves and machines)."""
         h = hashlib.sha256()
-        h.update(json.dumps(self.data["train"].features.to_dict(), sort_keys=True).encode())
-        for split in SPLITS:
+        h.update(json.dumps(self.data[self.splits[0]].features.to_dict(), sort_keys=True).encode())
+        for split in self.splits:
             h.update(f"\0split:{split}\0".encode())
             for batch in self.data[split].with_format("arrow").iter(batch_size=1000):
                 h.update(json.dumps(batch.to_pylist(), sort_keys=True, ensure_ascii=False).encode())
@@ -149,10 +154,11 @@ def load_built_dataset(folder: str | Path) -> BuiltDataset:
             data = load_from_disk(str(data_dir))
         except Exception as exc:  # noqa: BLE001 - datasets raises several kinds
             raise UserError(f"{data_dir}: cannot be loaded with load_from_disk ({exc})") from exc
-        if not isinstance(data, DatasetDict) or set(data) != set(SPLITS):
+        want_splits = cmeta.get("splits") or [s for s in SPLITS if s in (cmeta.get("num_rows") or {})]
+        if not isinstance(data, DatasetDict) or set(data) != set(want_splits) or not set(data) <= set(SPLITS) or not data:
             got = sorted(data) if isinstance(data, DatasetDict) else type(data).__name__
-            raise UserError(f"{data_dir}: expected splits {list(SPLITS)}, found {got}")
-        for split in SPLITS:
+            raise UserError(f"{data_dir}: expected splits {list(want_splits)} (of {', '.join(SPLITS)}), found {got}")
+        for split in data:
             feats = data[split].features
             for col in ("id", "tokens", "ner_tags"):
                 if col not in feats:
@@ -170,16 +176,16 @@ def load_built_dataset(folder: str | Path) -> BuiltDataset:
     return BuiltDataset(folder, meta, configs)
 
 
-def _config_yaml(lang: str) -> dict:
-    return configs_yaml([lang])[0]
+def _config_yaml(cfg: BuiltConfig) -> dict:
+    return configs_yaml({cfg.lang: cfg.splits})[0]
 
 
 def _local_dataset_info(cfg: BuiltConfig) -> dict:
     """``dataset_info`` as far as it is known before the upload (sizes come from the Hub after it)."""
     return {
         "config_name": cfg.lang,
-        "features": cfg.data["train"].features._to_yaml_list(),
-        "splits": [{"name": s, "num_bytes": cfg.data[s].data.nbytes, "num_examples": cfg.data[s].num_rows} for s in SPLITS],
+        "features": cfg.data[cfg.splits[0]].features._to_yaml_list(),
+        "splits": [{"name": s, "num_bytes": cfg.data[s].data.nbytes, "num_examples": cfg.data[s].num_rows} for s in cfg.splits],
     }
 
 
@@ -241,7 +247,7 @@ def _card_data(built: BuiltDataset, license_id: str, dataset_info: list[dict], p
         task_categories=["token-classification"],
         task_ids=["named-entity-recognition"],
         tags=["silver-data", "annotation-projection", "cross-lingual-transfer", "low-resource"],
-        configs=[_config_yaml(lang) for lang in langs],
+        configs=[_config_yaml(cfg) for cfg in built.configs.values()],
         dataset_info=dataset_info,
         **extra,
     )
@@ -270,8 +276,8 @@ def render_dataset_card(
         stats = m.get("stats", {})
         configs.append({
             "lang": lang,
-            "train": cfg.num_rows["train"],
-            "validation": cfg.num_rows["validation"],
+            "train": cfg.num_rows.get("train", 0),
+            "validation": cfg.num_rows.get("validation", 0),
             "label_names": m.get("label_names", []),
             "entities": stats.get("entities_per_class", {}),
             "sentences_in": stats.get("sentences_in"),
@@ -440,7 +446,7 @@ def publish_dataset(
     def verify(sha: str) -> None:
         files = hub.tree(repo_id, "dataset", sha)
         for lang, cfg in plan.built.configs.items():
-            for split in SPLITS:
+            for split in cfg.splits:
                 if not any(p.startswith(f"{lang}/{split}-") and p.endswith(".parquet") for p in files):
                     raise PublishError(f"verify {repo_id}@{sha[:12]}: no parquet files for {lang}/{split}")
         infos = {i.get("config_name"): i for i in _hub_dataset_info(hub, repo_id, sha)}

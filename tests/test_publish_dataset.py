@@ -318,3 +318,19 @@ def test_create_pr_puts_the_release_in_a_pull_request(hub, built, capsys):
     assert main(["publish", "dataset", str(built), "--repo", "silver-org/proposed", "--version", "1.0.1", "--create-pr",
                  "--revision", "staging"]) == 2
     assert "does not go with --revision staging" in capsys.readouterr().err
+
+
+def test_config_with_only_a_train_split(hub, tmp_path):
+    from datasets import load_dataset
+    from huggingface_hub import DatasetCard
+
+    train_only = write_tiny_build(tmp_path / "train-only", langs=("swa",), validation_fraction=0)
+    assert json.loads((train_only / "silver_ner_build.json").read_text())["configs"]["swa"]["splits"] == ["train"]
+    result, plan = publish_dataset(train_only, "silver-org/train-only", "1.0.0")
+    assert plan.files[:1] == ["swa/train-00000-of-00001.parquet"] and not any("validation" in f for f in plan.files)
+    remote = load_dataset("silver-org/train-only", "swa", revision="v1.0.0")
+    local = load_dataset(str(train_only), "swa")
+    assert set(remote) == set(local) == {"train"}
+    assert remote["train"].to_list() == local["train"].to_list() == _rows(train_only, "swa", "train")
+    meta = DatasetCard.load("silver-org/train-only", repo_type="dataset").data.to_dict()
+    assert meta["configs"] == [{"config_name": "swa", "data_files": [{"split": "train", "path": "swa/train-*"}]}]
