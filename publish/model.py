@@ -15,9 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from silver_ner.builders.corpora import corpus_name, hub_dataset_id, portable, portable_path
+from silver_ner.builders.corpora import CORPORA, corpus_name, hub_dataset_id, merge_sources, portable, portable_path
 from silver_ner.projection.errors import UserError
-from silver_ner.publish.cards import PAPER_CITATION, inherited_license, require_valid, template_path
+from silver_ner.publish.cards import (
+    CUSTOM_LICENSE_NAME,
+    LICENSE_FLAGS,
+    PAPER_CITATION,
+    combined_license,
+    require_valid,
+    source_flags,
+    template_path,
+)
 from silver_ner.publish.hub import RELEASE_FORMAT, RELEASE_MANIFEST, PublishError, ReleaseResult, history_with, hub_errors
 from silver_ner.publish.hub import open_release, read_json_file, release
 from silver_ner.publish.versions import Version, check_repo_id, parse_version
@@ -173,6 +181,33 @@ def eval_results(records: list[dict]):
     return out
 
 
+def training_sources(training: dict | None) -> tuple[list[dict], bool]:
+    """The corpora behind the training data (from the training record), and whether some data names none.
+
+    Known corpora are completed from the corpus table (licence terms, restrictions, citation).
+    """
+    records, unknown = [], False
+    for item in _training_data(training):
+        recs = item.get("sources")
+        if not isinstance(recs, list) or not recs:
+            unknown = True
+            continue
+        for rec in recs:
+            known = CORPORA.get(str(rec.get("id")))
+            records.append(known.record() if known else dict(rec))
+            unknown = unknown or not records[-1].get("license") or records[-1]["license"] not in LICENSE_FLAGS
+    merged = merge_sources([records])
+    return [rec for rec in merged if rec.get("license") in LICENSE_FLAGS], unknown
+
+
+def _model_license(sources: list[dict], unknown: bool) -> str:
+    """The most restrictive licence of the training data's sources; data of unknown sources counts as ``cc-by-nc-4.0``."""
+    items = [(rec["license"], source_flags(rec)) for rec in sources]
+    if unknown or not items:
+        items.append((DEFAULT_MODEL_LICENSE, LICENSE_FLAGS[DEFAULT_MODEL_LICENSE]))
+    return combined_license(items)
+
+
 def render_model_card(model: ModelFolder, repo_id: str, version: Version, *, history: list[dict],
                       license: str | None = None, base_model: str | None = None, languages: list[str] | None = None):
     """The model card (``ModelCard.from_template`` on ``cards/model_card_template.md``)."""
@@ -180,10 +215,13 @@ def render_model_card(model: ModelFolder, repo_id: str, version: Version, *, his
 
     hub_base, base_name = _base_model(model, base_model)
     data_items = _training_data(model.training)
-    hub_datasets = [d["repo"] for d in data_items if d.get("repo")]
-    training_licenses = [lic for d in data_items for lic in (d.get("licenses") or [])]
-    license_id = license or (inherited_license(training_licenses) if training_licenses else DEFAULT_MODEL_LICENSE)
-    extra = {"license_name": "silver-ner-inherited-terms"} if license_id == "other" else {}
+    hub_datasets = [d["repo"] for d in data_items if d.get("repo") and d.get("source", "hub") == "hub"]
+    sources, unknown = training_sources(model.training)
+    license_id = license or _model_license(sources, unknown)
+    extra = {}
+    if license_id == "other":
+        extra = {"license_name": CUSTOM_LICENSE_NAME, "license_details": "Inherited from the training data: " + "; ".join(
+            f"{rec['name']}: {rec.get('license_terms') or rec['license']}" for rec in sources)}
     data = ModelCardData(
         model_name=repo_id.split("/")[1],
         language=_languages(model, languages) or None,
@@ -218,7 +256,10 @@ def render_model_card(model: ModelFolder, repo_id: str, version: Version, *, his
         records=records,
         history=history,
         license_id=license_id,
+        sources=sources,
+        unknown_sources=unknown,
         paper_citation=PAPER_CITATION,
+        source_citations=list(dict.fromkeys(rec["citation"] for rec in sources if rec.get("citation"))),
     )
 
 
@@ -259,7 +300,7 @@ def plan_model(folder: str | Path, repo_id: str, version: str | Version, *, hist
              "silver_ner_version": (model.training or {}).get("silver_ner_version", "unknown")}
     history = history_with({"history": history or []}, entry)
     card = render_model_card(model, repo_id, version, history=history, license=license, base_model=base_model, languages=languages)
-    require_valid(card, "model", f"model {repo_id}")
+    require_valid(card, "model", f"model {repo_id}", sources=training_sources(model.training)[0])
     return ModelPlan(repo_id, version, model, card, content, entry, model.files + ["README.md", RELEASE_MANIFEST])
 
 
@@ -280,7 +321,7 @@ def publish_model(folder: str | Path, repo_id: str, version: str, *, private: bo
         return ReleaseResult(repo_id, "model", str(v), v.tag, "dry-run"), plan
     hub, tags, history = open_release(token, repo_id, "model", plan.card, plan.history_entry)
     card = plan.card = render_model_card(plan.model, repo_id, v, history=history, **opts)
-    require_valid(card, "model", f"model {repo_id}")
+    require_valid(card, "model", f"model {repo_id}", sources=training_sources(plan.model.training)[0])
 
     def upload(revision: str | None) -> str:
         manifest = {"format": RELEASE_FORMAT, "kind": "model", "version": str(v), "content": plan.content, "history": history}

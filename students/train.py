@@ -21,6 +21,7 @@ from typing import Callable, Sequence
 
 from silver_ner.builders.cache import file_digest
 from silver_ner.builders.conll import read_conll
+from silver_ner.builders.corpora import sources_of
 from silver_ner.projection.spans import iob2_names, tags_to_spans
 from silver_ner.students.labels import (
     apply_mapping,
@@ -76,8 +77,14 @@ def load_conll_data(path: str | os.PathLike, *, max_sentences: int | None = None
         "n_sentences": len(sents),
         "n_sentences_available": len(conll.sentences),
         "tag_repairs": len(conll.repairs),
+        "sources": _source_names(sources_of({"source": [str(path)]})),  # the corpus (CoNLL-2003, ...) and its licence
     }
     return TrainingData([s.tokens for s in sents], [s.tags for s in sents], conll.labels, [prov])
+
+
+def _source_names(sources: list[dict]) -> list[dict]:
+    """Source records as the training record keeps them: id, name, licence, Hub id (the citation stays in the table)."""
+    return [{k: rec[k] for k in ("id", "name", "license", "hub_id") if k in rec} for rec in sources if isinstance(rec, dict)]
 
 
 def _tag_names(ds, where: str) -> list[str] | None:
@@ -122,6 +129,8 @@ def _open_split(dataset: str, config: str | None, split: str, revision: str | No
                 entry = {}
             if isinstance(entry, dict):
                 prov.update({f"build_{k}": entry[k] for k in ("fingerprint", "method", "aligner") if k in entry})
+                if isinstance(entry.get("sources"), list):  # the corpora the build read, with their licences
+                    prov["sources"] = _source_names(entry["sources"])
         if isinstance(loaded, datasets.DatasetDict):
             if split not in loaded:
                 raise TrainingDataError(f"{target}: no split {split!r} (splits: {', '.join(loaded)})")

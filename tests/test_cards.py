@@ -232,3 +232,38 @@ def test_portable_names_replace_machine_paths(tmp_path, monkeypatch):
         "translator": "m2m@3f2a:beams=4:max_length=256", "list": ["student-swa", "PER/ORG"],
         "kept": ["https://huggingface.co/datasets/x/y", "samples/eng.txt", "2026/12/02", "a / b"],
     }
+
+
+def _model_folder(folder, training_data):
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"architectures": ["BertForTokenClassification"], "id2label": dict(enumerate(IOB2))}))
+    (folder / "model.safetensors").write_bytes(b"weights")
+    (folder / "tokenizer.json").write_text("{}")
+    (folder / "silver_ner_training.json").write_text(json.dumps({"base_encoder": {"name": "me5-small"}, "training_data": training_data}))
+    return folder
+
+
+def test_model_licence_and_citations_come_from_the_training_data(built, tmp_path, monkeypatch):
+    from silver_ner.publish.model import plan_model
+    from silver_ner.students.train import load_conll_data, load_dataset_data
+
+    # training records as training writes them: a student on the sample build, a teacher on CoNLL-2003
+    student = _model_folder(tmp_path / "student", load_dataset_data(str(built), ["swa"]).provenance)
+    monkeypatch.setenv("SILVER_NER_DATA", str(tmp_path / "data"))
+    conll = sample_data_root(tmp_path / "data")["source_labels"]
+    teacher = _model_folder(tmp_path / "teacher", load_conll_data(conll).provenance)
+
+    plan = plan_model(student, "silver-org/student", "1.0.0")
+    text, meta = str(plan.card), plan.card.data.to_dict()
+    assert meta["license"] == "apache-2.0" and "datasets" not in meta  # a local build is no Hub dataset
+    assert "Sources of the training data: silver-ner embedded sample" in text and "tjong-kim-sang" not in text
+    with pytest.raises(UserError, match="license 'mit' is less restrictive than the sources"):
+        plan_model(student, "silver-org/student", "1.0.0", license="mit")
+
+    plan = plan_model(teacher, "silver-org/teacher", "1.0.0")
+    text, meta = str(plan.card), plan.card.data.to_dict()
+    assert meta["license"] == "other" and "Reuters Corpus" in meta["license_details"]
+    assert "[`eriktks/conll2003`](https://huggingface.co/datasets/eriktks/conll2003)" in text and "tjong-kim-sang" in text
+    assert validate_card(text, "model") == []
+    with pytest.raises(UserError, match="license 'cc-by-nc-4.0' is less restrictive than the sources .*CoNLL-2003"):
+        plan_model(teacher, "silver-org/teacher", "1.0.0", license="cc-by-nc-4.0")
