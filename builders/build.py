@@ -53,7 +53,7 @@ from . import cache
 from .steps import (Align, Batch, BuildCounters, Conventions, MapLabels, PostFilter, PreFilter, Project, Step,
                     TagCandidates, ToRows, run_steps)
 from .conll import check_input_file, read_conll, read_text_lines
-from .sources import SourcePair, SourceReport
+from .sources import MAX_LOCATIONS, SourcePair, SourceReport
 
 log = logging.getLogger(__name__)
 
@@ -735,7 +735,8 @@ class LanguageBuild:
         sc = span_scores(gold, pred)
         return {"file": os.fspath(reference), "sentences": len(gold),
                 **{k: round(sc[k], 4) for k in ("precision", "recall", "f1")},
-                "f1_per_class": {k: round(v["f1"], 4) for k, v in sc["per_class"].items()}}
+                "f1_per_class": {k: round(v["f1"], 4) for k, v in sc["per_class"].items()},
+                "iob2_repairs": {"count": len(ref.repairs), "at": ref.repair_locations()[:MAX_LOCATIONS]}}
 
     def label_mapping(self) -> dict[str, str | None]:
         """The mapping applied to source entity types (types seen in the source; unlisted ones map to ``None``)."""

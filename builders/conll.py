@@ -42,7 +42,7 @@ class InputEncodingError(InputFileError):
         super().__init__(
             path, line,
             f"not valid {encoding} text: byte 0x{byte:02x} at byte {column} of the line ({reason}); "
-            f"convert the file to {encoding} (e.g. iconv -f latin1 -t {encoding}) or read it with its own encoding",
+            f"convert the file to {encoding} (e.g. iconv -f <its encoding> -t {encoding})",
         )
         self.byte, self.column, self.encoding = byte, column, encoding
 

@@ -11,7 +11,8 @@ labels). The source side gets its entities from ``labeller``:
 
 * a gold :class:`~silver_ner.builders.conll.ConllFile` that is sentence-parallel to the
   lines (sentence ``i`` <-> line ``i``). The tokens of every label sentence must equal its
-  tokenised line (after NFC normalisation; an empty source line's sentence is not compared):
+  tokenised line (after NFC normalisation; for a French source, elisions split or not; an
+  empty source line's sentence is not compared):
   a difference is a :class:`ParallelFileError` naming ``file:line`` of both files, since a
   label file shifted by one sentence would otherwise label every line with its neighbour's
   entities. With ``source_labels_tokens=True`` the label file's tokens are taken instead and
@@ -77,13 +78,18 @@ def _norm(tokens: list[str]) -> list[str]:
     return [unicodedata.normalize("NFC", t) for t in tokens]
 
 
-def _same(label_tokens: list[str], line: str) -> bool:
+def _line_tokens(line: str, lang: str) -> list[list[str]]:
+    """The tokenisations of a source line a label sentence may hold (French: elisions split or not)."""
     toks = tokenize(line)
-    return toks == label_tokens or _norm(toks) == _norm(label_tokens)
+    return [split_elisions(toks), toks] if lang == "fra" else [toks]
+
+
+def _same(label_tokens: list[str], line: str, lang: str = "eng") -> bool:
+    return any(toks == label_tokens or _norm(toks) == _norm(label_tokens) for toks in _line_tokens(line, lang))
 
 
 def check_label_tokens(gold: ConllFile, src_lines: list[str], src_name: str, report: SourceReport,
-                       take_label_tokens: bool = False) -> None:
+                       take_label_tokens: bool = False, source_lang: str = "eng") -> None:
     """Check that sentence ``i`` of ``gold`` holds the tokens of source line ``i`` (module docstring).
 
     Records the label file's IOB2 repairs and, with ``take_label_tokens``, the differing
@@ -92,7 +98,8 @@ def check_label_tokens(gold: ConllFile, src_lines: list[str], src_name: str, rep
     """
     report.note_inputs("iob2_repairs", gold.repair_locations())
     n = min(len(gold), len(src_lines))
-    differ = [i for i in range(n) if src_lines[i].strip() and not _same(gold.sentences[i].tokens, src_lines[i])]
+    differ = [i for i in range(n)
+              if src_lines[i].strip() and not _same(gold.sentences[i].tokens, src_lines[i], source_lang)]
     where = [f"{gold.path}:{gold.sentences[i].line} / {src_name}:{i + 1}" for i in differ]
     hint = ("to take the label file's tokens anyway and count the differences, pass --source-labels-tokens "
             "(source_labels_tokens=True)")
@@ -105,14 +112,14 @@ def check_label_tokens(gold: ConllFile, src_lines: list[str], src_name: str, rep
     if differ and not take_label_tokens:
         i = differ[0]
         sent = gold.sentences[i]
-        toks = tokenize(src_lines[i])
+        toks = _line_tokens(src_lines[i], source_lang)[0]
         k = next((k for k, (a, b) in enumerate(zip(sent.tokens, toks)) if a != b), min(len(sent.tokens), len(toks)))
         first = (f"token {k + 1} is {sent.tokens[k]!r} where the line has {toks[k]!r}"
                  if k < min(len(sent.tokens), len(toks)) else
                  f"{len(sent.tokens)} tokens where the tokenised line has {len(toks)}")
         shift = ""
         for j in (i + 1, i - 1):
-            if 0 <= j < len(src_lines) and src_lines[j].strip() and _same(sent.tokens, src_lines[j]):
+            if 0 <= j < len(src_lines) and src_lines[j].strip() and _same(sent.tokens, src_lines[j], source_lang):
                 shift = f"; label sentence {i + 1} matches line {j + 1}, so the label file looks shifted"
                 break
         raise ParallelFileError(
@@ -140,7 +147,7 @@ def pairs_from_parallel(
     if gold is None and not isinstance(labeller, Tagger):
         raise TypeError(f"labeller must be a ConllFile or a Tagger, got {type(labeller).__name__}")
     if gold is not None:
-        check_label_tokens(gold, src_lines, src_name, report, source_labels_tokens)
+        check_label_tokens(gold, src_lines, src_name, report, source_labels_tokens, source_lang)
     report.read += len(src_lines)
     empty: dict[str, list[int]] = {}
     todo: list[tuple[int, list[str], list[str]]] = []

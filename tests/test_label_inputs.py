@@ -164,3 +164,13 @@ def test_span_convention_files_go_through_the_shared_text_reader(tmp_path):
         load_span_conventions(conv)
     with pytest.raises(UserError, match=f"^{tmp_path}: is a folder"):
         load_span_conventions(tmp_path)
+
+
+def test_iob2_repairs_of_the_reference_labels_are_located(corpus, tmp_path):
+    ref = corpus / "ref.conll"
+    ref.write_text(conll(*[" ".join(line.replace(".", " .").split()) for line in TGT.splitlines()])
+                   .replace("Nairobi B-LOC", "Nairobi I-LOC"), encoding="utf-8")
+    spec = spec_for(corpus, conll(*SRC.splitlines()))
+    spec.reference = str(ref)
+    sc = LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=IdentityAligner()).score(ref)
+    assert sc["iob2_repairs"] == {"count": 1, "at": [f"{ref}:2: I-LOC without B- turned into B-"]}

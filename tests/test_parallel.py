@@ -185,3 +185,17 @@ def test_parallel_text_files_report_encoding_and_folders(tmp_path, files):
         list(pairs_from_parallel(src, tgt, "swa", CapitalTagger(), SourceReport()))
     with pytest.raises(UserError, match=f"{tmp_path}: is a folder"):
         list(pairs_from_parallel(tmp_path, src, "swa", CapitalTagger(), SourceReport()))
+
+
+def test_french_label_tokens_may_split_elisions_like_the_french_tokeniser(tmp_path):
+    src, tgt = tmp_path / "a.fr", tmp_path / "a.ewe"
+    src.write_text("Il parle de l’ONU .\nQu'il vienne .\n", encoding="utf-8")
+    tgt.write_text("x\ny\n", encoding="utf-8")
+    labels = tmp_path / "l.conll"
+    labels.write_text("Il O\nparle O\nde O\nl’ O\nONU B-ORG\n. O\n\nQu'il O\nvienne O\n. O\n", encoding="utf-8")
+    rep = SourceReport()
+    pairs = list(pairs_from_parallel(src, tgt, "ewe", read_conll(labels), rep, source_lang="fra"))
+    assert pairs[0].source_tokens == ["Il", "parle", "de", "l’", "ONU", "."]
+    assert rep.inputs["label_token_mismatches"]["count"] == 0
+    with pytest.raises(ParallelFileError, match="token 4 is 'l’' where the line has 'l’ONU'"):
+        list(pairs_from_parallel(src, tgt, "ewe", read_conll(labels), SourceReport()))  # English rules: no split
