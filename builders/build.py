@@ -435,7 +435,7 @@ class LanguageBuild:
 
     def __init__(self, spec: BuildSpec, *, cache_dir: str | os.PathLike | None = None, aligner: Aligner | None = None,
                  pairs: Sequence[SourcePair] | None = None, report: SourceReport | None = None,
-                 method: Callable | None = None, chunk_size: int = 512):
+                 method: Callable | None = None, chunk_size: int = 512, aligner_options: dict | None = None):
         self.spec = spec
         self.cache_dir = Path(cache_dir) if cache_dir is not None else cache.default_cache_dir()
         self.chunk_size = int(chunk_size)
@@ -450,6 +450,8 @@ class LanguageBuild:
             raise ValueError("a 'pairs' source needs the pairs handed to LanguageBuild(pairs=...)")
         self._chunk_memo: dict[int, ChunkResult] = {}
         self._candidate_tagger = None
+        # options of the default aligner, e.g. {"num_threads": 1, "cache_dir": None} in an engine's worker
+        self.aligner_options = dict(aligner_options or {})
         self._ids_checked = False
         self._labels_checked = False
         self._source_key: str | None = None
@@ -471,10 +473,10 @@ class LanguageBuild:
             from silver_ner.projection.aligner import EmbeddingAligner
 
             layer, links, token_type = self.spec.link_settings()
+            options = {"cache_dir": os.fspath(self.cache_dir / "aligner"), **self.aligner_options}
             self._aligner = EmbeddingAligner(model=self.spec.aligner_model, layer=layer, method=links,
                                              token_type=token_type, batch_size=self.spec.align_batch_size,
-                                             precision=self.spec.aligner_precision,
-                                             cache_dir=os.fspath(self.cache_dir / "aligner"))
+                                             precision=self.spec.aligner_precision, **options)
         return self._aligner
 
     @property

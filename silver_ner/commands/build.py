@@ -226,11 +226,23 @@ def run(args) -> int:
         raise UserError("--output DIR is required")
     rows: list[list[str]] = []
     t0 = time.perf_counter()
-    result = build(specs, args.output, cache_dir=args.cache_dir, num_proc=args.num_proc, parquet=args.parquet,
-                   progress=not args.no_progress, chunk_size=args.chunk_size,
-                   on_language=lambda lang, entry: rows.append(summary_row(lang, entry)),
-                   allow_empty=args.allow_empty)
+    common = dict(cache_dir=args.cache_dir, parquet=args.parquet, progress=not args.no_progress,
+                  chunk_size=args.chunk_size, on_language=lambda lang, entry: rows.append(summary_row(lang, entry)),
+                  allow_empty=args.allow_empty)
+    ray_report = None
+    if getattr(args, "engine", "local") == "ray":
+        from silver_ner.builders.ray_engine import RayOptions, build_on_ray, require_ray
+
+        require_ray()  # before anything is read: a missing extra is named at once
+        options = RayOptions(address=args.ray_address, actors=args.ray_actors, cpus_per_actor=args.ray_cpus_per_actor,
+                             gpus_per_actor=args.ray_gpus_per_actor)
+        result, ray_report = build_on_ray(specs, args.output, options, **common)
+    else:
+        result = build(specs, args.output, num_proc=args.num_proc, **common)
     print(format_table(rows))
+    if ray_report is not None:
+        print(f"ray: {sum(ray_report.computed.values())} chunk(s) computed, {sum(ray_report.cached.values())} found "
+              f"cached; {ray_report.actors} actor(s); {ray_report.seconds:.1f}s")
     for lang, entry in result.manifest["configs"].items():
         st = entry["stats"]
         if st["labels_dropped"]:
@@ -283,6 +295,18 @@ def register(sub) -> None:
                           "line, take the label file's tokens instead of stopping (each difference is counted, with "
                           "file:line, in the manifest)")
     src.add_argument("--tagger", metavar="MODEL", help="with --parallel: tag the source lines with this NER model")
+    eng = p.add_argument_group("engine")
+    eng.add_argument("--engine", choices=("local", "ray"), default="local",
+                     help="local: this process (and --num-proc workers); ray: chunks computed by Ray Data actors "
+                          "(pip install 'silver-ner[ray]'), same output")
+    eng.add_argument("--ray-address", metavar="ADDR", default=None,
+                     help="with --engine ray: a running cluster (auto, ray://HOST:10001); default a local Ray")
+    eng.add_argument("--ray-actors", type=int, default=None, metavar="N",
+                     help="with --engine ray: aligner actors (default: as many as the CPUs hold)")
+    eng.add_argument("--ray-cpus-per-actor", type=float, default=1.0, metavar="X",
+                     help="with --engine ray: CPUs per actor, fractions allowed; torch threads follow (default 1)")
+    eng.add_argument("--ray-gpus-per-actor", type=float, default=0.0, metavar="X",
+                     help="with --engine ray: GPUs per actor, fractions allowed (default 0)")
     src.add_argument("--parallel-conll", nargs=2, metavar=("SRC", "TGT"),
                      help="sentence-parallel CoNLL files: labelled source sentences, target sentences (tokens used, "
                           "labels not read)")
