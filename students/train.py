@@ -158,9 +158,28 @@ def _load_repo(repo: str, config: str | None, split: str, revision: str | None, 
         except Exception:  # not reachable: keep the requested revision
             pass
     info = getattr(ds, "info", None)
-    return ds, {"source": "local-repo" if local else "hub", "repo": str(Path(repo).resolve()) if local else repo,
-                "config": config, "split": split, "revision": resolved,
-                "dataset_version": str(getattr(info, "version", "") or "") or None}
+    prov = {"source": "local-repo" if local else "hub", "repo": str(Path(repo).resolve()) if local else repo,
+            "config": config, "split": split, "revision": resolved,
+            "dataset_version": str(getattr(info, "version", "") or "") or None}
+    sources = _release_sources(repo, resolved, local=local)
+    if sources:
+        prov["sources"] = sources
+    return ds, prov
+
+
+def _release_sources(repo: str, revision: str | None, *, local: bool) -> list[dict] | None:
+    """The source corpora a published silver dataset names in its release manifest (``None`` when it has none)."""
+    try:
+        if local:
+            path = Path(repo) / "silver_ner_release.json"
+        else:
+            from huggingface_hub import hf_hub_download
+
+            path = Path(hf_hub_download(repo, "silver_ner_release.json", repo_type="dataset", revision=revision))
+        sources = json.loads(path.read_text(encoding="utf-8")).get("sources")
+    except Exception:  # noqa: BLE001 - no release manifest (not a silver-ner release) or not reachable
+        return None
+    return _source_names(sources) if isinstance(sources, list) else None
 
 
 def load_dataset_data(

@@ -293,3 +293,16 @@ def test_model_and_results_create_pr(hub, student, tmp_path):
         assert set(repo.commits[repo.branches["main"]].files) == {".gitattributes"}
         assert {"README.md", "silver_ner_release.json"} <= set(repo.commits[pull.head].files)
     assert load_dataset("silver-org/results-proposed", revision="v1.0.0", split="train")["config"] == ["swa", "yor"]
+
+
+def test_student_trained_on_a_published_dataset_inherits_its_sources(hub, tmp_path):
+    from silver_ner.publish.dataset import publish_dataset
+    from silver_ner.publish.model import training_sources
+    from silver_ner.students.train import load_dataset_data
+
+    built = write_tiny_build(tmp_path / "build", langs=("swa",))
+    publish_dataset(built, "silver-org/for-training", "1.0.0")
+    provenance = load_dataset_data("silver-org/for-training", ["swa"], revision="v1.0.0").provenance
+    assert provenance[0]["source"] == "hub" and [s["id"] for s in provenance[0]["sources"]] == ["silver-ner-sample"]
+    sources, unknown = training_sources({"training_data": provenance})
+    assert [(s["id"], s["license"]) for s in sources] == [("silver-ner-sample", "apache-2.0")] and not unknown
