@@ -171,7 +171,10 @@ def read_conll(
             out.skipped.append((lineno, "document marker"))
             continue
         if len(cols) < 2 or not cols[0].strip():
-            raise ConllFormatError(path, lineno, f"expected 'token tag', got {line!r}")
+            other = sorted({f"U+{ord(c):04X}" for c in line.strip() if c.isspace()})
+            hint = (f" (columns are separated by ASCII spaces or tabs; this line is separated only by "
+                    f"{', '.join(other)})" if len(cols) < 2 and other else "")
+            raise ConllFormatError(path, lineno, f"expected 'token tag', got {line!r}{hint}")
         tag = cols[-1].strip()
         try:
             split_tag(tag)

@@ -140,3 +140,22 @@ def test_commands_report_bad_input_files_in_one_line(tmp_path, capsys):
     assert main(["eval-projection", "--source", str(tmp_path), "--target", str(good)]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and f"{tmp_path}: is a folder" in err
+
+
+@pytest.mark.slow
+def test_every_masakhaner_and_conll2003_file_reads_whole(shared_data):
+    """Every token line of the real files becomes a token (nothing dropped), repairs are located."""
+    files = sorted(shared_data.glob("masakhaner2/*/*.txt")) + sorted(shared_data.glob("conll2003_en/*.txt"))
+    assert len(files) >= 50
+    for path in files:
+        f = read_conll(path)
+        lines = path.read_text(encoding="utf-8").split("\n")
+        token_lines = sum(1 for line in lines if line.strip() and not line.startswith("-DOCSTART-"))
+        assert len(f) > 0 and sum(len(s.tokens) for s in f.sentences) == token_lines, path
+        assert all(" " not in t for s in f.sentences for t in s.tokens), path
+        assert all(loc.startswith(f"{path}:") for loc in f.repair_locations())
+
+
+def test_a_line_separated_only_by_other_whitespace_says_so(tmp_path):
+    with pytest.raises(ConllFormatError, match=r"n.txt:1: expected 'token tag'.*only by U\+00A0"):
+        read_conll(write(tmp_path, "n.txt", "Berlin\u00a0B-LOC\n"))
