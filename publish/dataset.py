@@ -89,10 +89,15 @@ class BuiltDataset:
                 cfg.meta["sources"] = [{**rec, "license": rec.get("license") or license_id} for rec in config_sources(cfg.meta)]
         return self
 
-    def check_sources(self, source_license: str | None = None) -> None:
-        """Refuse a build whose sources lack a licence, or name one that is not a Hub licence id."""
+    @property
+    def data_sources(self) -> list[dict]:
+        """The sources the rows come from: all but those used only as reference labels to measure quality."""
+        return [rec for rec in self.sources if in_data(rec)]
+
+    def check_sources(self) -> None:
+        """Refuse a build whose data sources lack a licence, or name one that is not a Hub licence id."""
         where = self.path / BUILD_MANIFEST
-        sources = self.sources
+        sources = self.data_sources
         if not sources:
             raise UserError(f"{where}: the build records no source files (in-memory pairs); "
                             "declare the licence of its data with --source-license ID")
@@ -108,7 +113,13 @@ class BuiltDataset:
     @property
     def license(self) -> str:
         """The most restrictive licence of the sources (see :func:`~silver_ner.publish.cards.combined_license`)."""
-        return combined_license([(rec["license"], source_flags(rec)) for rec in self.sources])
+        return combined_license([(rec["license"], source_flags(rec)) for rec in self.data_sources])
+
+
+def in_data(record: dict) -> bool:
+    """Whether a source's text or labels are in the rows (not only a reference to measure against)."""
+    roles = record.get("roles") or []
+    return not roles or any(role != "reference" for role in roles)
 
 
 def config_sources(cmeta: dict) -> list[dict]:
@@ -236,7 +247,7 @@ def _card_data(built: BuiltDataset, license_id: str, dataset_info: list[dict], p
     if license_id == "other":
         extra["license_name"] = CUSTOM_LICENSE_NAME
         extra["license_details"] = "Inherited from the sources: " + "; ".join(
-            f"{rec['name']}: {rec.get('license_terms') or rec['license']}" for rec in built.sources)
+            f"{rec['name']}: {rec.get('license_terms') or rec['license']}" for rec in built.data_sources)
     return DatasetCardData(
         pretty_name=pretty_name or f"Silver NER by annotation projection ({', '.join(langs)})",
         language=langs,
@@ -294,7 +305,8 @@ def render_dataset_card(
             "reference": m.get("reference") if isinstance(m.get("reference"), dict) else None,
             "sources": ", ".join(f"{rec['name']} ({rec.get('license') or 'licence not recorded'})" for rec in config_sources(m)),
         })
-    sources = [{**rec, "files": ", ".join(rec.get("files", [])), "nc": "nc" in source_flags(rec)} for rec in built.sources]
+    sources = [{**rec, "files": ", ".join(rec.get("files", [])), "roles": ", ".join(rec.get("roles", [])),
+                "in_data": in_data(rec), "nc": in_data(rec) and "nc" in source_flags(rec)} for rec in built.sources]
     return DatasetCard.from_template(
         data,
         template_path=template_path("dataset_card_template.md"),
@@ -364,7 +376,7 @@ def plan_dataset(
     history = history_with({"history": history or []}, entry)
     card = render_dataset_card(built, repo_id, version, history=history, quality=quality, license=license, pretty_name=pretty_name)
     license_id = card.data.license
-    require_valid(card, "dataset", f"dataset {repo_id}", sources=built.sources)
+    require_valid(card, "dataset", f"dataset {repo_id}", sources=built.data_sources)
     files = [f for c in built.configs.values() for f in c.data_files()] + ["README.md", RELEASE_MANIFEST]
     return DatasetPlan(repo_id, version, built, card, license_id, content, entry, files)
 
@@ -412,7 +424,7 @@ def publish_dataset(
     render = dict(quality=quality, license=license, pretty_name=pretty_name, history=history)
     if len(history) > 1:
         plan.card = render_dataset_card(plan.built, repo_id, v, **render)
-        require_valid(plan.card, "dataset", f"dataset {repo_id}", sources=plan.built.sources)
+        require_valid(plan.card, "dataset", f"dataset {repo_id}", sources=plan.built.data_sources)
         hub.validate_card(plan.card, "dataset", repo_id)
 
     def message(step: str) -> str:
@@ -430,10 +442,11 @@ def publish_dataset(
             stale = sorted({p.split("/")[0] for p in hub.tree(repo_id, "dataset", head)
                             if "/" in p and p.split("/")[0] not in plan.built.configs and p.endswith(".parquet")})
         card = plan.card = render_dataset_card(plan.built, repo_id, v, dataset_info=infos, **render)
-        require_valid(card, "dataset", f"dataset {repo_id}", sources=plan.built.sources)
+        require_valid(card, "dataset", f"dataset {repo_id}", sources=plan.built.data_sources)
         manifest = {"format": RELEASE_FORMAT, "kind": "dataset", "version": str(v), "content": plan.content,
                     "history": history, "build": {k: plan.built.meta.get(k) for k in ("silver_ner_version", "created")},
-                    "sources": [{k: rec.get(k) for k in ("id", "name", "license", "hub_id", "files")} for rec in plan.built.sources]}
+                    "sources": [{k: rec.get(k) for k in ("id", "name", "license", "hub_id", "files", "roles")}
+                                for rec in plan.built.sources]}
         ops = [
             CommitOperationAdd("README.md", str(card).encode("utf-8")),
             CommitOperationAdd(RELEASE_MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8")),

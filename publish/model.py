@@ -193,6 +193,8 @@ def training_sources(training: dict | None) -> tuple[list[dict], bool]:
             unknown = True
             continue
         for rec in recs:
+            if rec.get("roles") and set(rec["roles"]) <= {"reference"}:
+                continue  # reference labels the build measured against: not in the training data
             known = CORPORA.get(str(rec.get("id")))
             records.append(known.record() if known else dict(rec))
             unknown = unknown or not records[-1].get("license") or records[-1]["license"] not in LICENSE_FLAGS

@@ -23,13 +23,8 @@ from silver_ner.builders.cache import file_digest
 from silver_ner.builders.conll import read_conll
 from silver_ner.builders.corpora import sources_of
 from silver_ner.projection.spans import iob2_names, tags_to_spans
-from silver_ner.students.labels import (
-    apply_mapping,
-    build_mapping,
-    nfc,
-    target_types,
-    types_of_names,
-)
+from silver_ner.projection.labels import apply_mapping, build_mapping, target_types, types_of_names
+from silver_ner.students.labels import nfc
 from silver_ner.projection.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -83,8 +78,8 @@ def load_conll_data(path: str | os.PathLike, *, max_sentences: int | None = None
 
 
 def _source_names(sources: list[dict]) -> list[dict]:
-    """Source records as the training record keeps them: id, name, licence, Hub id (the citation stays in the table)."""
-    return [{k: rec[k] for k in ("id", "name", "license", "hub_id") if k in rec} for rec in sources if isinstance(rec, dict)]
+    """Source records as the training record keeps them: id, name, licence, Hub id, roles (the citation stays in the table)."""
+    return [{k: rec[k] for k in ("id", "name", "license", "hub_id", "roles") if k in rec} for rec in sources if isinstance(rec, dict)]
 
 
 def _tag_names(ds, where: str) -> list[str] | None:

@@ -902,8 +902,9 @@ class TokenAligner:
 def write_tiny_build(folder, langs=("swa", "deu"), *, files=None, reference=True, **spec_kw):
     """A real ``silver-ner build`` output (``builders.build.build``) of the embedded sample, aligned by :class:`TokenAligner`.
 
-    ``files``: a ``parallel`` source's files instead of the sample (``{lang}`` filled in); ``spec_kw``
-    go to ``BuildSpec`` (``source_license``, ``validation_fraction``, ...).
+    ``files``: a ``parallel`` source's files instead of the sample (``{lang}`` filled in); ``reference``:
+    the sample's hand labels (``True``, with the sample only), none, or a CoNLL file; ``spec_kw`` go to
+    ``BuildSpec`` (``source_license``, ``validation_fraction``, ...).
     """
     from pathlib import Path
 
@@ -912,8 +913,10 @@ def write_tiny_build(folder, langs=("swa", "deu"), *, files=None, reference=True
     folder = Path(folder)
     source = demo_source() if files is None else SourceSpec("parallel", dict(files))
     spec_kw.setdefault("method", "naive")
-    if reference and files is None:
-        spec_kw.setdefault("reference", str(SAMPLES_DIR / "{lang}.conll"))
+    if isinstance(reference, str):  # a labelled CoNLL file of the target side
+        spec_kw["reference"] = reference
+    elif reference and files is None:  # the sample's hand labels
+        spec_kw["reference"] = str(SAMPLES_DIR / "{lang}.conll")
     specs = [BuildSpec(lang, source, **spec_kw) for lang in langs]
     cache_dir = folder.parent / f".cache-{folder.name}"
     builds = {s.lang: LanguageBuild(s, cache_dir=cache_dir, aligner=TokenAligner()) for s in specs}

@@ -169,7 +169,7 @@ def test_user_files_need_a_declared_licence(tmp_path):
         text = str(plan.card)
         assert plan.card.data.license == "cc-by-sa-4.0"
         assert "tjong-kim-sang" not in text and "CoNLL-2003 text comes from the Reuters" not in text
-        assert "| eng.conll |  | eng.conll | `cc-by-sa-4.0` |" in text
+        assert "| eng.conll |  | eng.conll | source | `cc-by-sa-4.0` |" in text
 
 
 def test_dataset_card_without_quality_points_to_the_projection_docs(tmp_path):
@@ -267,3 +267,19 @@ def test_model_licence_and_citations_come_from_the_training_data(built, tmp_path
     assert validate_card(text, "model") == []
     with pytest.raises(UserError, match="license 'cc-by-nc-4.0' is less restrictive than the sources .*CoNLL-2003"):
         plan_model(teacher, "silver-org/teacher", "1.0.0", license="cc-by-nc-4.0")
+
+
+def test_reference_labels_are_cited_but_do_not_license_the_data(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    (data / "masakhaner2" / "swa").mkdir(parents=True)
+    shutil.copy(SAMPLES_DIR / "swa.conll", data / "masakhaner2" / "swa" / "train.txt")  # laid out like MasakhaNER 2.0
+    monkeypatch.setenv("SILVER_NER_DATA", str(data))
+    built = write_tiny_build(tmp_path / "b", langs=("swa",), files=user_files(tmp_path / "in"), source_license="cc-by-4.0",
+                             reference=str(data / "masakhaner2" / "{lang}" / "train.txt"))
+    sources = json.loads((built / "silver_ner_build.json").read_text())["configs"]["swa"]["sources"]
+    assert ("masakhaner2", ["reference"]) in [(s["id"], s["roles"]) for s in sources]
+    plan = plan_dataset(built, "silver-org/referenced", "1.0.0")
+    text = str(plan.card)
+    assert plan.card.data.license == "cc-by-4.0" and "non-commercial" not in text
+    assert "MasakhaNER 2.0: used only as reference labels to measure the projection" in text
+    assert "adelani-etal-2022-masakhaner" in text and "| swa: projected vs gold masakhaner2/swa/train.txt" in text
