@@ -44,6 +44,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from silver_ner import __version__
 from silver_ner.projection.errors import UserError
+from silver_ner.projection.labels import DEFAULT_LABELS, map_type, resolve_labels, span_mapping
 from silver_ner.projection.conventions import normalise_word, parse_conventions
 from silver_ner.projection.protocols import Aligner
 from silver_ner.projection.spans import iob2_names, tags_to_spans
@@ -61,42 +62,10 @@ MANIFEST_NAME = "silver_ner_build.json"
 MANIFEST_FORMAT = "silver-ner-build/1"
 SPLITS = ("train", "validation")
 
-#: Named label sets. CoNLL-2003 keeps PER/ORG/LOC (MISC only when asked for with ``conll+misc``);
-#: MasakhaNER adds DATE.
-LABEL_SETS: dict[str, tuple[str, ...]] = {
-    "conll": ("PER", "ORG", "LOC"),
-    "conll+misc": ("PER", "ORG", "LOC", "MISC"),
-    "masakhaner": ("PER", "ORG", "LOC", "DATE"),
-}
-DEFAULT_LABELS = LABEL_SETS["conll"]
-
 DEFAULT_LAYER = 8
 GOLD_ROLES = ("source_gold", "source_labels")
 SOURCE_KINDS = ("parallel", "parallel-conll", "translate", "translated-conll", "pairs")
 MORE_SOURCE_PREFIX = "more_source:"  # files key of a further labelled source: more_source:<lang>
-
-
-def resolve_labels(labels: str | Sequence[str] | None) -> tuple[str, ...]:
-    """A label-set name (``conll``, ``conll+misc``, ``masakhaner``), a comma list or a sequence of types.
-
-    Names and types are matched case-insensitively: entity types are upper case (``per,loc`` is
-    ``PER,LOC``), as in CoNLL-2003 and MasakhaNER.
-    """
-    if labels is None:
-        return DEFAULT_LABELS
-    if isinstance(labels, str):
-        if labels.strip().lower() in LABEL_SETS:
-            return LABEL_SETS[labels.strip().lower()]
-        labels = [x.strip() for x in labels.split(",") if x.strip()]
-    out = tuple(str(x).strip().upper() for x in labels)
-    if not out:
-        raise UserError("empty label set")
-    if len(set(out)) != len(out):
-        raise UserError(f"label set {','.join(out)} names a type twice")
-    for lab in out:
-        if lab == "O" or not lab.replace("_", "").isalnum():
-            raise UserError(f"invalid entity type {lab!r} in the label set")
-    return out
 
 
 @dataclass
@@ -636,7 +605,7 @@ class LanguageBuild:
         if unknown:
             raise UserError(f"{s.lang}: label mapping of {', '.join(unknown)}: the type(s) occur nowhere in the source "
                             f"(source types: {have})")
-        produced = {s.label_mapping[t] if t in s.label_mapping else t for t in seen}
+        produced = {map_type(t, s.label_mapping) for t in seen}
         missing = [lab for lab in s.labels if lab not in produced]
         if missing:
             hints = [f"--label-map {t}={lab}" for lab in missing for t in seen
@@ -744,7 +713,7 @@ class LanguageBuild:
         """The mapping applied to source entity types (types seen in the source; unlisted ones map to ``None``)."""
         s = self.spec
         seen = sorted({sp.label for p in self.pairs() for sp in p.source_spans} | set(s.labels))
-        return {lab: (s.label_mapping[lab] if lab in s.label_mapping else (lab if lab in s.labels else None)) for lab in seen}
+        return span_mapping(seen, s.labels, s.label_mapping)
 
     def sources(self) -> list[dict[str, Any]]:
         """The corpora this config read, with licence and citation (see :mod:`silver_ner.builders.corpora`)."""

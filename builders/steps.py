@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from silver_ner.projection.conventions import attach_leading_phrases
+from silver_ner.projection.labels import map_type
 from silver_ner.projection.protocols import Aligner, Alignment, Tagger
 from silver_ner.projection.spans import Span, spans_to_tags
 from silver_ner.projection.step import LabelledSource, ProjectedSentence, ProjectionItem, ProjectionStep
@@ -116,8 +117,8 @@ class MapLabels:
     def _map(self, spans: Sequence[Span], counters: BuildCounters) -> list[Span]:
         out = []
         for sp in spans:
-            label = self.mapping[sp.label] if sp.label in self.mapping else sp.label
-            if label is None or label not in self.labels:
+            label = map_type(sp.label, self.mapping, self.labels)
+            if label is None:
                 counters.labels_dropped[sp.label] += 1
                 continue
             out.append(Span(sp.start, sp.end, label))

@@ -32,7 +32,8 @@ from collections import Counter
 from pathlib import Path
 
 from silver_ner.builders.conll import read_conll
-from silver_ner.leaderboard.scoring import restrict_tags, score_tags
+from silver_ner.leaderboard.scoring import score_tags
+from silver_ner.projection.labels import restrict_tags
 from silver_ner.projection.spans import tags_to_spans
 
 TYPES = ("PER", "ORG", "LOC")

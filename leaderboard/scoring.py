@@ -1,5 +1,6 @@
-"""Entity-level scores through the local seqeval ``evaluate`` module, label-set alignment
-between a model and a gold set, and the ``eval_results.json`` record format.
+"""Entity-level scores through the local seqeval ``evaluate`` module, gold sets, and the
+``eval_results.json`` record format (label-set alignment between a model and a gold set:
+:func:`silver_ner.projection.labels.align_label_sets`).
 
 Record (one per model x gold set)::
 
@@ -14,14 +15,13 @@ import functools
 import json
 import os
 import tempfile
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from silver_ner.builders.conll import read_conll
 from silver_ner.projection.errors import UserError
-from silver_ner.projection.spans import map_labels, spans_to_tags, tags_to_spans
+from silver_ner.projection.labels import LabelAlignment
 
 SEQEVAL_MODULE = Path(__file__).resolve().parent / "seqeval_module"
 RESULTS_FILE = "eval_results.json"
@@ -51,64 +51,6 @@ def score_tags(predictions: Sequence[Sequence[str]], references: Sequence[Sequen
         "accuracy": res["overall_accuracy"],
         "per_type": {k: v for k, v in sorted(res.items()) if isinstance(v, dict)},
     }
-
-
-@dataclass
-class LabelAlignment:
-    """How a gold label set and a model label set meet: types scored, and types left out on each side."""
-
-    scored: list[str]
-    gold_mapping: dict[str, str | None]
-    model_mapping: dict[str, str | None]
-
-    @property
-    def ignored_gold(self) -> list[str]:
-        return [t for t, v in self.gold_mapping.items() if v is None]
-
-    @property
-    def ignored_model(self) -> list[str]:
-        return [t for t, v in self.model_mapping.items() if v is None]
-
-
-def align_label_sets(model_types: Sequence[str], gold_types: Sequence[str], renames: Mapping[str, str | None] | None = None) -> LabelAlignment:
-    """Score on the types both sides share (after ``renames`` of gold types onto model types).
-
-    Gold entities of a type the model cannot predict (e.g. DATE for a PER/ORG/LOC model) and
-    predictions of a type the gold set does not annotate (e.g. MISC) are left out and listed.
-    """
-    renames = dict(renames or {})
-    unknown = sorted(set(renames) - set(gold_types))
-    if unknown:
-        raise UserError(f"--map names gold types the gold set does not have: {', '.join(unknown)} (it has {', '.join(gold_types)})")
-    bad = sorted({v for v in renames.values() if v is not None} - set(model_types))
-    if bad:
-        raise UserError(f"--map maps onto types the model does not predict: {', '.join(bad)} (model: {', '.join(model_types)})")
-    gold_mapping = {}
-    for t in gold_types:
-        target = renames.get(t, t)
-        gold_mapping[t] = target if target in model_types else None
-    produced = {v for v in gold_mapping.values() if v is not None}
-    model_mapping = {t: (t if t in produced else None) for t in model_types}
-    scored = [t for t in model_types if t in produced]
-    if not scored:
-        raise UserError(
-            f"the model's entity types ({', '.join(model_types)}) and the gold set's ({', '.join(gold_types)}) "
-            "have nothing in common; map them with --map GOLD=MODEL"
-        )
-    return LabelAlignment(scored, gold_mapping, model_mapping)
-
-
-def restrict_tags(tag_seqs: Iterable[Sequence[str]], mapping: Mapping[str, str | None]) -> tuple[list[list[str]], Counter]:
-    """Rewrite tags through ``mapping``; entities of types mapped to ``None`` become ``O`` (counted)."""
-    out, removed = [], Counter()
-    for tags in tag_seqs:
-        spans = tags_to_spans(tags)
-        for s in spans:
-            if mapping.get(s.label, None) is None:
-                removed[s.label] += 1
-        out.append(spans_to_tags(map_labels([s for s in spans if s.label in mapping], dict(mapping)), len(tags)))
-        # a type absent from the mapping is left out as well (counted above)
-    return out, removed
 
 
 @dataclass

@@ -12,16 +12,8 @@ from pathlib import Path
 from typing import Sequence
 
 from silver_ner.projection.errors import UserError
-from silver_ner.leaderboard.scoring import (
-    RESULTS_FILE,
-    align_label_sets,
-    append_results,
-    load_gold,
-    make_record,
-    restrict_tags,
-    score_tags,
-)
-from silver_ner.students.labels import order_types, parse_renames
+from silver_ner.leaderboard.scoring import RESULTS_FILE, append_results, load_gold, make_record, score_tags
+from silver_ner.projection.labels import align_label_sets, order_types, parse_renames, restrict_tags
 from silver_ner.students.predict import load_token_classifier, predict_tags
 
 log = logging.getLogger(__name__)

@@ -23,13 +23,8 @@ from silver_ner.builders.cache import file_digest
 from silver_ner.builders.conll import read_conll
 from silver_ner.builders.corpora import sources_of
 from silver_ner.projection.spans import iob2_names, tags_to_spans
-from silver_ner.students.labels import (
-    apply_mapping,
-    build_mapping,
-    nfc,
-    target_types,
-    types_of_names,
-)
+from silver_ner.projection.labels import apply_mapping, build_mapping, target_types, types_of_names
+from silver_ner.students.labels import nfc
 from silver_ner.projection.errors import UserError
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,8 @@ from test_train import SENTS, write_conll
 
 from silver_ner.cli import main
 from silver_ner.leaderboard.board import collect_records, write_leaderboard
-from silver_ner.leaderboard.scoring import align_label_sets, read_results, read_results_file, restrict_tags, score_tags
+from silver_ner.leaderboard.scoring import read_results, read_results_file, score_tags
+from silver_ner.projection.labels import align_label_sets, restrict_tags
 from silver_ner.projection.errors import UserError
 from silver_ner.publish.results import read_records
 from silver_ner.students.evaluation import evaluate_model

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from silver_ner.cli import main
-from silver_ner.students.labels import apply_mapping, build_mapping, parse_renames, target_types
+from silver_ner.projection.labels import apply_mapping, build_mapping, parse_renames, target_types
 from silver_ner.students.train import (
     TrainSettings,
     TrainingDataError,

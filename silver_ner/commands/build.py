@@ -68,7 +68,8 @@ def read_span_conventions(path, labels, langs) -> dict:
     """``{lang: {type: [phrase]}}`` from a --span-conventions file (empty without one)."""
     if not path:
         return {}
-    from silver_ner.builders.build import load_span_conventions, resolve_labels
+    from silver_ner.builders.build import load_span_conventions
+    from silver_ner.projection.labels import resolve_labels
 
     conventions = load_span_conventions(path, resolve_labels(labels))
     if not any(lang in conventions for lang in langs):

@@ -117,7 +117,7 @@ def register(sub) -> None:
 
 
 def run_train(args) -> int:
-    from silver_ner.students.labels import parse_renames, parse_type_list
+    from silver_ner.projection.labels import parse_renames, parse_type_list
     from silver_ner.students.train import TrainSettings, load_conll_data, load_dataset_data, train_token_classifier
 
     from pathlib import Path
