@@ -422,6 +422,7 @@ def publish_dataset(
         return ReleaseResult(repo_id, "dataset", str(v), v.tag, "dry-run"), plan
     hub, tags, history = open_release(token, repo_id, "dataset", plan.card, plan.history_entry)
     render = dict(quality=quality, license=license, pretty_name=pretty_name, history=history)
+    card_inputs = {"quality": dict(quality or {})}  # shown in the card's body only: a change is a new card
     if len(history) > 1:
         plan.card = render_dataset_card(plan.built, repo_id, v, **render)
         require_valid(plan.card, "dataset", f"dataset {repo_id}", sources=plan.built.data_sources)
@@ -445,6 +446,7 @@ def publish_dataset(
         require_valid(card, "dataset", f"dataset {repo_id}", sources=plan.built.data_sources)
         manifest = {"format": RELEASE_FORMAT, "kind": "dataset", "version": str(v), "content": plan.content,
                     "history": history, "build": {k: plan.built.meta.get(k) for k in ("silver_ner_version", "created")},
+                    "card_inputs": card_inputs,
                     "sources": [{k: rec.get(k) for k in ("id", "name", "license", "hub_id", "files", "roles")}
                                 for rec in plan.built.sources]}
         ops = [
@@ -473,5 +475,6 @@ def publish_dataset(
 
     result = release(hub, repo_id=repo_id, repo_type="dataset", version=v, content=plan.content,
                      upload=upload, verify=verify, private=private, branch=branch, tags=tags, card=plan.card,
+                     card_inputs=card_inputs,
                      revision=revision, create_pr=create_pr)
     return result, plan

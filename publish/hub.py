@@ -279,6 +279,7 @@ def release(
     branch: bool = False,
     tags: dict[str, str] | None = NOT_LISTED,
     card: Any = None,
+    card_inputs: dict | None = None,
     revision: str | None = None,
     create_pr: bool = False,
 ) -> ReleaseResult:
@@ -287,7 +288,8 @@ def release(
     ``content`` is what identifies the release's content (hashes); republishing the same version
     with equal content is a no-op, with different content an error.  A published version's card is
     never changed: republishing it with equal content but a card whose metadata differs (licence,
-    name, sources, ...) is an error too.  ``tags`` may be passed when the caller already listed them
+    name, sources, ...) or whose ``card_inputs`` (options shown only in the card's body, recorded in
+    the release manifest) differ is an error too.  ``tags`` may be passed when the caller already listed them
     (``None``: the repository does not exist).  ``revision``: the branch the upload commits to
     (created from the default branch when missing).  ``create_pr``: the upload goes to a new pull
     request against that branch (``refs/pr/N``); the tag names the pull request's verified commit,
@@ -309,6 +311,9 @@ def release(
         if card is not None:
             readme = hub.read_file(repo_id, repo_type, "README.md", at)
             changes = card_changes(card_metadata(readme.decode("utf-8")) if readme else {}, card_metadata(card))
+            if "card_inputs" in old:  # inputs shown only in the card's body (e.g. --quality figures)
+                changes += [f"{c.split(':', 1)[0]} (body): {c.split(': ', 1)[1]}"
+                            for c in card_changes(old["card_inputs"], card_inputs or {})]
             if changes:
                 raise PublishError(
                     f"version {version} is already published in {repo_id} (tag {version.tag} at {at[:12]}) with the same "

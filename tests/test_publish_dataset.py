@@ -92,6 +92,8 @@ def test_changed_card_for_a_published_version_is_refused(hub, built, capsys):
     commits_before, tag_before = len(repo.commits), repo.tags["v1.0.0"]
     with pytest.raises(PublishError, match="same content but a different card \\(license: 'apache-2.0' → 'cc-by-nc-4.0'\\)"):
         publish_dataset(built, "silver-org/silver-ner", "1.0.0", license="cc-by-nc-4.0")
+    with pytest.raises(PublishError, match="different card \\(quality \\(body\\): \\{\\} → \\{\"Europarl de F1\": 0.916\\}\\)"):
+        publish_dataset(built, "silver-org/silver-ner", "1.0.0", quality={"Europarl de F1": 0.916})
     assert main(["publish", "dataset", str(built), "--repo", "silver-org/silver-ner", "--version", "1.0.0",
                  "--pretty-name", "Another title"]) == 2
     captured = capsys.readouterr()
