@@ -117,7 +117,8 @@ class ChunkWorker:
     def __call__(self, batch: dict) -> dict:
         import json
 
-        out: dict[str, list] = {"lang": [], "chunk": [], "rows": [], "stats": [], "seconds": [], "pid": [], "error": []}
+        out: dict[str, list] = {"lang": [], "chunk": [], "rows": [], "stats": [], "seconds": [], "pid": [], "peak_rss_mb": [],
+                                 "error": []}
         for lang, chunk in zip(batch["lang"], batch["chunk"]):
             t0 = time.perf_counter()
             try:
@@ -131,8 +132,21 @@ class ChunkWorker:
             out["stats"].append(stats)
             out["seconds"].append(time.perf_counter() - t0)
             out["pid"].append(os.getpid())
+            out["peak_rss_mb"].append(peak_rss_mb())
             out["error"].append(error)
         return out
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MiB (``VmHWM``; 0 where /proc is not there)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def original_error(exc: BaseException) -> BaseException:
@@ -164,6 +178,7 @@ class RayReport:
     startup_seconds: float
     chunk_seconds: list[float]
     pids: list[int]
+    actor_peak_rss_mb: dict[int, float] | None = None  # per actor process
 
 
 def compute_chunks(builds: Sequence[Any], options: RayOptions | None = None, *,
@@ -202,7 +217,7 @@ def compute_chunks(builds: Sequence[Any], options: RayOptions | None = None, *,
         max_restarts=3,
         max_task_retries=3,
     )
-    chunk_seconds, pids = [], []
+    chunk_seconds, pids, rss = [], [], {}
     try:
         for row in ds.iter_rows():
             if row["error"]:
@@ -210,6 +225,7 @@ def compute_chunks(builds: Sequence[Any], options: RayOptions | None = None, *,
             computed[row["lang"]] += 1
             chunk_seconds.append(float(row["seconds"]))
             pids.append(int(row["pid"]))
+            rss[int(row["pid"])] = max(rss.get(int(row["pid"]), 0.0), float(row["peak_rss_mb"]))
             if options.timeout_s is not None and time.perf_counter() - t0 > options.timeout_s:
                 raise UserError(f"the Ray engine stopped after {options.timeout_s:g} s with "
                                 f"{sum(computed.values())} of {len(todo)} chunks done; rerun to resume")
@@ -220,7 +236,7 @@ def compute_chunks(builds: Sequence[Any], options: RayOptions | None = None, *,
         if err is not exc:
             raise err from None
         raise
-    return RayReport(computed, cached, n_actors, time.perf_counter() - t0, startup, chunk_seconds, pids)
+    return RayReport(computed, cached, n_actors, time.perf_counter() - t0, startup, chunk_seconds, pids, rss)
 
 
 def build_on_ray(specs: Sequence[Any], output_dir: str | os.PathLike, options: RayOptions | None = None, *,
