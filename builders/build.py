@@ -207,7 +207,7 @@ class BuildSpec:
     align_method: str | None = None  # None: the link method the projection method reads
     token_type: str | None = None  # "word" or "bpe"; None: what the projection method was measured with
     align_batch_size: int = 32
-    aligner_precision: str = "float32"  # or "bfloat16" (faster on CPUs with BF16 support)
+    aligner_precision: str = "float32"  # or "bfloat16" (faster on CPUs with BF16 support), "auto": resolved here (models.pick_precision)
     labels: tuple[str, ...] = DEFAULT_LABELS
     label_mapping: dict[str, str | None] = field(default_factory=dict)  # extra renames, e.g. {"PERSON": "PER"}
     filters: FilterOptions = field(default_factory=FilterOptions)
@@ -223,6 +223,9 @@ class BuildSpec:
     candidates_union: bool = False  # candidates: the model's spans and every target n-gram
 
     def __post_init__(self) -> None:
+        from silver_ner.projection.models import pick_precision
+
+        self.aligner_precision = pick_precision(self.aligner_precision)  # never "auto" in a cache key or manifest
         self.labels = resolve_labels(self.labels)
         for label, phrases in self.span_conventions.items():
             if label not in self.labels:
@@ -319,11 +322,11 @@ def _embedder_identity(precision: str = "float32") -> str:
     Read from the encoder's files, so a rebuilt or replaced encoder re-pairs even when the input
     files are unchanged, without loading the model on a cache hit.
     """
-    from silver_ner.projection.aligner import model_fingerprint
     from silver_ner.projection.encoder import resolve_encoder
+    from silver_ner.projection.models import fingerprint
 
     path = Path(resolve_encoder(None))
-    return f"meanpool:{path.name}@{model_fingerprint(path)}:precision={precision}"
+    return f"meanpool:{path.name}@{fingerprint(path)}:precision={precision}"
 
 
 def load_pairs(spec: BuildSpec, *, progress: bool = False) -> tuple[list[SourcePair], SourceReport]:
@@ -474,9 +477,9 @@ class LanguageBuild:
     def _model_identity(model: str | None) -> str | None:
         """A model named by id as it is; a local folder by its path and the digest of its files."""
         if model is not None and Path(model).expanduser().is_dir():
-            from silver_ner.projection.aligner import model_fingerprint
+            from silver_ner.projection.models import fingerprint
 
-            return f"{Path(model).expanduser().resolve()}@{model_fingerprint(Path(model).expanduser())}"
+            return f"{Path(model).expanduser().resolve()}@{fingerprint(Path(model).expanduser())}"
         return model
 
     def fingerprint(self) -> str:

@@ -67,13 +67,11 @@ def files_fingerprint(paths: dict[str, str | os.PathLike | None]) -> dict[str, s
 
 
 def default_cache_dir() -> Path:
-    """The user cache folder for builds (``SILVER_NER_CACHE`` overrides it)."""
-    env = os.environ.get("SILVER_NER_CACHE")
-    if env:
-        return Path(env)
-    from platformdirs import user_cache_dir
+    """The user cache folder for builds: the project's one cache root
+    (:func:`silver_ner.projection.models.cache_root`; ``SILVER_NER_CACHE`` overrides it)."""
+    from silver_ner.projection.models import cache_root
 
-    return Path(user_cache_dir("silver-ner"))
+    return cache_root()
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:

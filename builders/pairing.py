@@ -60,17 +60,19 @@ class MeanPoolEmbedder:
     """
 
     def __init__(self, model_path: str | os.PathLike, *, batch_size: int = 64, prefix: str = "query: ",
-                 max_length: int = 128, device: str = "cpu", precision: str = "float32"):
+                 max_length: int = 128, device: str | None = None, precision: str = "float32"):
         import torch
         from transformers import AutoModel, AutoTokenizer
 
+        from silver_ner.projection.models import pick_device, pick_precision, resolve_model
+
+        device = pick_device(device)
+        self.precision = pick_precision(precision, device)
         self.model_path = os.fspath(model_path)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
-        self.model = AutoModel.from_pretrained(self.model_path).to(device).eval()
+        local = resolve_model(self.model_path)
+        self.tokenizer = AutoTokenizer.from_pretrained(local)
+        self.model = AutoModel.from_pretrained(local).to(device).eval()
         self.batch_size, self.prefix, self.max_length, self.device = batch_size, prefix, max_length, device
-        if precision not in ("float32", "bfloat16"):
-            raise UserError(f"precision must be float32 or bfloat16, got {precision!r}")
-        self.precision = precision
         self._torch = torch
 
     @property

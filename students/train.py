@@ -224,9 +224,10 @@ def load_dataset_data(
 
 
 def resolve_base_encoder(name: str | None) -> tuple[str, str]:
-    """``(path or repo id to load, name to record)`` for an encoder argument.
+    """``(folder to load, name to record)`` for an encoder argument.
 
-    ``None``, ``"default"`` and ``"me5-small"`` mean the offline multilingual-e5-small folder.
+    ``None``, ``"default"`` and ``"me5-small"`` mean the offline multilingual-e5-small folder; a
+    Hub id is fetched once (:func:`silver_ner.projection.models.resolve_model`).
     """
     if name and Path(name).expanduser().exists():
         path = Path(name).expanduser().resolve()
@@ -237,7 +238,9 @@ def resolve_base_encoder(name: str | None) -> tuple[str, str]:
         if name in (None, "default", "me5-small"):
             raise UserError("the default encoder (offline multilingual-e5-small) is not available; pass --model PATH") from None
         return name, name
-    resolved = resolve_encoder(name)
+    from silver_ner.projection.models import resolve_model
+
+    resolved = resolve_model(resolve_encoder(name))
     recorded = DEFAULT_ENCODER_NAME if name in (None, "default", "me5-small") else name
     return str(resolved), recorded
 
@@ -488,6 +491,8 @@ def train_token_classifier(
         set_seed,
     )
 
+    from silver_ner.projection.models import pick_device
+
     settings = settings or TrainSettings()
     out = Path(output_dir)
     ckpt_dir = out / "checkpoints"
@@ -567,7 +572,7 @@ def train_token_classifier(
         eval_strategy="epoch" if eval_ds is not None else "no",
         seed=settings.seed,
         data_seed=settings.seed,
-        use_cpu=not torch.cuda.is_available(),
+        use_cpu=pick_device(None) == "cpu",
         report_to="none",
         disable_tqdm=not show_progress,
         dataloader_num_workers=0,

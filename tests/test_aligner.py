@@ -9,6 +9,7 @@ from silver_ner.projection.aligner import (
     link_agreement,
     plan_windows,
 )
+from silver_ner.projection.errors import UserError
 from silver_ner.projection.link_methods import apply_distortion, argmax_links, itermax_links
 from silver_ner.projection.protocols import Aligner, Alignment
 
@@ -194,7 +195,9 @@ def test_model_fingerprint_follows_model_files_not_hidden_marks(tmp_path):
     assert model_fingerprint(tmp_path) == before
     (tmp_path / "model.safetensors").write_bytes(b"v" * 100)
     assert model_fingerprint(tmp_path) != before
-    assert model_fingerprint("org/model-on-the-hub") == "hub"
+    # a Hub id is resolved to its snapshot folder before it is fingerprinted (tests/test_models.py)
+    with pytest.raises(UserError, match="no such model folder"):
+        model_fingerprint("org/model-on-the-hub")
 
 
 def test_eflomal_missing_gives_the_install_hint(monkeypatch):

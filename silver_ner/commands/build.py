@@ -338,8 +338,10 @@ def register(sub) -> None:
     pr.add_argument("--token-type", choices=["word", "bpe"], default=None,
                     help="compare word vectors or subword vectors (default: the method's)")
     pr.add_argument("--batch-size", type=int, default=32, help="sentence pairs per encoder batch (default 32)")
-    pr.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
-                    help="encoder precision for alignment: bfloat16 is faster on CPUs with BF16 support (default float32)")
+    pr.add_argument("--precision", choices=["float32", "bfloat16", "auto"], default="float32",
+                    help="encoder precision for re-pairing and alignment: bfloat16 is faster on CPUs with BF16 support; "
+                         "auto: bfloat16 where the CPU (avx512_bf16/amx_bf16) or GPU runs it natively, else float32; "
+                         "the manifest records the precision used (default float32, the same rows on every machine)")
     lab = p.add_argument_group("labels")
     lab.add_argument("--labels", default="conll",
                      help="label set: conll (PER,ORG,LOC), conll+misc, masakhaner (adds DATE) or a comma list "

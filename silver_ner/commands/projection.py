@@ -42,8 +42,9 @@ def register(sub) -> None:
         default=None,
         help="compare word vectors or subword vectors (default: what the method was measured with)",
     )
-    p.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
-                   help="encoder precision for alignment: bfloat16 is faster on CPUs with BF16 support (default float32)")
+    p.add_argument("--precision", choices=("float32", "bfloat16", "auto"), default="float32",
+                   help="encoder precision for alignment: bfloat16 is faster on CPUs with BF16 support; auto: bfloat16 "
+                        "where the CPU (avx512_bf16/amx_bf16) or GPU runs it natively, else float32 (default float32)")
     p.add_argument("--cache-dir", default=None, metavar="DIR", help="cache folder for alignments")
     p.add_argument("--candidates", default=None, metavar="FILE", help="CoNLL file of target candidate spans (spans-* methods)")
     p.add_argument(
@@ -74,6 +75,7 @@ def parse_params(items: list[str]) -> dict:
 
 def run_eval_projection(args) -> int:
     from silver_ner.leaderboard.projection_eval import evaluate_projection, format_table
+    from silver_ner.projection.models import pick_precision
 
     if args.min_votes < 1:
         raise UserError(f"--min-votes must be at least 1, got {args.min_votes}")
@@ -91,7 +93,7 @@ def run_eval_projection(args) -> int:
         candidates=args.candidates,
         min_votes=args.min_votes,
         params=parse_params(args.param),
-        precision=args.precision,
+        precision=pick_precision(args.precision),
     )
     print(json.dumps(result, indent=2) if args.json else format_table(result))
     return 0
