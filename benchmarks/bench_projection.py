@@ -64,9 +64,9 @@ def warm_cache(en: str, tgt: str, cache_dir: str) -> None:
 
 
 def cache_default() -> str:
-    import platformdirs
+    from silver_ner.projection.models import cache_root
 
-    return os.path.join(platformdirs.user_cache_dir("silver-ner"), "alignments")
+    return os.path.join(cache_root(), "alignments")
 
 
 SWEEP_LAYERS = (4, 5, 6, 7, 8, 9)

@@ -31,9 +31,9 @@ DATA = default_data_root()
 
 
 def cache_default() -> str:
-    import platformdirs
+    from silver_ner.projection.models import cache_root
 
-    return os.path.join(platformdirs.user_cache_dir("silver-ner"), "alignments")
+    return os.path.join(cache_root(), "alignments")
 
 
 def timed(fn, items, repeat):

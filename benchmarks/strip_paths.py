@@ -36,15 +36,9 @@ TEXT_SUFFIXES = {".json", ".jsonl", ".md", ".csv", ".tsv", ".txt", ".log", ".yam
 
 
 def _cache_dir() -> Path:
-    env = os.environ.get("SILVER_NER_CACHE")
-    if env:
-        return Path(env)
-    try:
-        import platformdirs
+    from silver_ner.projection.models import cache_root
 
-        return Path(platformdirs.user_cache_dir("silver-ner"))
-    except ImportError:
-        return Path.home() / ".cache" / "silver-ner"
+    return cache_root()
 
 
 def _data_root() -> Path:

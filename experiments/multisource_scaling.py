@@ -54,9 +54,9 @@ THRESHOLDS = [i / 40 for i in range(0, 121)]  # 0 .. 3 in steps of 0.025
 
 
 def default_cache() -> str:
-    import platformdirs
+    from silver_ner.projection.models import cache_root
 
-    return os.path.join(platformdirs.user_cache_dir("silver-ner"), "alignments")
+    return os.path.join(cache_root(), "alignments")
 
 
 def parse_lang(item: str) -> tuple[str, str]:
