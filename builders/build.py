@@ -853,6 +853,18 @@ def interrupt_guard():
         guard.uninstall()
 
 
+def _reset_guards_in_child() -> None:
+    """In a forked process (``datasets``' workers): the signal dispositions from before the build. A Python-level
+    handler runs only between bytecodes, so a worker blocked in C would ignore the pool's SIGTERM and hang it."""
+    for guard in reversed(_GUARDS):
+        guard.uninstall()
+    _GUARDS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_guards_in_child)
+
+
 def check_interrupted() -> None:
     """Raise :class:`BuildInterrupted` if a signal arrived under an :func:`interrupt_guard` (even one a finaliser swallowed)."""
     for guard in _GUARDS:

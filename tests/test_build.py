@@ -719,3 +719,24 @@ def test_a_killed_build_leaves_nothing_that_loads_and_the_next_run_resumes_and_c
     assert aligners["swa"].calls == 0  # resumed from the cached chunks
     assert set(res.manifest["configs"]) == {"swa", "deu"} and _partials(tmp_path) == []
     assert _loads(tmp_path / "out" / "swa")
+
+
+def test_a_forked_worker_gets_the_signal_dispositions_from_before_the_build():
+    """datasets' num_proc workers are forked: a Python-level handler there would leave a worker blocked in C deaf
+    to the pool's SIGTERM, and the pool's exit would wait for it forever."""
+    import signal
+
+    from silver_ner.builders.build import interrupt_guard
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    with interrupt_guard():
+        assert signal.getsignal(signal.SIGTERM) is not before[signal.SIGTERM]
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child reports and leaves at once
+            same = all(signal.getsignal(sig) is h for sig, h in before.items())
+            os.write(w, b"1" if same else b"0")
+            os._exit(0)
+        os.waitpid(pid, 0)
+        assert os.read(r, 1) == b"1"
+    assert all(signal.getsignal(sig) is h for sig, h in before.items())
