@@ -113,6 +113,30 @@ def test_branches_tags_and_refs(hub, api):
     assert refs.tags == [] and [b.name for b in refs.branches] == ["main"]
 
 
+def test_pull_requests(hub, api):
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api.create_repo("tester/prs", repo_type="dataset")
+    pr = api.create_pull_request("tester/prs", title="release", repo_type="dataset")
+    assert (pr.num, pr.git_reference, pr.target_branch, pr.status) == (1, "refs/pr/1", "refs/heads/main", "open")
+    sha = api.upload_file(path_or_fileobj=b"proposed", path_in_repo="a.txt", repo_id="tester/prs", repo_type="dataset",
+                          revision=pr.git_reference).oid
+    assert api.list_repo_files("tester/prs", repo_type="dataset") == [".gitattributes"]  # main is untouched
+    assert api.dataset_info("tester/prs", revision="refs/pr/1").sha == sha
+    path = hf_hub_download("tester/prs", "a.txt", repo_type="dataset", revision="refs/pr/1", cache_dir=str(hub.env.home / "pr"))
+    assert open(path, "rb").read() == b"proposed"
+    info = api.upload_file(path_or_fileobj=b"other", path_in_repo="b.txt", repo_id="tester/prs", repo_type="dataset",
+                           create_pr=True)
+    assert (info.pr_num, info.pr_revision) == (2, "refs/pr/2")
+    assert api.list_repo_files("tester/prs", repo_type="dataset", revision="refs/pr/2") == [".gitattributes", "b.txt"]
+    api.create_tag("tester/prs", tag="v1.0.0", revision=sha, repo_type="dataset")
+    assert hub.repo("tester/prs", "dataset").tags == {"v1.0.0": sha}
+    with pytest.raises(HfHubHTTPError) as err:
+        api.upload_file(path_or_fileobj=b"x", path_in_repo="c.txt", repo_id="tester/prs", repo_type="dataset", revision="refs/pr/9")
+    assert err.value.response.status_code == 404
+
+
 def test_tokens_and_private_repos(hub, api):
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
