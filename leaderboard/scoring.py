@@ -248,9 +248,15 @@ def read_results(path: str | os.PathLike) -> list[dict]:
 
 
 def append_results(path: str | os.PathLike, records: Sequence[dict]) -> Path:
-    """Append records to ``path`` (written to a temporary file and renamed into place)."""
+    """Append records to ``path`` (written to a temporary file and renamed into place).
+
+    Machine paths in the records are made portable (:func:`~silver_ner.builders.corpora.portable`):
+    a model folder by its name, a gold file by its path under the data folder.
+    """
+    from silver_ner.builders.corpora import portable
+
     path = Path(path)
-    data = read_results(path) + list(records)
+    data = read_results(path) + [portable(r) for r in records]
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".eval_results.", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 from silver_ner.builders.cache import file_digest
 from silver_ner.builders.conll import read_conll
-from silver_ner.builders.corpora import sources_of
+from silver_ner.builders.corpora import portable, sources_of
 from silver_ner.projection.spans import iob2_names, tags_to_spans
 from silver_ner.projection.labels import apply_mapping, build_mapping, target_types, types_of_names
 from silver_ner.students.labels import nfc
@@ -629,6 +629,7 @@ def train_token_classifier(
         "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    record = portable(record)  # model folders and files by name or under the data folder, never a machine path
     (out / TRAINING_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if not keep_checkpoints and ckpt_dir.exists():
         shutil.rmtree(ckpt_dir)

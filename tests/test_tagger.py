@@ -5,50 +5,9 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from tiny_models import build_tiny_tokenizer
+from tiny_models import LABELS, YORUBA, build_tiny_tokenizer, build_word_classifier, word_classifier_config as _config
 
 from silver_ner.projection.spans import Span, repair_tags, tags_to_spans
-
-LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
-YORUBA = "ẹ̀kọ́"  # NFC in the tiny vocabulary; the gold files carry it decomposed
-TRIGGERS = {"Nairobi": "B-LOC", "John": "B-PER", "Smith": "I-PER", YORUBA: "B-ORG"}
-
-
-def _config(tok, layers: int, **kw):
-    from transformers import BertConfig
-
-    return BertConfig(vocab_size=len(tok), hidden_size=16, num_hidden_layers=layers, num_attention_heads=2,
-                      intermediate_size=32, max_position_embeddings=128, num_labels=len(LABELS),
-                      id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)},
-                      pad_token_id=tok.pad_token_id, **kw)
-
-
-def build_word_classifier(path: Path, *, nfc_in_tokenizer: bool = True) -> Path:
-    """A context-free tiny classifier: no encoder layers, each trigger word's first subword gets
-    its label from :data:`TRIGGERS`, every other subword ``O``, whatever its position."""
-    import torch
-    from transformers import BertForTokenClassification
-
-    tok = build_tiny_tokenizer(path)
-    if not nfc_in_tokenizer:
-        tok.backend_tokenizer.normalizer = None
-        tok.save_pretrained(path)
-    model = BertForTokenClassification(_config(tok, 0))
-    emb = model.bert.embeddings
-    with torch.no_grad():
-        for p in (emb.word_embeddings.weight, emb.position_embeddings.weight, emb.token_type_embeddings.weight,
-                  model.classifier.weight, model.classifier.bias):
-            p.zero_()
-        emb.LayerNorm.weight.fill_(1.0)
-        emb.LayerNorm.bias.zero_()
-        for dim, (word, label) in enumerate(TRIGGERS.items()):
-            ids = tok(word, add_special_tokens=False)["input_ids"]
-            assert len(ids) == 1, word
-            emb.word_embeddings.weight[ids[0], dim] = 10.0  # after LayerNorm: about 3.9 on ``dim``
-            model.classifier.weight[LABELS.index(label), dim] = 4.0
-        model.classifier.bias[0] = 2.0  # plain words: O
-    model.save_pretrained(path)
-    return path
 
 
 def build_random_classifier(path: Path, seed: int = 0) -> Path:
@@ -59,11 +18,6 @@ def build_random_classifier(path: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     BertForTokenClassification(_config(tok, 2)).save_pretrained(path)
     return path
-
-
-@pytest.fixture(scope="module")
-def word_model(tmp_path_factory):
-    return build_word_classifier(tmp_path_factory.mktemp("word-classifier"))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,37 @@
+"""Result files name model folders and data files portably: no path of the machine that wrote them."""
+
+import json
+
+from conftest import FAST, write_conll
+
+from silver_ner.students.evaluation import evaluate_model
+from silver_ner.students.train import TrainSettings, load_conll_data, train_token_classifier
+
+
+def _machine_paths(tmp_path_factory) -> list[str]:
+    base = tmp_path_factory.getbasetemp()
+    return [str(base), str(base.resolve())]
+
+
+def test_evaluation_records_name_the_model_folder_and_the_gold_file(word_model, tmp_path, tmp_path_factory):
+    gold = write_conll(tmp_path / "test.txt")
+    results = tmp_path / "res.json"
+    evaluate_model(str(word_model), [str(gold)], results_file=results)
+    evaluate_model(str(word_model.resolve()), [str(gold.resolve())], results_file=results)
+    text = results.read_text(encoding="utf-8")
+    assert [p for p in _machine_paths(tmp_path_factory) if p in text] == []
+    records = json.loads(text)
+    assert [(r["model"], r["gold_path"]) for r in records] == [(word_model.name, "test.txt")] * 2
+
+
+def test_training_records_name_the_encoder_folder_and_the_data_file(tiny_bert, tmp_path, tmp_path_factory):
+    data = load_conll_data(write_conll(tmp_path / "train.txt"))
+    out = tmp_path / "student"
+    rec = train_token_classifier(data, out, encoder=str(tiny_bert), settings=TrainSettings(max_steps=1, **FAST),
+                                 keep_types=["PER", "ORG", "LOC"], show_progress=False)
+    text = (out / "silver_ner_training.json").read_text(encoding="utf-8")
+    assert [p for p in _machine_paths(tmp_path_factory) if p in text] == []
+    saved = json.loads(text)
+    assert saved == rec
+    assert saved["base_encoder"]["path"] == tiny_bert.name
+    assert saved["training_data"][0]["path"] == "train.txt"
