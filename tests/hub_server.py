@@ -888,26 +888,17 @@ def write_built_dataset(folder, langs=("swa", "yor"), rows=None, licenses=("CC B
     return folder
 
 
-class TokenAligner:
-    """A stub aligner for tiny real builds: links identical tokens (case-insensitive); loads no model."""
-
-    identity = "identical-tokens"
-
-    def align(self, pairs):
-        from silver_ner.projection.protocols import Alignment
-
-        return [Alignment.from_pairs([(i, j) for i, a in enumerate(s) for j, b in enumerate(t) if a.lower() == b.lower()])
-                for s, t in pairs]
-
-
 def write_tiny_build(folder, langs=("swa", "deu"), *, files=None, reference=True, **spec_kw):
-    """A real ``silver-ner build`` output (``builders.build.build``) of the embedded sample, aligned by :class:`TokenAligner`.
+    """A real ``silver-ner build`` output (``builders.build.build``) of the embedded sample, aligned by
+    :class:`conftest.SameWordAligner` (named ``identical-tokens``).
 
     ``files``: a ``parallel`` source's files instead of the sample (``{lang}`` filled in); ``reference``:
     the sample's hand labels (``True``, with the sample only), none, or a CoNLL file; ``spec_kw`` go to
     ``BuildSpec`` (``source_license``, ``validation_fraction``, ...).
     """
     from pathlib import Path
+
+    from conftest import SameWordAligner
 
     from silver_ner.builders.build import SAMPLES_DIR, BuildSpec, LanguageBuild, SourceSpec, build, demo_source
 
@@ -920,7 +911,7 @@ def write_tiny_build(folder, langs=("swa", "deu"), *, files=None, reference=True
         spec_kw["reference"] = str(SAMPLES_DIR / "{lang}.conll")
     specs = [BuildSpec(lang, source, **spec_kw) for lang in langs]
     cache_dir = folder.parent / f".cache-{folder.name}"
-    builds = {s.lang: LanguageBuild(s, cache_dir=cache_dir, aligner=TokenAligner()) for s in specs}
+    builds = {s.lang: LanguageBuild(s, cache_dir=cache_dir, aligner=SameWordAligner("identical-tokens")) for s in specs}
     build(specs, folder, cache_dir=cache_dir, builds=builds)
     return folder
 

@@ -6,6 +6,7 @@ import os
 import stat
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -190,7 +191,10 @@ def test_dry_run_stages_per_language_then_a_rerun_skips_everything(dry):
         ("train", "ewe", "student-ewe"),
         ("evaluate-test", "ewe", "student-ours-pool-p90"), ("evaluate-dev", "ewe", "student-ours-pool-p90"),
     ]
-    assert all(t["seconds"] >= 0 and t["started"].endswith("Z") and t["ended"] >= t["started"] for t in timings)
+    # started and ended are whole UTC seconds, seconds is the clock difference to 0.1 s: they agree to within 1 s
+    span = [(datetime.strptime(t["ended"], "%Y-%m-%dT%H:%M:%SZ") - datetime.strptime(t["started"], "%Y-%m-%dT%H:%M:%SZ")).total_seconds()
+            for t in timings]
+    assert all(abs(t["seconds"] - s) < 1.05 for t, s in zip(timings, span)), [(t["seconds"], s) for t, s in zip(timings, span)]
     for name in ("build-tpmt-kin.json", "build-mafand-pool-ewe.json", "training-direct-transfer.json",
                  "training-student-ours-pool-p90-ewe.json", "dev/student-ours-pool-p90.json", "summary.md"):
         assert (out / name).is_file(), name

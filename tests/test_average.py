@@ -8,7 +8,7 @@ from silver_ner.cli import main
 from silver_ner.students.average import average_models
 from silver_ner.students.predict import ModelFolderError, load_token_classifier, predict_tags
 from silver_ner.students.train import TrainSettings, load_conll_data, train_token_classifier
-from test_train import FAST, SENTS, write_conll
+from conftest import FAST, SENTS, write_conll
 
 
 @pytest.fixture(scope="module")

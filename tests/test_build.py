@@ -6,6 +6,7 @@ import shutil
 
 import datasets
 import pytest
+from conftest import SameWordAligner
 
 from silver_ner import __version__
 from silver_ner.builders import cache
@@ -24,23 +25,10 @@ from silver_ner.builders.build import (
     split_of,
 )
 from silver_ner.builders.sources import SourcePair
-from silver_ner.projection.protocols import Alignment, ProjectionResult
+from silver_ner.projection.protocols import ProjectionResult
 from silver_ner.projection.spans import Span, tags_to_spans
 
 datasets.disable_progress_bars()
-
-
-class IdentityAligner:
-    """Links identical tokens (case-insensitive); counts the pairs it was asked to align."""
-
-    def __init__(self, name="identity"):
-        self.identity = name
-        self.calls = 0
-
-    def align(self, pairs):
-        self.calls += len(pairs)
-        return [Alignment.from_pairs([(i, j) for i, a in enumerate(s) for j, b in enumerate(t) if a.lower() == b.lower()])
-                for s, t in pairs]
 
 
 def copy_project(src, src_spans, tgt, alignment, score=1.0, **_):
@@ -61,7 +49,7 @@ def copy_project(src, src_spans, tgt, alignment, score=1.0, **_):
 def make_build(spec, tmp_path, aligner=None, **kw):
     kw.setdefault("method", copy_project)
     kw.setdefault("chunk_size", 8)
-    return LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=aligner or IdentityAligner(), **kw)
+    return LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=aligner or SameWordAligner("identity"), **kw)
 
 
 def sample_spec(lang="swa", **kw):
@@ -108,7 +96,7 @@ def test_score_against_reference_labels(tmp_path):
     assert sc["recall"] == 1.0 and sc["precision"] == round((n_pred - missing) / n_pred, 4)
     assert sc["sentences"] == 30
     real = lb.score(SAMPLES_DIR / "swa.conll")
-    assert 0 < real["f1"] <= 1 and set(real["f1_per_class"]) <= {"PER", "ORG", "LOC"}
+    assert set(real["f1_per_class"]) == {"PER", "ORG", "LOC"}  # the hand labels hold all three (13, 17, 33 entities)
     with pytest.raises(ValueError, match="tokens differ"):
         lb.score(SAMPLES_DIR / "deu.conll")
 
@@ -160,7 +148,7 @@ def test_same_inputs_give_identical_rows_and_fingerprint(tmp_path):
     outs = []
     for run in ("a", "b"):
         spec = sample_spec()
-        lb = LanguageBuild(spec, cache_dir=tmp_path / run / "cache", aligner=IdentityAligner(), chunk_size=7)
+        lb = LanguageBuild(spec, cache_dir=tmp_path / run / "cache", aligner=SameWordAligner("identity"), chunk_size=7)
         res = build([spec], tmp_path / run / "out", cache_dir=tmp_path / run / "cache", builds={"swa": lb})
         outs.append((res.manifest["configs"]["swa"]["fingerprint"], {k: v.to_list() for k, v in res.datasets["swa"].items()}))
     assert outs[0][0] == outs[1][0]
@@ -174,7 +162,7 @@ def test_fingerprint_follows_inputs_models_and_parameters(tmp_path):
                                   "source_labels": str(tmp_path / "eng.conll")})
 
     def fp(aligner="identity", **kw):
-        return make_build(BuildSpec("swa", src, method="naive", **kw), tmp_path, IdentityAligner(aligner)).fingerprint()
+        return make_build(BuildSpec("swa", src, method="naive", **kw), tmp_path, SameWordAligner(aligner)).fingerprint()
 
     base = fp()
     assert fp() == base
@@ -191,10 +179,10 @@ def test_fingerprint_follows_inputs_models_and_parameters(tmp_path):
 
 def test_rerun_reads_the_cache_and_never_aligns(tmp_path):
     spec = sample_spec()
-    first = IdentityAligner()
+    first = SameWordAligner("identity")
     build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path, first)})
     assert first.calls == 30
-    second = IdentityAligner()
+    second = SameWordAligner("identity")
     res = build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path, second)})
     assert second.calls == 0
     assert res.manifest["configs"]["swa"]["stats"]["sentences_out"] == 30
@@ -215,14 +203,14 @@ class FailingAfter:
 
 def test_interrupted_build_leaves_no_loadable_output_and_resumes(tmp_path):
     spec = sample_spec()
-    aligner = IdentityAligner()
+    aligner = SameWordAligner("identity")
     with pytest.raises(KeyboardInterrupt):
         build([spec], tmp_path / "out", cache_dir=tmp_path / "cache",
               builds={"swa": make_build(spec, tmp_path, aligner, method=FailingAfter(20))})
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["cache"]
     assert aligner.calls == 24  # three chunks of 8 reached the aligner
-    again = IdentityAligner()
+    again = SameWordAligner("identity")
     build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path, again)})
     assert again.calls == 30 - 16  # the two finished chunks came from the cache
     assert read_manifest(tmp_path / "out")["configs"]["swa"]["stats"]["sentences_in"] == 30
@@ -257,7 +245,7 @@ def test_ranks_share_the_work_then_assembly_aligns_nothing(tmp_path):
         done.append(lb.run(rank=rank, world_size=3))
         assert lb.aligner.calls < 30
     assert sum(done) == make_build(spec, tmp_path).num_chunks() == 4
-    last = IdentityAligner()
+    last = SameWordAligner("identity")
     build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path, last)})
     assert last.calls == 0
     with pytest.raises(ValueError, match="rank"):
@@ -276,7 +264,7 @@ PAIRS = [
 
 def pairs_build(tmp_path, **kw):
     spec = BuildSpec("xx", SourceSpec("pairs"), method="naive", **kw)
-    return LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=IdentityAligner(), pairs=PAIRS,
+    return LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=SameWordAligner("identity"), pairs=PAIRS,
                          method=lambda *a, **k: copy_project(*a, score=lambda sp: 0.4 if sp.label == "ORG" else 0.9))
 
 
@@ -323,7 +311,7 @@ def test_span_conventions_extend_projected_spans_and_are_counted_and_recorded(tm
 
     def run(sub, **kw):
         spec = BuildSpec("xx", SourceSpec("pairs"), method="naive", **kw)
-        return LanguageBuild(spec, cache_dir=tmp_path / sub, aligner=IdentityAligner(), pairs=pairs, method=copy_project)
+        return LanguageBuild(spec, cache_dir=tmp_path / sub, aligner=SameWordAligner("identity"), pairs=pairs, method=copy_project)
 
     plain, conv_build = run("a"), run("b", span_conventions=conv)
     assert plain.fingerprint() != conv_build.fingerprint()
@@ -343,7 +331,7 @@ def test_span_conventions_extend_projected_spans_and_are_counted_and_recorded(tm
 
 def test_duplicate_pair_ids_are_an_error(tmp_path):
     spec = BuildSpec("xx", SourceSpec("pairs"), method="naive")
-    lb = LanguageBuild(spec, cache_dir=tmp_path, aligner=IdentityAligner(), pairs=[PAIRS[0], PAIRS[0]])
+    lb = LanguageBuild(spec, cache_dir=tmp_path, aligner=SameWordAligner("identity"), pairs=[PAIRS[0], PAIRS[0]])
     with pytest.raises(ValueError, match="'p0' occurs more than once"):
         lb.pairs()
 
@@ -368,7 +356,7 @@ def test_source_spec_errors_name_what_is_missing():
                                                     "source_labels": "/nope/eng.conll"}))
     assert spec.source.files["target_text"] == "/nope/swa.txt"
     with pytest.raises(FileNotFoundError, match="/nope/"):
-        LanguageBuild(spec, aligner=IdentityAligner()).fingerprint()
+        LanguageBuild(spec, aligner=SameWordAligner("identity")).fingerprint()
 
 
 def test_cache_keys_cover_version_and_file_bytes(tmp_path, monkeypatch):
@@ -422,7 +410,7 @@ def test_gold_specs_resolve_to_files_of_the_data_folder(tmp_path, monkeypatch):
     assert spec.source.files == {"source_gold": os.fspath(tmp_path / "conll2003_en" / "train.txt"),
                                  "translated_conll": "t/swa.txt"}
     with pytest.raises(FileNotFoundError, match="conll2003_en"):
-        LanguageBuild(spec, aligner=IdentityAligner()).source_key()
+        LanguageBuild(spec, aligner=SameWordAligner("identity")).source_key()
 
 
 def test_repairing_cache_key_follows_the_sentence_encoder(tmp_path, monkeypatch):
@@ -462,7 +450,7 @@ def test_a_small_build_with_no_row_hashed_into_validation(tmp_path):
     pairs = [p for p in PAIRS if p.id != "p1"]  # p1 is the only id of PAIRS that hashes into validation at 0.1
     assert all(split_of(f"xx-{p.id}", 0.1) == "train" for p in pairs)
     spec = BuildSpec("xx", SourceSpec("pairs"), method="naive", labels="conll+misc")
-    lb = LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=IdentityAligner(), pairs=pairs, method=copy_project)
+    lb = LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=SameWordAligner("identity"), pairs=pairs, method=copy_project)
     res = build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"xx": lb})
     entry = res.manifest["configs"]["xx"]
     assert entry["splits"] == ["train"] and entry["num_rows"] == {"train": 4}
@@ -506,7 +494,7 @@ def test_a_label_type_the_source_does_not_have_is_an_error(tmp_path, labels, map
     from silver_ner.projection.errors import UserError
 
     spec = sample_spec(labels=labels, label_mapping=mapping)
-    aligner = IdentityAligner()
+    aligner = SameWordAligner("identity")
     with pytest.raises(UserError, match=f"{message}.*occur.* nowhere in the source|nowhere in the source.*{message}"):
         build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path, aligner)})
     assert aligner.calls == 0 and not (tmp_path / "out").exists()
@@ -519,7 +507,7 @@ def test_a_label_the_source_spells_otherwise_is_named_in_the_error(tmp_path):
 
     lower = [SourcePair("q0", ["Ann", "ran"], [Span(0, 1, "per")], ["Ann", "alikimbia"], "eng", "xx", {})]
     spec = BuildSpec("xx", SourceSpec("pairs"), method="naive", labels="PER")
-    lb = LanguageBuild(spec, cache_dir=tmp_path, aligner=IdentityAligner(), pairs=lower, method=copy_project)
+    lb = LanguageBuild(spec, cache_dir=tmp_path, aligner=SameWordAligner("identity"), pairs=lower, method=copy_project)
     with pytest.raises(UserError, match="--label-map per=PER"):
         lb.check_labels()
 
@@ -546,7 +534,7 @@ def test_a_build_with_no_rows_is_an_error(tmp_path):
     from silver_ner.projection.errors import UserError
 
     spec = BuildSpec("xx", SourceSpec("pairs"), method="naive", filters=FilterOptions(min_score=0.5))
-    lb = LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=IdentityAligner(), pairs=[PAIRS[0], PAIRS[3]],
+    lb = LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=SameWordAligner("identity"), pairs=[PAIRS[0], PAIRS[3]],
                        method=lambda *a, **k: copy_project(*a, score=0.1))
     with pytest.raises(UserError, match="xx: no rows to write .*min_score: 2"):
         build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", allow_empty=True, builds={"xx": lb})
@@ -561,7 +549,7 @@ def test_an_output_path_that_is_a_file_is_a_user_error(tmp_path):
 
     (tmp_path / "out").write_text("not a folder")
     spec = sample_spec()
-    aligner = IdentityAligner()
+    aligner = SameWordAligner("identity")
     with pytest.raises(UserError, match="out: exists and is not a folder"):
         build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"swa": make_build(spec, tmp_path, aligner)})
     with pytest.raises(UserError, match="out: is a file, not a folder"):
@@ -612,7 +600,8 @@ import os, sys, time
 from pathlib import Path
 
 sys.path.insert(0, sys.argv[1])
-from test_build import IdentityAligner, make_build, sample_spec
+from conftest import SameWordAligner
+from test_build import make_build, sample_spec
 from silver_ner.builders.build import build
 
 tmp, where = Path(sys.argv[2]), sys.argv[3]
@@ -624,7 +613,7 @@ class Finaliser:
         time.sleep(60)  # the signal lands here, in a finaliser
 
 
-class WaitsOnTheSecondLanguage(IdentityAligner):
+class WaitsOnTheSecondLanguage(SameWordAligner):
     def align(self, pairs):
         if self.calls:  # only the first chunk waits
             pass
@@ -713,7 +702,7 @@ def test_a_killed_build_leaves_nothing_that_loads_and_the_next_run_resumes_and_c
     assert len(partials) == 1 and (partials[0] / "swa").is_dir()  # the first language was written, then the kill
     assert not _loads(partials[0] / "swa") and not _loads(partials[0] / "swa" / "train")
     specs = [sample_spec("swa"), sample_spec("deu")]
-    aligners = {lang: IdentityAligner() for lang in ("swa", "deu")}
+    aligners = {lang: SameWordAligner("identity") for lang in ("swa", "deu")}
     res = build(specs, tmp_path / "out", cache_dir=tmp_path / "cache",
                 builds={lang: make_build(s, tmp_path, aligners[lang]) for lang, s in zip(("swa", "deu"), specs)})
     assert aligners["swa"].calls == 0  # resumed from the cached chunks

@@ -4,12 +4,12 @@ sentence-parallel CoNLL sources; the build's rows equal eval-projection's projec
 import json
 
 import pytest
+from conftest import SameWordAligner
 
 from silver_ner.builders.build import MORE_SOURCE_PREFIX, BuildSpec, LanguageBuild, SourceSpec
 from silver_ner.builders.steps import Batch, BuildCounters, run_steps
 from silver_ner.leaderboard.projection_eval import evaluate_projection
 from silver_ner.projection.errors import UserError
-from silver_ner.projection.protocols import Alignment
 from silver_ner.projection.spans import Span, tags_to_spans
 
 EN = """John\tB-PER
@@ -52,19 +52,6 @@ in\tO
 Paris\tB-LOC
 .\tO
 """
-
-
-class SameWordAligner:
-    """Links identical words (case-insensitive), under every link-method name asked for."""
-
-    identity = "same-word"
-
-    def align(self, pairs):
-        return [Alignment.from_pairs([(i, j) for i, a in enumerate(s) for j, b in enumerate(t) if a.lower() == b.lower()])
-                for s, t in pairs]
-
-    def align_methods(self, pairs, methods):
-        return {m: self.align(pairs) for m in methods}
 
 
 class FixedTagger:

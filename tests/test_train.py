@@ -1,8 +1,10 @@
 """Teacher/student training on tiny random models: labels, mappings, files written, resume, errors."""
 
 import json
+import math
 
 import pytest
+from conftest import FAST, SENTS, write_conll
 
 from silver_ner.cli import main
 from silver_ner.projection.labels import apply_mapping, build_mapping, parse_renames, target_types
@@ -14,27 +16,6 @@ from silver_ner.students.train import (
     load_dataset_data,
     train_token_classifier,
 )
-
-SENTS = [
-    (["John", "Smith", "visited", "Paris", "."], ["B-PER", "I-PER", "O", "B-LOC", "O"]),
-    (["The", "European", "Commission", "met", "in", "Berlin"], ["O", "B-ORG", "I-ORG", "O", "O", "B-LOC"]),
-    (["Amina", "is", "in", "Nairobi", ",", "Kenya"], ["B-PER", "O", "O", "B-LOC", "O", "B-LOC"]),
-    (["Rais", "Kenyatta", "alisema", "leo"], ["O", "B-PER", "O", "B-DATE"]),
-    (["Bunge", "la", "Ulaya", "Euro", "2004"], ["B-ORG", "I-ORG", "I-ORG", "B-MISC", "I-MISC"]),
-    (["Ọba", "ilé", "Lagos"], ["B-PER", "O", "B-LOC"]),
-]
-FAST = dict(epochs=1, batch_size=2, save_steps=2, logging_steps=1)
-
-
-def write_conll(path, sents=SENTS, decompose=False):
-    import unicodedata
-
-    with open(path, "w", encoding="utf-8") as fh:
-        for toks, tags in sents:
-            for t, g in zip(toks, tags):
-                fh.write(f"{unicodedata.normalize('NFD', t) if decompose else t} {g}\n")
-            fh.write("\n")
-    return path
 
 
 def save_build(root, config="swa", sents=SENTS, types=("PER", "ORG", "LOC", "DATE", "MISC"), empty_validation=False):
@@ -222,55 +203,59 @@ def test_ignored_types_carry_no_label_and_are_counted(tiny_bert, tmp_path, capsy
     assert rc == 2 and "ignored types EVENT do not occur" in capsys.readouterr().err
 
 
-def test_mask_with_a_model_leaves_its_entity_words_out_of_the_loss(tiny_bert, tmp_path, capsys):
-    from silver_ner.students.predict import load_token_classifier, predict_tags
+# The word classifier (conftest.word_model) tags John B-PER, Smith I-PER and Nairobi B-LOC, every other
+# word O. Its entity probability (1 - P(O)) by hand: a plain word has a zero embedding, so its logits are
+# the biases (O: 2, the six entity labels: 0) and 1 - P(O) = 6 / (e^2 + 6); a trigger word's embedding is
+# 10 on one of 16 dimensions, 3.873 there after LayerNorm, so its label's logit is 4 * 3.873 = 15.49 and
+# 1 - P(O) is 1 to within 1e-5.
+PLAIN_WORD_P = 6 / (math.exp(2) + 6)  # 0.448
+NAIROBI_AS_O = [s if s[0][3:4] != ["Nairobi"] else (s[0], ["B-PER", "O", "O", "O", "O", "B-LOC"]) for s in SENTS]
+
+
+def test_mask_with_a_model_leaves_its_entity_words_out_of_the_loss(word_model, tiny_bert, tmp_path, capsys):
     from silver_ner.students.train import _mask_where_model_disagrees
 
-    build = save_build(tmp_path / "build")
-    tagger = tmp_path / "tagger"
-    assert train_swa(build, tagger, tiny_bert, "--labels", "PER,ORG,LOC") == 0
     sents = [list(t) for t, _ in SENTS]
-    predicted = predict_tags(load_token_classifier(tagger), sents).tags
     ids = [[0] * len(t) for t in sents]  # all O
-    ids[0][0] = 3  # one word with an entity label is never masked
-    masked, counts = _mask_where_model_disagrees(ids, sents, 0, str(tagger))
-    expected = sum(1 for i, tags in enumerate(predicted) for j, t in enumerate(tags) if t != "O" and ids[i][j] == 0)
-    assert counts["words"] == expected == sum(row.count(-100) for row in masked)
-    assert masked[0][0] == 3
-    assert counts["sentences"] == sum(1 for row in masked if -100 in row)
+    ids[0][0] = 3  # one word with an entity label (John) is never masked
+    masked, counts = _mask_where_model_disagrees(ids, sents, 0, str(word_model))
+    # the model's entity words: John (labelled), Smith and Nairobi (O in the data: masked)
+    assert masked == [[3, -100, 0, 0, 0], [0] * 6, [0, 0, 0, -100, 0, 0], [0] * 4, [0] * 5, [0] * 3]
+    assert (counts["words"], counts["sentences"]) == (2, 2)
+    # through the command: the data labels Nairobi O in sentence 3 only; John, Smith and Paris are entities
+    build = save_build(tmp_path / "build", sents=NAIROBI_AS_O)
     out = tmp_path / "m"
-    assert train_swa(build, out, tiny_bert, "--labels", "PER,ORG,LOC", "--mask-with", str(tagger)) == 0
+    assert train_swa(build, out, tiny_bert, "--labels", "PER,ORG,LOC", "--mask-with", str(word_model)) == 0
     rec = json.loads((out / "silver_ner_training.json").read_text())
-    assert rec["masked_by_model"]["model"] == str(tagger) and rec["masked_by_model"]["words"] >= 0
+    assert rec["masked_by_model"]["model"] == word_model.name  # the folder's name, never a machine path
+    assert (rec["masked_by_model"]["words"], rec["masked_by_model"]["sentences"]) == (1, 1)
 
 
-def test_mask_min_prob_masks_only_confident_entity_words(tiny_bert, tmp_path, capsys):
+def test_mask_min_prob_masks_only_confident_entity_words(word_model, tiny_bert, tmp_path, capsys):
     from silver_ner.students.predict import load_token_classifier, predict_tags
     from silver_ner.students.train import _mask_where_model_disagrees
 
-    build = save_build(tmp_path / "build")
-    tagger = tmp_path / "tagger"
-    assert train_swa(build, tagger, tiny_bert, "--labels", "PER,ORG,LOC") == 0
     sents = [list(t) for t, _ in SENTS]
-    pred = predict_tags(load_token_classifier(tagger), sents)
-    probs = [p for row in pred.entity_probs for p in row]
-    assert len(probs) == sum(len(t) for t in sents) and all(0.0 <= p <= 1.0 for p in probs)
-    hits = [pred.entity_probs[i][j] for i, tags in enumerate(pred.tags) for j, t in enumerate(tags) if t != "O"]
+    pred = predict_tags(load_token_classifier(word_model), sents)
+    triggers = {(0, 0), (0, 1), (2, 3)}  # John, Smith, Nairobi
+    for i, row in enumerate(pred.entity_probs):
+        for j, p in enumerate(row):
+            assert p == pytest.approx(1.0 if (i, j) in triggers else PLAIN_WORD_P, abs=1e-5), (i, j)
     ids = [[0] * len(t) for t in sents]
-    cut = sorted(hits)[len(hits) // 2] if hits else 0.5  # a threshold between the model's own probabilities
-    masked, counts = _mask_where_model_disagrees(ids, sents, 0, str(tagger), min_prob=cut)
-    assert counts["words"] == sum(1 for p in hits if p >= cut) == sum(row.count(-100) for row in masked)
-    assert counts["below_min_prob"] == len(hits) - counts["words"]
+    masked, counts = _mask_where_model_disagrees(ids, sents, 0, str(word_model), min_prob=0.5)
+    assert {(i, j) for i, row in enumerate(masked) for j, x in enumerate(row) if x == -100} == triggers
+    assert (counts["words"], counts["sentences"], counts["below_min_prob"]) == (3, 2, 0)
     with pytest.raises(ValueError, match="threshold"):
-        _mask_where_model_disagrees(ids, sents, 0, str(tagger), min_prob=1.0)
+        _mask_where_model_disagrees(ids, sents, 0, str(word_model), min_prob=1.0)
+    build = save_build(tmp_path / "build", sents=NAIROBI_AS_O)
     assert train_swa(build, tmp_path / "m", tiny_bert, "--mask-min-prob", "0.5") == 2
     assert "--mask-min-prob needs --mask-with" in capsys.readouterr().err
     out = tmp_path / "n"
-    assert train_swa(build, out, tiny_bert, "--labels", "PER,ORG,LOC", "--mask-with", str(tagger),
-                     "--mask-min-prob", str(cut)) == 0
+    assert train_swa(build, out, tiny_bert, "--labels", "PER,ORG,LOC", "--mask-with", str(word_model),
+                     "--mask-min-prob", "0.5") == 0
     rec = json.loads((out / "silver_ner_training.json").read_text())["masked_by_model"]
-    assert rec["min_prob"] == cut and rec["words"] >= 0 and rec["below_min_prob"] >= 0
-    assert f"with p >= {cut}" in capsys.readouterr().out
+    assert (rec["min_prob"], rec["words"], rec["sentences"], rec["below_min_prob"]) == (0.5, 1, 1, 0)
+    assert "with p >= 0.5" in capsys.readouterr().out
 
 
 def test_consistently_o_words_by_share_and_count():
@@ -301,11 +286,9 @@ def test_mask_disagreements_keeps_listed_word_forms_as_o():
     assert out == [[0, 1, 0, 0]] and c == {"words": 0, "sentences": 0, "below_min_prob": 1, "kept_consistent_o": 1}
 
 
-def test_mask_keep_o_through_the_cli(tiny_bert, tmp_path, capsys):
-    build = save_build(tmp_path / "build")
-    tagger = tmp_path / "tagger"
-    assert train_swa(build, tagger, tiny_bert, "--labels", "PER,ORG,LOC") == 0
-    capsys.readouterr()
+def test_mask_keep_o_through_the_cli(word_model, tiny_bert, tmp_path, capsys):
+    build = save_build(tmp_path / "build", sents=NAIROBI_AS_O)
+    tagger = word_model
     assert train_swa(build, tmp_path / "a", tiny_bert, "--mask-keep-o", "0.8") == 2
     assert "--mask-keep-o needs --mask-with" in capsys.readouterr().err
     assert train_swa(build, tmp_path / "b", tiny_bert, "--mask-with", str(tagger), "--mask-keep-o", "1.5") == 2
@@ -318,7 +301,10 @@ def test_mask_keep_o_through_the_cli(tiny_bert, tmp_path, capsys):
                      "--mask-keep-o", "0.5", "--mask-keep-o-min-count", "1") == 0
     rec = json.loads((out / "silver_ner_training.json").read_text())["masked_by_model"]
     assert rec["keep_o_ratio"] == 0.5 and rec["keep_o_min_count"] == 1
-    assert rec["consistent_o_word_forms"] > 0 and rec["kept_consistent_o"] >= 0
+    # word forms the data labels O (DATE and MISC are dropped to O by --labels): visited . The met in is ,
+    # Nairobi Rais alisema leo Euro 2004 ilé; Nairobi, the one word the model tags against the data, keeps its O
+    assert rec["consistent_o_word_forms"] == 14
+    assert (rec["kept_consistent_o"], rec["words"], rec["sentences"]) == (1, 0, 0)
     assert "kept as O" in capsys.readouterr().out
 
 
@@ -349,7 +335,7 @@ def test_real_data_teacher_smoke(tiny_bert, shared_data, tmp_path):
     train_token_classifier(data, out, encoder=str(tiny_bert), settings=TrainSettings(max_steps=4, batch_size=16), show_progress=False)
     rec = evaluate_model(str(out), ["masakhaner2:yor:test"], data_root=shared_data, max_sentences=100)[0]
     assert rec["n_sentences"] == 100 and rec["labels"]["ignored_gold"] == ["DATE"]
-    assert 0.0 <= rec["metrics"]["f1"] <= 1.0 and rec["labels"]["gold_entities_ignored"]["DATE"] > 0
+    assert rec["labels"]["gold_entities_ignored"] == {"DATE": 11}  # B-DATE spans in the first 100 sentences of the file
 
 
 def test_mask_keep_o_without_a_mask_model_is_refused_before_training(tmp_path):
