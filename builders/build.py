@@ -51,8 +51,8 @@ from silver_ner.projection.spans import iob2_names, tags_to_spans
 from silver_ner.projection.step import ProjectionStep
 
 from . import cache
-from .steps import (Align, Batch, BuildCounters, Conventions, MapLabels, PostFilter, PreFilter, Project, Step,
-                    TagCandidates, ToRows, run_steps)
+from .steps import (Align, BackTranslate, Batch, BuildCounters, Conventions, LabelBacktranslation, MapLabels,
+                    PostFilter, PreFilter, Project, Step, TagCandidates, ToRows, run_steps)
 from .conll import check_input_file, read_conll, read_text_lines
 from .sources import MAX_LOCATIONS, SourcePair, SourceReport
 
@@ -66,6 +66,8 @@ DEFAULT_LAYER = 8
 GOLD_ROLES = ("source_gold", "source_labels")
 SOURCE_KINDS = ("parallel", "parallel-conll", "translate", "translated-conll", "pairs")
 MORE_SOURCE_PREFIX = "more_source:"  # files key of a further labelled source: more_source:<lang>
+BACKTRANSLATE_LABELS = ("project", "tagger")  # how a back-translation gets its labels
+BACKTRANSLATE_OPTIONS = ("batch_size", "num_beams", "max_length", "long_input")  # HFTranslator options
 
 
 @dataclass
@@ -221,6 +223,13 @@ class BuildSpec:
     min_votes: int = 1
     candidates_model: str | None = None  # a token-classification model whose target spans are the candidates
     candidates_union: bool = False  # candidates: the model's spans and every target n-gram
+    # back-translation refinement: each target translated back into the source language by this model, labelled
+    # ("tagger": by backtranslate_tagger; "project", the default: the source's spans projected onto it), and
+    # projected onto the target instead of the source
+    backtranslate_model: str | None = None
+    backtranslate_labels: str | None = None  # "project" (default) or "tagger"
+    backtranslate_tagger: str | None = None
+    backtranslate_params: dict[str, Any] = field(default_factory=dict)  # translator options (num_beams, max_length, ...)
 
     def __post_init__(self) -> None:
         from silver_ner.projection.models import pick_precision
@@ -249,6 +258,48 @@ class BuildSpec:
 
             check_translatable(self.lang, "target language")
             check_translatable(self.source.language, "source language")
+        self._check_backtranslation()
+
+    def _check_backtranslation(self) -> None:
+        """:class:`UserError` for back-translation options that do not go together (before any model loads)."""
+        if not self.backtranslate_model:
+            given = [flag for flag, on in (("--backtranslate-labels", self.backtranslate_labels),
+                                           ("--backtranslate-tagger", self.backtranslate_tagger),
+                                           ("--backtranslate-param", self.backtranslate_params)) if on]
+            if given:
+                raise UserError(f"{', '.join(given)} go(es) with --backtranslate MODEL (the translator into the source "
+                                "language)")
+            return
+        mode = self.backtranslate_labels or "project"
+        if mode not in BACKTRANSLATE_LABELS:
+            raise UserError(f"--backtranslate-labels {mode!r}: expected one of {', '.join(BACKTRANSLATE_LABELS)}")
+        if mode == "tagger" and not self.backtranslate_tagger:
+            raise UserError("--backtranslate-labels tagger needs a source-language NER model to tag the back-translations: "
+                            "--backtranslate-tagger MODEL (or --tagger MODEL)")
+        if mode == "project" and self.backtranslate_tagger:
+            raise UserError("--backtranslate-tagger goes with --backtranslate-labels tagger (with 'project' the "
+                            "source's labels are projected onto the back-translation)")
+        unknown = sorted(set(self.backtranslate_params) - set(BACKTRANSLATE_OPTIONS))
+        if unknown:
+            raise UserError(f"--backtranslate-param {', '.join(unknown)}: unknown translator option(s); valid: "
+                            f"{', '.join(BACKTRANSLATE_OPTIONS)}")
+        if self.source.more_sources():
+            raise UserError("--backtranslate and --more-source do not go together: the back-translation is the one "
+                            "source projected from")
+        from silver_ner.projection.methods import NEEDS_CANDIDATES, get_spec
+
+        if mode == "project" and get_spec(self.method).name in NEEDS_CANDIDATES:
+            raise UserError(f"--backtranslate-labels project: method {get_spec(self.method).name!r} matches candidate "
+                            "spans, which the back-translation has none of; use --backtranslate-labels tagger")
+        from .langcodes import check_translatable
+
+        check_translatable(self.lang, "target language")
+        check_translatable(self.source.language, "source language")
+        self.backtranslate_labels = mode
+
+    def backtranslation_options(self) -> dict[str, Any]:
+        """The translator's options for back-translation: long sentences are split, never an error."""
+        return {"long_input": "split", **self.backtranslate_params}
 
     @property
     def label_names(self) -> list[str]:
@@ -422,6 +473,8 @@ class LanguageBuild:
             raise ValueError("a 'pairs' source needs the pairs handed to LanguageBuild(pairs=...)")
         self._chunk_memo: dict[int, ChunkResult] = {}
         self._candidate_tagger = None
+        self._backtranslator = None
+        self._backtranslation_tagger = None
         # options of the default aligner, e.g. {"num_threads": 1, "cache_dir": None} in an engine's worker
         self.aligner_options = dict(aligner_options or {})
         self._ids_checked = False
@@ -433,6 +486,7 @@ class LanguageBuild:
         state = dict(self.__dict__)
         state["_chunk_memo"] = {}
         state["_candidate_tagger"] = None
+        state["_backtranslator"] = state["_backtranslation_tagger"] = None
         if self._aligner is not None and type(self._aligner).__module__.endswith("projection.aligner"):
             state["_aligner"] = None
         return state
@@ -491,6 +545,8 @@ class LanguageBuild:
                 extra.append({"combine": s.combine, "min_votes": s.min_votes})
             if s.candidates_model:
                 extra.append({"candidates": self._model_identity(s.candidates_model), "union": s.candidates_union})
+            if s.backtranslate_model:
+                extra.append({"backtranslation": self.backtranslation_identity()})
             self._fingerprint = cache.make_key("build", self.source_key(), self.aligner_identity, s.method_name,
                                                s.method_params, list(s.labels), s.label_mapping, asdict(s.filters),
                                                s.validation_fraction, *extra)
@@ -544,16 +600,59 @@ class LanguageBuild:
             self._candidate_tagger = HFTagger(self.spec.candidates_model)
         return self._candidate_tagger
 
+    def backtranslation_identity(self) -> dict[str, Any]:
+        """What the back-translation refinement depends on (in the fingerprint and the manifest): the translator
+        (a local folder by the digest of its files), its options, the source language and how the
+        back-translations are labelled (a tagger by its identity)."""
+        s = self.spec
+        out = {"model": self._model_identity(s.backtranslate_model), "options": s.backtranslation_options(),
+               "lang": s.source.language, "labels": s.backtranslate_labels}
+        if s.backtranslate_tagger:
+            out["tagger"] = self._model_identity(s.backtranslate_tagger)
+        return out
+
+    def backtranslator(self):
+        """The translator from the target language back into the source language (loaded once); its
+        translations are cached in ``<cache>/translations.sqlite``."""
+        if self._backtranslator is None:
+            from .translate import HFTranslator
+
+            self._backtranslator = HFTranslator(self.spec.backtranslate_model, **self.spec.backtranslation_options(),
+                                                cache_path=self.cache_dir / "translations.sqlite")
+        return self._backtranslator
+
+    def backtranslation_tagger(self):
+        """The source-language tagger of the back-translations (loaded once)."""
+        if self._backtranslation_tagger is None:
+            from .tagger import HFTagger
+
+            self._backtranslation_tagger = HFTagger(self.spec.backtranslate_tagger)
+        return self._backtranslation_tagger
+
+    def backtranslation_steps(self, aligner: Aligner, proj: ProjectionStep) -> list[Step]:
+        """Back-translate, then label the back-translations (none without ``backtranslate_model``)."""
+        s = self.spec
+        if not s.backtranslate_model:
+            return []
+        if s.backtranslate_labels == "tagger":
+            label = LabelBacktranslation(proj, tagger=self.backtranslation_tagger(),
+                                         map_labels=MapLabels(s.labels, s.label_mapping))
+        else:
+            label = LabelBacktranslation(proj, aligner=aligner)
+        return [BackTranslate(self.backtranslator(), s.source.language, s.lang), label]
+
     def steps(self, aligner: Aligner | None = None) -> list[Step]:
         """The build's steps for one batch: map labels, pre-filter, align (with ``aligner``, default
         this build's), project, conventions, post-filter, rows. See :mod:`silver_ner.builders.steps`."""
         s, f = self.spec, self.spec.filters
         proj = self.projection()
+        aligner = aligner if aligner is not None else self.aligner
         return [
             MapLabels(s.labels, s.label_mapping),
             PreFilter(f.max_length_ratio),
             *([TagCandidates(self.candidate_tagger())] if s.candidates_model else []),
-            Align(aligner if aligner is not None else self.aligner, proj),
+            *self.backtranslation_steps(aligner, proj),
+            Align(aligner, proj),
             Project(proj),
             Conventions(s.span_conventions),
             PostFilter(f.drop_unprojected, f.min_score),
@@ -679,6 +778,9 @@ class LanguageBuild:
             "labels_dropped": dict(total.labels_dropped),
             **({"convention_attached": dict(sorted(total.convention_attached.items()))}
                if self.spec.span_conventions else {}),
+            **({"backtranslation": {k: total.backtranslation.get(k, 0) for k in
+                                    ("sentences", "cut_at_max_length", "empty", "entities", "labels_dropped",
+                                     "unprojected")}} if self.spec.backtranslate_model else {}),
             "source_dropped": dict(rep.dropped),
             "source_report": {"read": rep.read, "paired": rep.paired, "notes": rep.notes[:20]},
             "input_checks": dict(rep.inputs),
@@ -755,6 +857,9 @@ class LanguageBuild:
             "licenses": list(s.licenses),
             "sources": self.sources(),
         }
+        if s.backtranslate_model:
+            ident = self.backtranslation_identity()  # rows' source_tokens/source_ner_tags: the labelled back-translations
+            entry["backtranslation"] = {**ident, "model": s.backtranslate_model, "model_identity": ident["model"]}
         if s.span_conventions:
             entry["span_conventions"] = {k: [" ".join(p) for p in v] for k, v in s.span_conventions.items()}
         if s.reference:

@@ -4,11 +4,15 @@ A silver build is the composition
 
     map labels -> pre-filter -> align -> project -> conventions -> post-filter -> rows
 
-of the steps below. Each step takes a :class:`Batch` (records plus :class:`BuildCounters`) and
+of the steps below (with back-translation refinement, ``back-translate -> label back-translation``
+come before ``align``, and the labelled back-translation is the source the target is aligned with
+and projected from). Each step takes a :class:`Batch` (records plus :class:`BuildCounters`) and
 returns it; no step keeps state between batches or reaches for process-wide objects, so any
 engine can run them: the local engine in one process (or ``datasets``' workers), the Ray engine
 as Ray Data operators, one batch at a time on any worker. The aligner is the only model a step
-holds, handed in by the caller (engines build it once per worker); every other step is pure.
+holds, handed in by the caller (engines build it once per worker), besides the optional model-backed
+steps at the end of this module (candidate tagger, back-translator, back-translation tagger); every
+other step is pure.
 
 Counters travel with the batch and add up across batches (:meth:`BuildCounters.add`); the
 manifest's statistics are their sum over every chunk.
@@ -16,6 +20,7 @@ manifest's statistics are their sum over every chunk.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Mapping, Protocol, Sequence
@@ -45,6 +50,8 @@ class BuildCounters:
     entities_per_class: Counter = field(default_factory=Counter)
     convention_attached: Counter = field(default_factory=Counter)
     num_rows: Counter = field(default_factory=Counter)
+    # back-translation refinement: sentences, cut_at_max_length, empty, entities, labels_dropped, unprojected
+    backtranslation: Counter = field(default_factory=Counter)
 
     def add(self, other: "BuildCounters") -> "BuildCounters":
         for f in fields(self):
@@ -71,6 +78,29 @@ class BuildCounters:
 
 
 @dataclass
+class BackTranslation:
+    """A target sentence translated back into the source language, and its entity spans.
+
+    ``labels`` says where the spans come from: ``{"by": "tagger", "tagger": identity}`` or
+    ``{"by": "projection", "from": "source", "method": name, "unprojected": n}``.
+    """
+
+    text: str
+    tokens: list[str]
+    translator: str
+    lang: str
+    cut: bool = False
+    spans: list[Span] = field(default_factory=list)
+    labels: dict[str, Any] = field(default_factory=dict)
+
+    def origin(self) -> dict[str, Any]:
+        out = {"text": self.text, "translator": self.translator, "lang": self.lang, "labels": self.labels}
+        if self.cut:
+            out["cut_at_max_length"] = True
+        return out
+
+
+@dataclass
 class Record:
     """One sentence pair on its way through the steps."""
 
@@ -80,9 +110,12 @@ class Record:
     projected: ProjectedSentence | None = None
     target_spans: list[Span] = field(default_factory=list)
     row: dict | None = None
+    backtranslation: BackTranslation | None = None  # when set, the one source aligned with and projected from
 
     @property
     def sources(self) -> list[LabelledSource]:
+        if self.backtranslation is not None and self.backtranslation.labels:
+            return [LabelledSource.of(self.backtranslation.tokens, self.backtranslation.spans)]
         first = LabelledSource.of(self.pair.source_tokens, self.spans)
         return [first, *(LabelledSource.of(s["tokens"], s["mapped_spans"]) for s in self.pair.more_sources)]
 
@@ -222,8 +255,9 @@ class PostFilter:
         for r in batch.records:
             unprojected = r.projected.unprojected if r.projected else 0
             scores = r.projected.scores if r.projected else []
-            c.source_entities += len(r.spans)
-            c.projected_entities += len(r.spans) - unprojected
+            n_from = len(r.backtranslation.spans) if r.backtranslation is not None else len(r.spans)
+            c.source_entities += n_from
+            c.projected_entities += n_from - unprojected
             if self.drop_unprojected and unprojected:
                 c.filters["unprojected"] += 1
                 continue
@@ -263,18 +297,23 @@ class ToRows:
             c.sentences_out += 1
             c.num_rows[split] += 1
             al = r.alignments[0] if r.alignments else Alignment(())
+            # what was projected from: the source, or its back-translation (then recorded in the origin)
+            bt = r.backtranslation
+            from_tokens, from_spans = (bt.tokens, bt.spans) if bt is not None else (p.source_tokens, r.spans)
+            origin = p.origin_json() if bt is None else json.dumps(
+                {**json.loads(p.origin_json()), "backtranslation": bt.origin()}, sort_keys=True, ensure_ascii=False)
             r.row = {
                 "id": row_id,
                 "tokens": list(p.target_tokens),
                 "ner_tags": [index_of[t] for t in tags],
-                "source_tokens": list(p.source_tokens),
-                "source_ner_tags": [index_of[t] for t in spans_to_tags(r.spans, len(p.source_tokens))],
+                "source_tokens": list(from_tokens),
+                "source_ner_tags": [index_of[t] for t in spans_to_tags(from_spans, len(from_tokens))],
                 "alignment": [[int(a), int(b)] for a, b in al.links],
                 "entity_scores": [float(x) for x in r.projected.scores] if r.projected else [],
                 "unprojected": r.projected.unprojected if r.projected else 0,
                 "source_id": p.id,
                 "source_lang": p.source_lang,
-                "origin": p.origin_json(),
+                "origin": origin,
                 "method": self.method,
                 "split": split,
             }
@@ -299,6 +338,95 @@ class TagCandidates:
         return batch
 
 
+@dataclass
+class BackTranslate:
+    """Translate every record's target sentence back into the source language (``source_lang``) with
+    ``translator`` (anything with the ``Translator`` protocol; an ``HFTranslator`` answers from its
+    translation cache and says which outputs ran to its ``max_length``). Counts the sentences, the
+    outputs cut at the maximum length and the empty back-translations; a record whose
+    back-translation is empty is dropped (``filters["empty_backtranslation"]``)."""
+
+    translator: Any
+    source_lang: str
+    target_lang: str
+    name: str = "back-translate"
+
+    def __call__(self, batch: Batch) -> Batch:
+        from .wordsplit import detokenize, split_elisions, tokenize
+
+        c = batch.counters
+        c.filters.setdefault("empty_backtranslation", 0)
+        for key in ("sentences", "cut_at_max_length", "empty"):
+            c.backtranslation.setdefault(key, 0)
+        if not batch.records:
+            return batch
+        texts = [detokenize(r.pair.target_tokens) for r in batch.records]
+        outs = self.translator.translate(texts, self.target_lang, self.source_lang)
+        if len(outs) != len(texts):
+            raise RuntimeError(f"translator {self.translator.identity} returned {len(outs)} outputs for {len(texts)} sentences")
+        cut_of = getattr(self.translator, "at_max_length", None)
+        cut = cut_of(texts, self.target_lang, self.source_lang) if cut_of is not None else [False] * len(texts)
+        kept = []
+        for r, text, was_cut in zip(batch.records, outs, cut):
+            c.backtranslation["sentences"] += 1
+            c.backtranslation["cut_at_max_length"] += int(bool(was_cut))
+            tokens = tokenize(text)
+            if self.source_lang == "fra":
+                tokens = split_elisions(tokens)
+            if not tokens:
+                c.backtranslation["empty"] += 1
+                c.filters["empty_backtranslation"] += 1
+                continue
+            r.backtranslation = BackTranslation(text, tokens, self.translator.identity, self.source_lang, bool(was_cut))
+            kept.append(r)
+        batch.records = kept
+        return batch
+
+
+@dataclass
+class LabelBacktranslation:
+    """Entity spans on every record's back-translation, from ``tagger`` (a source-language tagger; its
+    types renamed and kept as ``map_labels`` does for the source) or, without a tagger, by projecting
+    the record's source spans onto the back-translation (``aligner`` links source and back-translation,
+    ``projection`` is the build's projection step, so the same method and links as for the target).
+    Counts the back-translation's entities, the tagger's types outside the label set and the source
+    entities that found no span on the back-translation."""
+
+    projection: ProjectionStep
+    tagger: Tagger | None = None
+    aligner: Aligner | None = None
+    map_labels: "MapLabels | None" = None
+    name: str = "label-backtranslation"
+
+    def __post_init__(self) -> None:
+        if (self.tagger is None) == (self.aligner is None):
+            raise ValueError("label the back-translation with a tagger or with an aligner (projection), not both")
+
+    def __call__(self, batch: Batch) -> Batch:
+        c = batch.counters
+        todo = [r for r in batch.records if r.backtranslation is not None]
+        if self.tagger is not None:
+            found = self.tagger.tag([r.backtranslation.tokens for r in todo]) if todo else []
+            for r, spans in zip(todo, found):
+                if self.map_labels is not None:
+                    scratch = BuildCounters()
+                    spans = self.map_labels._map(spans, scratch)
+                    c.backtranslation["labels_dropped"] += sum(scratch.labels_dropped.values())
+                r.backtranslation.spans = list(spans)
+                r.backtranslation.labels = {"by": "tagger", "tagger": getattr(self.tagger, "identity", type(self.tagger).__name__)}
+        else:
+            pairs = [(r.pair.source_tokens, r.backtranslation.tokens) for r in todo]
+            links = self.projection.align(self.aligner, pairs)
+            for r, al in zip(todo, links):
+                res = self.projection.project_one(LabelledSource.of(r.pair.source_tokens, r.spans), r.backtranslation.tokens, al)
+                r.backtranslation.spans = list(res.spans)
+                r.backtranslation.labels = {"by": "projection", "from": "source", "method": self.projection.name,
+                                            "unprojected": len(res.unprojected)}
+                c.backtranslation["unprojected"] += len(res.unprojected)
+        for r in todo:
+            c.backtranslation["entities"] += len(r.backtranslation.spans)
+        return batch
+
 
 @dataclass
 class Align:
@@ -310,7 +438,7 @@ class Align:
     name: str = "align"
 
     def __call__(self, batch: Batch) -> Batch:
-        depth = max((1 + len(r.pair.more_sources) for r in batch.records), default=0)
+        depth = max((len(r.sources) for r in batch.records), default=0)
         for r in batch.records:
             r.alignments = []
         for k in range(depth):

@@ -5,6 +5,7 @@ Signatures::
     HFTranslator(model="facebook/nllb-200-distilled-600M", batch_size=16, num_beams=4,
                  max_length=256, cache_dir=None, device="cpu", cache_path=None, long_input="error")
         .translate(sentences, source_lang, target_lang) -> list[str]
+        .at_max_length(sentences, source_lang, target_lang) -> list[bool]  # cut outputs, from the cache
     pairs_from_translation(gold, translator, target_lang, report, source_lang="eng") -> Iterator[SourcePair]
     translate_with_markers(sentences, translator, source_lang, target_lang) -> list[MarkedTranslation]
     TranslationCache(path)  # sqlite, keyed by (translator identity, source lang, target lang, text)
@@ -20,8 +21,8 @@ error naming the sentence (``long_input="error"``) or is split at word boundarie
 translated separately and joined (``long_input="split"``, counted in ``stats``); it is never
 truncated. Outputs that run to ``max_length`` (no end token before the last position, which
 models with ``forced_eos_token_id`` fill with one) are counted in
-``stats["outputs_at_max_length"]``. Every translation is cached on disk, so a rerun
-translates nothing twice.
+``stats["outputs_at_max_length"]`` and remembered in the cache (:meth:`HFTranslator.at_max_length`).
+Every translation is cached on disk, so a rerun translates nothing twice.
 
 Marker translation (for back-translation): entities are wrapped in ``[ ]``, the sentence is
 translated, the bracketed pieces of the output are matched back to the source entities by
@@ -72,6 +73,8 @@ class TranslationCache:
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=60)
         self._db.execute("CREATE TABLE IF NOT EXISTS translations (key TEXT PRIMARY KEY, identity TEXT, "
                          "src TEXT, tgt TEXT, source TEXT, translation TEXT)")
+        # the translations whose output ran to the model's max_length, so a rerun still counts them
+        self._db.execute("CREATE TABLE IF NOT EXISTS at_max_length (key TEXT PRIMARY KEY)")
         self._db.commit()
 
     @staticmethod
@@ -95,6 +98,23 @@ class TranslationCache:
         with self._lock:
             self._db.executemany("INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?, ?)", rows)
             self._db.commit()
+
+    def mark_at_max_length(self, identity: str, src: str, tgt: str, texts: Sequence[str]) -> None:
+        rows = [(self.key(identity, src, tgt, t),) for t in texts]
+        with self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO at_max_length VALUES (?)", rows)
+            self._db.commit()
+
+    def at_max_length(self, identity: str, src: str, tgt: str, texts: Sequence[str]) -> set[str]:
+        """The texts among ``texts`` whose cached translation ran to the model's max_length."""
+        keys = {self.key(identity, src, tgt, t): t for t in set(texts)}
+        items, out = list(keys), set()
+        with self._lock:
+            for b in range(0, len(items), 500):
+                chunk = items[b : b + 500]
+                q = f"SELECT key FROM at_max_length WHERE key IN ({','.join('?' * len(chunk))})"
+                out.update(keys[k] for (k,) in self._db.execute(q, chunk))
+        return out
 
     def __len__(self) -> int:
         with self._lock:
@@ -239,10 +259,12 @@ class HFTranslator:
             out = self.model.generate(**enc, num_beams=self.num_beams, max_length=self.max_length, **kwargs)
         eos = self.model.generation_config.eos_token_id
         eos = set(eos if isinstance(eos, list) else [eos])
+        self._cut = []
         for row in out.tolist():
             # row[0] is the decoder start token (the end token itself for NLLB and M2M100), and a cut
             # output of a model with forced_eos_token_id (OPUS-MT) still has the end token last
-            if out.shape[1] >= self.max_length and not (eos & set(row[1:-1])):
+            self._cut.append(out.shape[1] >= self.max_length and not (eos & set(row[1:-1])))
+            if self._cut[-1]:
                 self.stats["outputs_at_max_length"] += 1
         return [s.strip() for s in tok.batch_decode(out, skip_special_tokens=True)]
 
@@ -264,18 +286,32 @@ class HFTranslator:
                 pieces += [(k, p) for p in parts]
             order = sorted(range(len(pieces)), key=lambda p: len(pieces[p][1]))
             outputs: list[str | None] = [None] * len(pieces)
+            cut: set[int] = set()  # todo indices with a piece whose output ran to max_length
             for b in range(0, len(order), self.batch_size):
                 idx = order[b : b + self.batch_size]
-                for p, text in zip(idx, self._generate([pieces[p][1] for p in idx], src_code, tgt_code)):
+                self._cut = []
+                for j, (p, text) in enumerate(zip(idx, self._generate([pieces[p][1] for p in idx], src_code, tgt_code))):
                     outputs[p] = text
+                    if j < len(self._cut) and self._cut[j]:
+                        cut.add(pieces[p][0])
             joined: dict[int, list[str]] = {}
             for (k, _), text in zip(pieces, outputs):
                 joined.setdefault(k, []).append(text or "")
             new = [(todo[k], " ".join(v).strip()) for k, v in joined.items()]
             self.cache.put_many(self.identity, src_key, tgt_key, new)
+            if cut:
+                self.cache.mark_at_max_length(self.identity, src_key, tgt_key, [todo[k] for k in sorted(cut)])
             cached.update(new)
             self.stats["translated"] += len(new)
         return [cached.get(s, "") for s in sentences]
+
+    def at_max_length(self, sentences: Sequence[str], source_lang: str, target_lang: str) -> list[bool]:
+        """For each sentence: whether its (cached) translation ran to ``max_length``, i.e. was cut.
+
+        Read from the translation cache, so a rerun that translates nothing still knows."""
+        src_key, tgt_key = langcodes.normalize_iso3(source_lang), langcodes.normalize_iso3(target_lang)
+        cut = self.cache.at_max_length(self.identity, src_key, tgt_key, list(sentences))
+        return [s in cut for s in sentences]
 
 
 # --------------------------------------------------------------------------- sources

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from silver_ner import __version__
+from silver_ner.builders.corpora import portable
 from silver_ner.students.predict import ModelFolderError, load_token_classifier
 from silver_ner.students.train import TRAINING_FILE, read_training_record
 from silver_ner.projection.errors import UserError
@@ -100,5 +101,6 @@ def average_models(models: Sequence[str | os.PathLike], output: str | os.PathLik
         "training_time_s": None,
         "silver_ner_version": __version__,
     }
+    record = portable(record)  # the averaged models by folder name, never a machine path
     (out / TRAINING_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return record

@@ -20,6 +20,12 @@ sources (choose one):
   ... --more-source LANG=FILE              (with --parallel/--parallel-conll) further labelled sources of the
                                            same targets, combined by voting (--combine, --min-votes)
 
+back-translation refinement (with any source):
+  --backtranslate M [--backtranslate-labels project|tagger] [--backtranslate-tagger T]
+      translate each target sentence back into --source-lang with M, label the back-translation
+      (project: the source's labels projected onto it; tagger: tagged by T, else by --tagger) and
+      project its labels onto the target instead of the source's
+
 Paths may contain {lang}, filled in per --lang. FILE for --source-gold/--source-labels may also be
 a gold spec such as conll2003:train (read from the data folder).
 
@@ -182,9 +188,23 @@ def specs_from_args(args):
                   reference=reference, span_conventions=conventions.get(lang, {}),
                   combine=getattr(args, "combine", "vote"), min_votes=getattr(args, "min_votes", 1),
                   candidates_model=getattr(args, "candidates_from", None),
-                  candidates_union=getattr(args, "candidates_union_ngrams", False))
+                  candidates_union=getattr(args, "candidates_union_ngrams", False),
+                  **_backtranslation_options(args))
         for lang in langs
     ]
+
+
+def _backtranslation_options(args) -> dict:
+    """The BuildSpec fields of --backtranslate and its options (checked by BuildSpec)."""
+    labels = getattr(args, "backtranslate_labels", None)
+    tagger = getattr(args, "backtranslate_tagger", None)
+    if labels is None and tagger:
+        labels = "tagger"
+    if labels == "tagger" and not tagger:
+        tagger = getattr(args, "tagger", None)  # the source-side tagger tags the back-translations too
+    return {"backtranslate_model": getattr(args, "backtranslate", None), "backtranslate_labels": labels,
+            "backtranslate_tagger": tagger,
+            "backtranslate_params": _key_values(getattr(args, "backtranslate_param", None), "--backtranslate-param")}
 
 
 SUMMARY_COLUMNS = ("lang", "in", "out", "entities", "proj. rate", "filtered", "ref. F1", "time")
@@ -295,7 +315,8 @@ def register(sub) -> None:
                      help="with --source-labels: where a label sentence's tokens differ from its tokenised source "
                           "line, take the label file's tokens instead of stopping (each difference is counted, with "
                           "file:line, in the manifest)")
-    src.add_argument("--tagger", metavar="MODEL", help="with --parallel: tag the source lines with this NER model")
+    src.add_argument("--tagger", metavar="MODEL", help="with --parallel: tag the source lines with this NER model "
+                                                        "(with --backtranslate-labels tagger: the back-translations too)")
     eng = p.add_argument_group("engine")
     eng.add_argument("--engine", choices=("local", "ray"), default="local",
                      help="local: this process (and --num-proc workers); ray: chunks computed by Ray Data actors "
@@ -327,6 +348,18 @@ def register(sub) -> None:
                          "matched by a spans-* method (spans-greedy, spans-exact)")
     pr.add_argument("--candidates-union-ngrams", action="store_true",
                     help="with --candidates-from: every target n-gram is a candidate too")
+    pr.add_argument("--backtranslate", metavar="MODEL",
+                    help="back-translation refinement: translate each target sentence back into the source language "
+                         "with this translation model (NLLB, M2M100 or Marian; cached), label the back-translation "
+                         "and project its labels onto the target instead of the source's")
+    pr.add_argument("--backtranslate-labels", choices=("project", "tagger"), default=None,
+                    help="with --backtranslate: project the source's labels onto the back-translation (default), or "
+                         "tag it with --backtranslate-tagger (else --tagger)")
+    pr.add_argument("--backtranslate-tagger", metavar="MODEL",
+                    help="with --backtranslate: a source-language NER model that tags the back-translations")
+    pr.add_argument("--backtranslate-param", action="append", metavar="KEY=VALUE",
+                    help="with --backtranslate: translator option num_beams, max_length, batch_size or long_input "
+                         "(default split: long targets translated in pieces); repeatable")
     pr.add_argument("--combine", choices=("vote", "nested-vote"), default="vote",
                     help="with --more-source: combine the sources' projections by votes, or first narrow each span "
                          "to a same-type span another source proposes inside it (default vote)")
