@@ -20,6 +20,7 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 from contextlib import ExitStack, contextmanager
 
@@ -195,9 +196,9 @@ def main(argv: list[str] | None = None) -> int:
                     logging.getLogger("silver_ner.cli").exception("%s failed", name)
                 print(f"{name}: error: {error_message(exc)}", file=sys.stderr)
                 return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # a build's SIGTERM arrives as one too, with its signal number
         print(f"{name}: interrupted", file=sys.stderr)
-        return 130
+        return 128 + int(getattr(exc, "signum", None) or signal.SIGINT)
     except BrokenPipeError:  # the reader of the output went away (e.g. `| head`)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -189,6 +189,19 @@ def test_ctrl_c_is_one_line_and_status_130(monkeypatch, capsys):
     assert capsys.readouterr().err == "silver-ner build: interrupted\n"
 
 
+def test_sigterm_stopping_a_build_is_status_143(monkeypatch, capsys):
+    import signal
+
+    import silver_ner.builders.build as build_module
+
+    def terminated(*a, **kw):
+        raise build_module.BuildInterrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(build_module, "build", terminated)
+    assert main(["build", "--demo", "--output", "out-never-written"]) == 143  # 128 + SIGTERM, as a shell reports it
+    assert capsys.readouterr().err == "silver-ner build: interrupted\n"
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

@@ -11,6 +11,7 @@ from silver_ner.builders.sources import SourceReport
 from silver_ner.builders.wordsplit import split_elisions
 from silver_ner.cli import build_parser, main
 from silver_ner.commands.build import specs_from_args
+from silver_ner.projection.errors import UserError
 from silver_ner.projection.spans import Span
 
 
@@ -51,8 +52,10 @@ def _args(*argv):
 
 def test_source_lang_option_reaches_the_source_spec_and_manifest_description():
     argv = ["--lang", "ewe", "--parallel", "a.fr", "b.ewe", "--tagger", "teacher", "--output", "x"]
-    (spec,) = specs_from_args(_args(*argv, "--source-lang", "fr"))
+    (spec,) = specs_from_args(_args(*argv, "--source-lang", "fra"))
     assert spec.source.language == "fra"
+    with pytest.raises(UserError, match=r"--source-lang fr: not an ISO 639-3 code .*did you mean 'fra'"):
+        specs_from_args(_args(*argv, "--source-lang", "fr"))  # two-letter codes are refused as for --lang
     src, tgt = spec.source.describe("ewe")
     assert src["language"] == "fra" and tgt["language"] == "ewe"
     (default,) = specs_from_args(_args(*argv))
@@ -64,7 +67,7 @@ def test_unknown_source_lang_is_one_clean_line(capsys, tmp_path, monkeypatch):
     assert main(["build", "--lang", "ewe", "--parallel", "a", "b", "--tagger", "t", "--source-lang", "xx",
                  "--output", "x"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--source-lang 'xx'" in err[0], err
+    assert len(err) == 1 and "--source-lang xx" in err[0], err
 
 
 def test_cli_french_parallel_build_records_the_source_language(tmp_path, tiny_bert, capsys):

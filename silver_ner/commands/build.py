@@ -143,14 +143,10 @@ def _more_sources(items) -> dict:
 
 
 def _source_language(code: str) -> str:
-    """``--source-lang`` as an ISO 639-3 code (``fr`` -> ``fra``)."""
-    from silver_ner.builders.langcodes import normalize_iso3
-    from silver_ner.projection.errors import UserError
+    """``--source-lang`` checked like ``--lang``: an ISO 639-3 code (``fr`` is refused with a hint at ``fra``)."""
+    from silver_ner.builders.langcodes import check_language
 
-    try:
-        return normalize_iso3(code)
-    except KeyError:
-        raise UserError(f"--source-lang {code!r}: unknown language code; give an ISO 639-3 code such as eng or fra") from None
+    return check_language(code, what="--source-lang")
 
 
 def specs_from_args(args):
