@@ -176,7 +176,10 @@ def main(argv=None) -> int:
         texts = list(embedder.cache)
         np.savez(args.embedding_cache, texts=np.array(texts), vectors=np.stack([embedder.cache[t] for t in texts]))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    from silver_ner.builders.corpora import portable
+
+    # the command and the encoder name files by name or under the data folder, never a machine path
+    Path(args.out).write_text(json.dumps(portable(results), indent=2) + "\n", encoding="utf-8")
     print("wrote", args.out)
     return 0
 

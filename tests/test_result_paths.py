@@ -35,3 +35,31 @@ def test_training_records_name_the_encoder_folder_and_the_data_file(tiny_bert, t
     assert saved == rec
     assert saved["base_encoder"]["path"] == tiny_bert.name
     assert saved["training_data"][0]["path"] == "train.txt"
+
+
+def _strip_paths():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "strip_paths.py"
+    spec = importlib.util.spec_from_file_location("strip_paths", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_strip_paths_rewrites_committed_results_once(tmp_path, capsys):
+    strip = _strip_paths()
+    ws = tmp_path / "ws"  # the folder holding the repository, runs/ and shared/data
+    results = tmp_path / "results"
+    results.mkdir()
+    record = results / "student.json"
+    record.write_text(json.dumps({"model": f"{ws}/runs/teacher", "gold_path": f"{ws}/shared/data/masakhaner2/swa/test.txt",
+                                  "encoder": f"meanpool:{tmp_path}/cache/encoders/e5:prefix='query: '"}), encoding="utf-8")
+    maps = ["--map", f"{ws}/shared/data=", "--map", f"{tmp_path}/cache=<cache>", "--map", f"{ws}="]
+    assert strip.main([str(results), "--check", *maps]) == 1
+    assert json.loads(record.read_text(encoding="utf-8"))["model"] == f"{ws}/runs/teacher"  # --check changes nothing
+    assert strip.main([str(results), *maps]) == 0
+    assert json.loads(record.read_text(encoding="utf-8")) == {
+        "model": "runs/teacher", "gold_path": "masakhaner2/swa/test.txt", "encoder": "meanpool:<cache>/encoders/e5:prefix='query: '"}
+    assert strip.main([str(results), "--check", *maps]) == 0  # a rerun finds nothing left
