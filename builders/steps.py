@@ -255,7 +255,9 @@ class PostFilter:
         for r in batch.records:
             unprojected = r.projected.unprojected if r.projected else 0
             scores = r.projected.scores if r.projected else []
-            n_from = len(r.backtranslation.spans) if r.backtranslation is not None else len(r.spans)
+            # entities of every source the projection read (each further source's too: unprojected sums over them)
+            n_from = (len(r.backtranslation.spans) if r.backtranslation is not None
+                      else sum(len(src.spans) for src in r.sources))
             c.source_entities += n_from
             c.projected_entities += n_from - unprojected
             if self.drop_unprojected and unprojected:

@@ -117,6 +117,9 @@ def test_more_sources_vote_as_in_eval_projection(files, tmp_path, combine, min_v
         assert build_pred[0] == [Span(3, 4, "LOC")]
     origin = json.loads(rows[0]["origin"])
     assert origin["more_sources"] == [{"lang": "spa", "source_file": "es.conll", "source_line": 1}]
+    stats = lb.stats()  # both sources' entities count: English 4, Spanish 4
+    assert stats["source_entities"] == 8
+    assert stats["projected_entities"] == 8 - sum(r["unprojected"] for r in rows)
     assert lb.config_entry()["source"]["more_sources"] == [{"language": "spa", "files": [str(files["es"])]}]
 
 
