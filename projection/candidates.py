@@ -8,6 +8,13 @@ entity ``e`` against a candidate ``t`` is the Dice-like overlap of the alignment
 where ``links(e, t)`` counts the alignment links between the words of ``e`` and of ``t``
 (or sums their link weights when ``weighted`` is set and the alignment carries scores).
 
+With ``owned`` a target word counts for an entity only when its strongest link (by link
+score) comes from one of the entity's words: a word the aligner also links, more strongly,
+to a source word outside the entity (typically an article or preposition next to a name,
+linked both to its own counterpart and to a case-marked source noun) adds no links, so a
+candidate gains nothing by reaching it. An entity none of whose linked target words it owns
+keeps all its links (it is still projected).
+
 Everything here is pure: lists and alignments in, lists out.
 """
 
@@ -65,8 +72,15 @@ def link_weights(alignment: Alignment, weighted: bool = False) -> list[tuple[int
     return [(s, t, 1.0) for s, t in alignment.links]
 
 
-def entity_profiles(src_spans: Sequence[Span], alignment: Alignment, n_tgt: int, weighted: bool = False) -> list[list[float]]:
-    """Per source entity, the (weighted) number of links to each target position."""
+def entity_profiles(
+    src_spans: Sequence[Span], alignment: Alignment, n_tgt: int, weighted: bool = False, owned: bool = False
+) -> list[list[float]]:
+    """Per source entity, the (weighted) number of links to each target position.
+
+    With ``owned`` only the target words whose strongest link comes from the entity keep
+    their links (see the module docstring; links without scores all tie, so then nothing
+    changes); an entity that owns none of its linked words keeps them all.
+    """
     prof = [[0.0] * n_tgt for _ in src_spans]
     owners: dict[int, list[int]] = {}
     for k, span in enumerate(src_spans):
@@ -79,6 +93,18 @@ def entity_profiles(src_spans: Sequence[Span], alignment: Alignment, n_tgt: int,
             raise ValueError(f"alignment links target word {t} but the target has {n_tgt} words")
         for k in owners.get(s, ()):
             prof[k][t] += w
+    if owned:
+        strongest = [float("-inf")] * n_tgt  # per target word: its strongest link from any source word
+        from_entity = [[float("-inf")] * n_tgt for _ in src_spans]  # ... from the words of each entity
+        for s, t, w in link_weights(alignment, True):
+            strongest[t] = max(strongest[t], w)
+            for k in owners.get(s, ()):
+                from_entity[k][t] = max(from_entity[k][t], w)
+        for k, row in enumerate(prof):
+            keep = [t for t in range(n_tgt) if row[t] > 0 and from_entity[k][t] >= strongest[t]]
+            if keep:
+                kept = set(keep)
+                prof[k] = [v if t in kept else 0.0 for t, v in enumerate(row)]
     return prof
 
 
@@ -114,17 +140,19 @@ def score_candidates(
     threshold: float = 0.0,
     weighted: bool = False,
     unlinked_cost: float = 1.0,
+    owned: bool = False,
 ) -> list[list[tuple[float, int, int]]]:
     """Per entity, the candidates scoring above ``threshold`` (and above 0) as ``(score, start, end)``.
 
     ``unlinked_cost`` is what a target word that no link reaches adds to the candidate's
     length ``|t|`` (1: the plain Dice score; less lets a candidate span unlinked words such
-    as articles or prepositions inside a name more cheaply).
+    as articles or prepositions inside a name more cheaply). ``owned``: see
+    :func:`entity_profiles`.
     """
     cands = list(candidates)
     cost = word_costs(alignment, n_tgt, unlinked_cost)
     out = []
-    for k, prof in enumerate(entity_profiles(src_spans, alignment, n_tgt, weighted)):
+    for k, prof in enumerate(entity_profiles(src_spans, alignment, n_tgt, weighted, owned)):
         pre = prefix_sums(prof)
         le = len(src_spans[k])
         row = []
@@ -147,8 +175,10 @@ def pruned_ngram_candidates(
     exclude_final: bool = True,
     weighted: bool = False,
     unlinked_cost: float = 1.0,
+    owned: bool = False,
 ) -> list[list[tuple[float, int, int]]]:
-    """The n-gram candidates of each entity whose first and last word link to the entity.
+    """The n-gram candidates of each entity whose first and last word link to the entity
+    (with ``owned``: keep their links to it, see :func:`entity_profiles`).
 
     Any other n-gram with links scores no higher than the n-gram trimmed to its outermost
     linked words (same links, no longer, and inside it, so it overlaps nothing new); the
@@ -164,7 +194,7 @@ def pruned_ngram_candidates(
     limit = candidate_limit(tgt_tokens, exclude_final)
     cost = word_costs(alignment, len(tgt_tokens), unlinked_cost)
     out = []
-    for k, prof in enumerate(entity_profiles(src_spans, alignment, len(tgt_tokens), weighted)):
+    for k, prof in enumerate(entity_profiles(src_spans, alignment, len(tgt_tokens), weighted, owned)):
         linked = [t for t in range(limit) if prof[t] > 0]
         le = len(src_spans[k])
         row = []

@@ -27,6 +27,7 @@ def match(
     exclude_final: bool = True,
     weighted: bool = False,
     unlinked_cost: float = 1.0,
+    owned: bool = False,
     candidate_spans: Sequence[Span] | Sequence[tuple[int, int]] | None = None,
     trim_punct: bool = False,
     trim_words: Collection[str] = (),
@@ -37,7 +38,9 @@ def match(
     ``exclude_final`` shape the n-gram candidates; ``candidate_spans`` replaces them. With
     ``weighted`` a link counts by its alignment score (e.g. the number of aligners that agree,
     see :func:`~silver_ner.projection.candidates.combine_alignments`). ``unlinked_cost``: what a
-    target word no link reaches adds to a candidate's length. ``trim_punct`` and
+    target word no link reaches adds to a candidate's length. ``owned``: a target word counts for
+    an entity only when its strongest link comes from the entity (see
+    :func:`~silver_ner.projection.candidates.entity_profiles`). ``trim_punct`` and
     ``trim_words`` apply :func:`trim_span` to each chosen span.
     """
     n = len(tgt_tokens)
@@ -47,14 +50,17 @@ def match(
         for a, b in cands:
             if not 0 <= a < b <= n:
                 raise ValueError(f"candidate span ({a}, {b}) outside a target of {n} words")
-        rows = score_candidates(src_spans, cands, alignment, n, threshold, weighted, unlinked_cost)
+        rows = score_candidates(src_spans, cands, alignment, n, threshold, weighted, unlinked_cost, owned)
     elif solver == "ilp":
         # the reference solver sees every n-gram, not the pruned set
         rows = score_candidates(
-            src_spans, ngram_candidates(tgt_tokens, max_len, exclude_final), alignment, n, threshold, weighted, unlinked_cost
+            src_spans, ngram_candidates(tgt_tokens, max_len, exclude_final), alignment, n, threshold, weighted, unlinked_cost,
+            owned,
         )
     else:
-        rows = pruned_ngram_candidates(src_spans, tgt_tokens, alignment, threshold, max_len, exclude_final, weighted, unlinked_cost)
+        rows = pruned_ngram_candidates(
+            src_spans, tgt_tokens, alignment, threshold, max_len, exclude_final, weighted, unlinked_cost, owned
+        )
     result = ProjectionResult()
     for k, score, a, b in solve(rows):
         span = trim_span(Span(a, b, src_spans[k].label), tgt_tokens, trim_punct, trim_words)
