@@ -1151,8 +1151,10 @@ def build(
                     on_language(spec.lang, entry)
             guard.check()
             with guard.deferred():
+                from .corpora import configs_readme, portable
+
+                manifest = portable(manifest)  # paths under the data folder or file names, never this machine's
                 cache.write_json_atomic(tmp / MANIFEST_NAME, manifest)
-                from .corpora import configs_readme
 
                 (tmp / "README.md").write_text(configs_readme(manifest), encoding="utf-8")  # load_dataset(OUTPUT, lang)
                 for lang in manifest["configs"]:

@@ -63,3 +63,19 @@ def test_strip_paths_rewrites_committed_results_once(tmp_path, capsys):
     assert json.loads(record.read_text(encoding="utf-8")) == {
         "model": "runs/teacher", "gold_path": "masakhaner2/swa/test.txt", "encoder": "meanpool:<cache>/encoders/e5:prefix='query: '"}
     assert strip.main([str(results), "--check", *maps]) == 0  # a rerun finds nothing left
+
+
+def test_build_manifests_hold_no_machine_path(tmp_path, tmp_path_factory):
+    from conftest import SameWordAligner
+
+    from silver_ner.builders.build import MANIFEST_NAME, BuildSpec, LanguageBuild, SourceSpec, build
+
+    en, de = write_conll(tmp_path / "en.conll"), write_conll(tmp_path / "de.conll")
+    spec = BuildSpec("deu", SourceSpec("parallel-conll", {"source_gold": str(en), "target_conll": str(de)}),
+                     method="ngram-exact", validation_fraction=0, source_license="cc-by-4.0", reference=str(de))
+    lb = LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=SameWordAligner())
+    build([spec], tmp_path / "out", cache_dir=tmp_path / "cache", builds={"deu": lb})
+    text = (tmp_path / "out" / MANIFEST_NAME).read_text(encoding="utf-8")
+    assert [p for p in _machine_paths(tmp_path_factory) if p in text] == []
+    entry = json.loads(text)["configs"]["deu"]
+    assert entry["source"]["files"] == ["en.conll"] and entry["target_source"]["files"] == ["de.conll"]
