@@ -51,6 +51,8 @@ from silver_ner.projection.spans import iob2_names, tags_to_spans
 from silver_ner.projection.step import ProjectionStep
 
 from . import cache
+from .manifest import MANIFEST_FORMAT, MANIFEST_NAME, ConfigEntry, Manifest, write_manifest
+from .manifest import read_manifest as read_build_manifest
 from .steps import (Align, BackTranslate, Batch, BuildCounters, Conventions, LabelBacktranslation, MapLabels,
                     PostFilter, PreFilter, Project, Step, TagCandidates, ToRows, run_steps)
 from .conll import check_input_file, read_conll, read_text_lines
@@ -58,8 +60,6 @@ from .sources import MAX_LOCATIONS, SourcePair, SourceReport
 
 log = logging.getLogger(__name__)
 
-MANIFEST_NAME = "silver_ner_build.json"
-MANIFEST_FORMAT = "silver-ner-build/1"
 SPLITS = ("train", "validation")
 
 DEFAULT_LAYER = 8
@@ -1117,8 +1117,8 @@ def build(
     parallel = bool(num_proc and num_proc > 1)
     with interrupt_guard() as guard:
         tmp = _prepare_output(output_dir)
-        manifest = {"format": MANIFEST_FORMAT, "silver_ner_version": __version__,
-                    "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "configs": {}}
+        manifest = Manifest(format=MANIFEST_FORMAT, silver_ner_version=__version__,
+                            created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         try:
             for spec in specs:
                 guard.check()
@@ -1146,34 +1146,30 @@ def build(
                     for k, d in dd.items():
                         d.to_parquet(os.fspath(tmp / spec.lang / "parquet" / f"{k}.parquet"))
                 entry["seconds"] = round(time.perf_counter() - t0, 2)
-                manifest["configs"][spec.lang] = entry
+                manifest.configs[spec.lang] = ConfigEntry.from_dict(entry, f"{spec.lang}: manifest entry")
                 if on_language is not None:
                     on_language(spec.lang, entry)
             guard.check()
             with guard.deferred():
                 from .corpora import configs_readme, portable
 
-                manifest = portable(manifest)  # paths under the data folder or file names, never this machine's
-                cache.write_json_atomic(tmp / MANIFEST_NAME, manifest)
+                # paths under the data folder or file names, never this machine's
+                manifest = Manifest.from_dict(portable(manifest.to_dict()))
+                write_manifest(tmp, manifest)
+                written = manifest.to_dict()
 
-                (tmp / "README.md").write_text(configs_readme(manifest), encoding="utf-8")  # load_dataset(OUTPUT, lang)
-                for lang in manifest["configs"]:
+                (tmp / "README.md").write_text(configs_readme(written), encoding="utf-8")  # load_dataset(OUTPUT, lang)
+                for lang in manifest.configs:
                     _unhide(tmp / lang)
                 _swap_into_place(tmp, output_dir)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    loaded = {lang: datasets.load_from_disk(os.fspath(output_dir / lang)) for lang in manifest["configs"]}
-    return BuildResult(output_dir.resolve(), manifest, loaded)
+    loaded = {lang: datasets.load_from_disk(os.fspath(output_dir / lang)) for lang in manifest.configs}
+    return BuildResult(output_dir.resolve(), written, loaded)
 
 
 def read_manifest(output_dir: str | os.PathLike) -> dict:
-    """The manifest of a build folder, checked for its format."""
-    path = Path(output_dir) / MANIFEST_NAME
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file (not a silver-ner build folder)")
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
-    if data.get("format") != MANIFEST_FORMAT:
-        raise UserError(f"{path}: format {data.get('format')!r}, expected {MANIFEST_FORMAT!r}")
-    return data
+    """The manifest of a build folder as its JSON dict, checked by
+    :func:`silver_ner.builders.manifest.read_manifest` (which gives the typed :class:`Manifest`)."""
+    return read_build_manifest(output_dir).to_dict()

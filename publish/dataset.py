@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from silver_ner.builders.corpora import configs_yaml, merge_sources, portable, portable_path, sources_of
+from silver_ner.builders.manifest import MANIFEST_NAME, read_manifest
 from silver_ner.projection.errors import UserError
 from silver_ner.publish.cards import (
     CUSTOM_LICENSE_NAME,
@@ -29,13 +30,10 @@ from silver_ner.publish.cards import (
     template_path,
 )
 from silver_ner.publish.hub import RELEASE_FORMAT, RELEASE_MANIFEST, Hub, PublishError, ReleaseResult
-from silver_ner.publish.hub import history_with, hub_errors, open_release, read_json_file, release
+from silver_ner.publish.hub import history_with, hub_errors, open_release, release
 from silver_ner.publish.versions import Version, check_repo_id, parse_version
 
-BUILD_MANIFEST = "silver_ner_build.json"
-BUILD_FORMAT = "silver-ner-build/1"
 SPLITS = ("train", "validation")
-REQUIRED_CONFIG_KEYS = ("path", "num_rows", "label_names", "stats", "source", "method", "fingerprint")
 MAX_SHARD_BYTES = 500 * 1024 * 1024  # the datasets default shard size
 
 
@@ -96,7 +94,7 @@ class BuiltDataset:
 
     def check_sources(self) -> None:
         """Refuse a build whose data sources lack a licence, or name one that is not a Hub licence id."""
-        where = self.path / BUILD_MANIFEST
+        where = self.path / MANIFEST_NAME
         sources = self.data_sources
         if not sources:
             raise UserError(f"{where}: the build records no source files (in-memory pairs); "
@@ -143,29 +141,21 @@ def load_built_dataset(folder: str | Path) -> BuiltDataset:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder (expected a built silver dataset)")
-    manifest_path = folder / BUILD_MANIFEST
-    if not manifest_path.is_file():
-        raise UserError(f"{folder}: not a built silver dataset (no {BUILD_MANIFEST}; make one with `silver-ner build`)")
-    meta = read_json_file(manifest_path)
-    if not isinstance(meta, dict) or meta.get("format") != BUILD_FORMAT:
-        got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
-        raise UserError(f"{manifest_path}: format is {got!r}, expected {BUILD_FORMAT!r}")
-    if not isinstance(meta.get("configs"), dict) or not meta["configs"]:
-        raise UserError(f"{manifest_path}: 'configs' is missing or empty")
+    manifest = read_manifest(folder)  # the file, its format, configs and their required keys
+    manifest_path = folder / MANIFEST_NAME
+    meta = manifest.to_dict()
     configs = {}
-    for lang, cmeta in meta["configs"].items():
+    for lang, entry in manifest.configs.items():
         where = f"{manifest_path}: config {lang!r}"
-        missing = [k for k in REQUIRED_CONFIG_KEYS if k not in cmeta]
-        if missing:
-            raise UserError(f"{where}: missing {', '.join(missing)}")
-        data_dir = folder / cmeta["path"]
+        cmeta = meta["configs"][lang]
+        data_dir = folder / entry.path
         if not data_dir.is_dir():
             raise FileNotFoundError(f"{where}: data folder {data_dir} does not exist")
         try:
             data = load_from_disk(str(data_dir))
         except Exception as exc:  # noqa: BLE001 - datasets raises several kinds
             raise UserError(f"{data_dir}: cannot be loaded with load_from_disk ({exc})") from exc
-        want_splits = cmeta.get("splits") or [s for s in SPLITS if s in (cmeta.get("num_rows") or {})]
+        want_splits = entry.splits or [s for s in SPLITS if s in entry.num_rows]
         if not isinstance(data, DatasetDict) or set(data) != set(want_splits) or not set(data) <= set(SPLITS) or not data:
             got = sorted(data) if isinstance(data, DatasetDict) else type(data).__name__
             raise UserError(f"{data_dir}: expected splits {list(want_splits)} (of {', '.join(SPLITS)}), found {got}")
@@ -178,9 +168,9 @@ def load_built_dataset(folder: str | Path) -> BuiltDataset:
             inner = getattr(tags, "feature", None) if isinstance(tags, (List, Sequence)) else None
             if not isinstance(inner, ClassLabel):
                 raise UserError(f"{data_dir}/{split}: ner_tags must be a list of ClassLabel, got {tags}")
-            if list(inner.names) != list(cmeta["label_names"]):
-                raise UserError(f"{data_dir}/{split}: ner_tags names {inner.names} differ from label_names {cmeta['label_names']} in {manifest_path}")
-            want = (cmeta.get("num_rows") or {}).get(split)
+            if list(inner.names) != list(entry.label_names):
+                raise UserError(f"{data_dir}/{split}: ner_tags names {inner.names} differ from label_names {entry.label_names} in {manifest_path}")
+            want = entry.num_rows.get(split)
             if want is not None and want != data[split].num_rows:
                 raise UserError(f"{data_dir}/{split}: {data[split].num_rows} rows, but {manifest_path} says {want}")
         configs[lang] = BuiltConfig(lang, cmeta, data)

@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 from silver_ner.builders.cache import file_digest
 from silver_ner.builders.conll import read_conll
 from silver_ner.builders.corpora import portable, sources_of
+from silver_ner.builders.manifest import MANIFEST_NAME, read_manifest
 from silver_ner.projection.spans import iob2_names, tags_to_spans
 from silver_ner.projection.labels import apply_mapping, build_mapping, target_types, types_of_names
 from silver_ner.students.labels import nfc
@@ -30,7 +31,6 @@ from silver_ner.projection.errors import UserError
 log = logging.getLogger(__name__)
 
 TRAINING_FILE = "silver_ner_training.json"
-BUILD_MANIFEST = "silver_ner_build.json"
 DEFAULT_ENCODER_NAME = "intfloat/multilingual-e5-small"
 
 
@@ -100,12 +100,12 @@ def _open_split(dataset: str, config: str | None, split: str, revision: str | No
 
     path = Path(dataset)
     saved = lambda p: (p / "dataset_dict.json").exists() or (p / "state.json").exists()  # noqa: E731
-    if path.is_dir() and not (path / BUILD_MANIFEST).exists() and not saved(path) and not (config and saved(path / config)):
+    if path.is_dir() and not (path / MANIFEST_NAME).exists() and not saved(path) and not (config and saved(path / config)):
         # a folder in the Hub repository layout (README configs + data files): same code path as a Hub repo
         return _load_repo(dataset, config, split, revision, local=True)
     if path.exists():
         target = path / config if config and (path / config).is_dir() else path
-        if config and target == path and (path / BUILD_MANIFEST).exists():
+        if config and target == path and (path / MANIFEST_NAME).exists():
             have = sorted(p.name for p in path.iterdir() if p.is_dir())
             raise TrainingDataError(f"{dataset}: no config {config!r} in this build (configs: {', '.join(have) or 'none'})")
         try:
@@ -115,17 +115,19 @@ def _open_split(dataset: str, config: str | None, split: str, revision: str | No
         except IndexError:  # datasets cannot reload a split saved with zero rows (no shards)
             raise TrainingDataError(f"{target}: a split of this dataset is empty (saved with no rows) and cannot be loaded") from None
         prov = {"source": "local", "path": str(path.resolve()), "config": config, "split": split}
-        manifest = path / BUILD_MANIFEST
+        manifest = path / MANIFEST_NAME
         if manifest.exists():
             prov["build_manifest_sha256"] = file_digest(manifest)
             try:
-                entry = json.loads(manifest.read_text(encoding="utf-8")).get("configs", {}).get(config) or {}
-            except (ValueError, AttributeError):
-                entry = {}
-            if isinstance(entry, dict):
-                prov.update({f"build_{k}": entry[k] for k in ("fingerprint", "method", "aligner") if k in entry})
-                if isinstance(entry.get("sources"), list):  # the corpora the build read, with their licences
-                    prov["sources"] = _source_names(entry["sources"])
+                entry = read_manifest(path).configs.get(config)
+            except UserError as exc:  # the rows are still usable; the record names no build
+                log.warning("%s", exc)
+                entry = None
+            if entry is not None:
+                written = entry.to_dict()
+                prov.update({f"build_{k}": written[k] for k in ("fingerprint", "method", "aligner") if k in written})
+                if isinstance(entry.sources, list):  # the corpora the build read, with their licences
+                    prov["sources"] = _source_names(entry.sources)
         if isinstance(loaded, datasets.DatasetDict):
             if split not in loaded:
                 raise TrainingDataError(f"{target}: no split {split!r} (splits: {', '.join(loaded)})")
