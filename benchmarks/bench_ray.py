@@ -51,7 +51,8 @@ def run_one(args) -> dict:
     import datasets
 
     from silver_ner.builders.build import LanguageBuild, build
-    from silver_ner.builders.ray_engine import RayOptions, build_on_ray, peak_rss_mb
+    from silver_ner.builders.ray_engine import RayOptions, build_on_ray
+    from silver_ner.builders.resources import peak_rss_mb
 
     datasets.disable_progress_bars()
     spec = spec_for(args)

@@ -33,6 +33,8 @@ from typing import Any, Callable, Sequence
 
 from silver_ner.projection.errors import UserError
 
+from .resources import peak_rss_mb
+
 log = logging.getLogger(__name__)
 
 RAY_HINT = "the Ray engine needs Ray Data: pip install 'silver-ner[ray]'"
@@ -135,18 +137,6 @@ class ChunkWorker:
             out["peak_rss_mb"].append(peak_rss_mb())
             out["error"].append(error)
         return out
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory in MiB (``VmHWM``; 0 where /proc is not there)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def original_error(exc: BaseException) -> BaseException:

@@ -8,32 +8,14 @@ multi-source voting.
 
 from __future__ import annotations
 
-import resource
-import sys
 import time
 from typing import Sequence
 
 from silver_ner.builders.conll import ConllFile, check_parallel, read_conll
+from silver_ner.builders.resources import peak_rss_mb
 from silver_ner.projection.errors import UserError
 from silver_ner.projection.metrics import span_scores
 from silver_ner.projection.step import LabelledSource, ProjectionItem, ProjectionStep
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB.
-
-    On Linux this is ``VmHWM`` from ``/proc/self/status``: ``getrusage``'s ``ru_maxrss``
-    survives ``exec``, so a process started by a bigger parent would report the parent's peak.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 def make_aligner(model: str | None, layer: int | None, method: str, cache_dir: str | None, token_type: str = "word",
