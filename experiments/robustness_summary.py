@@ -380,15 +380,19 @@ def plot(summary: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 3.6))
     width = 0.38
     xs = range(len(rows))
-    ax.bar([x - width / 2 for x in xs], [100 * (r["in_domain_mean"] or 0) for r in rows], width, label="MasakhaNER 2.0 (in-domain)")
-    ax.bar([x + width / 2 for x in xs], [100 * (r["out_of_domain_mean"] or 0) for r in rows], width, label="WikiANN (out-of-domain)")
+    for key, shift, label in (("in_domain_mean", -width / 2, "MasakhaNER 2.0 (in-domain)"),
+                              ("out_of_domain_mean", width / 2, "WikiANN (out-of-domain)")):
+        have = [(x, 100 * r[key]) for x, r in zip(xs, rows) if r[key] is not None]  # a missing mean draws no bar
+        ax.bar([x + shift for x, _ in have], [v for _, v in have], width, label=label)
+        for x, v in have:
+            ax.annotate(f"{v:.1f}", (x + shift, v), ha="center", va="bottom", fontsize=7)
     ax.set_xticks(list(xs), [r["system"] for r in rows], rotation=15, ha="right", fontsize=8)
     ax.set_ylabel("mean entity F1")
     ax.set_title(f"{'/'.join(summary['langs_in_domain'])} in-domain mean, "
                  f"{'/'.join(summary['langs_out_of_domain'])} out-of-domain mean", fontsize=9)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=2, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
