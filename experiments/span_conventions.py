@@ -17,8 +17,8 @@ Step 1 uses target-language gold labels, so the second score is an analysis of t
 gap, not a zero-shot system. ``--conventions-out FILE`` writes the trigger words as a declaration
 for ``silver-ner build --span-conventions`` (step 3 is skipped without ``--model``).
 
-    python experiments/span_conventions.py --data ../shared/data --silver /work/runs/silver-tpmt \\
-        --silver /work/runs/silver-mafand --model '/work/runs/student-all-masked-{lang}' \\
+    python experiments/span_conventions.py --data ../shared/data --silver ../runs/silver-tpmt \\
+        --silver ../runs/silver-mafand --model '../runs/student-all-masked-{lang}' \\
         --lang hau --lang ibo --lang swa --lang yor \\
         --output experiments/results/robustness/span_conventions.json
 """
