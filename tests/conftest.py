@@ -100,3 +100,13 @@ class SameWordAligner:
 
     def align_methods(self, pairs, methods):
         return {m: self.align(pairs) for m in methods}
+
+
+def load_script(folder: str, name: str):
+    """A script of the repository (``experiments/NAME.py``, ``benchmarks/NAME.py``) loaded as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / folder / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -1,6 +1,5 @@
 """experiments/all_languages.sh (dry run with a stub command on a tiny data folder) and its summary."""
 
-import importlib.util
 import json
 import os
 import stat
@@ -10,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "experiments" / "all_languages.sh"
@@ -17,10 +17,7 @@ PUBLISHED = ROOT / "experiments" / "published_masakhaner2.csv"
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("experiments", name)
 
 
 def _rec(system, lang, f1, dataset="masakhaner2", split="test"):

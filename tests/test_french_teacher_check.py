@@ -1,18 +1,11 @@
 """experiments/french_teacher_check.py with a stand-in tagger (no model)."""
 
-import importlib.util
-from pathlib import Path
 
 from silver_ner.projection.spans import Span
-
-ROOT = Path(__file__).resolve().parent.parent
-
+from conftest import load_script
 
 def _load():
-    spec = importlib.util.spec_from_file_location("french_teacher_check", ROOT / "experiments" / "french_teacher_check.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("experiments", "french_teacher_check")
 
 
 class CapitalTagger:

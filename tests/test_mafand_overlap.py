@@ -1,19 +1,12 @@
 """experiments/mafand_overlap.py: English- and French-side MAFAND-MT folders, missing splits."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-
+from conftest import load_script
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("experiments", name)
 
 
 def _conll(path, sentences):

@@ -1,22 +1,15 @@
 """experiments/projection_directions.py: method entries, the annotations' ceiling, frequent words."""
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from silver_ner.projection.protocols import Alignment
 from silver_ner.projection.spans import Span
-
-ROOT = Path(__file__).resolve().parent.parent
-
+from conftest import load_script
 
 def _load():
-    spec = importlib.util.spec_from_file_location("projection_directions", ROOT / "experiments" / "projection_directions.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("experiments", "projection_directions")
 
 
 MOD = _load()

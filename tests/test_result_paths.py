@@ -38,14 +38,9 @@ def test_training_records_name_the_encoder_folder_and_the_data_file(tiny_bert, t
 
 
 def _strip_paths():
-    import importlib.util
-    from pathlib import Path
+    from conftest import load_script
 
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "strip_paths.py"
-    spec = importlib.util.spec_from_file_location("strip_paths", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks", "strip_paths")
 
 
 def test_strip_paths_rewrites_committed_results_once(tmp_path, capsys):
