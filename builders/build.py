@@ -322,13 +322,23 @@ class BuildSpec:
         if self.candidates_model and ms.name not in NEEDS_CANDIDATES:
             raise UserError(f"--candidates-from needs a method that matches given spans "
                             f"({', '.join(sorted(NEEDS_CANDIDATES))}), not {ms.name!r}")
-        layer = self.layer if self.layer is not None else (ms.layer if ms.layer is not None else DEFAULT_LAYER)
-        links = self.link_methods() or ms.links
-        return layer, links[0], self.token_type or getattr(ms, "token_type", "word")
+        return link_settings(ms.name, self.layer, self.link_methods(), self.token_type)
 
     def link_methods(self) -> tuple[str, ...] | None:
         """The link methods named by ``align_method`` (several joined by ``+``), else ``None``: the method's own."""
         return tuple(self.align_method.split("+")) if self.align_method else None
+
+
+def link_settings(method: str | None, layer: int | None = None, links: Sequence[str] | None = None,
+                  token_type: str | None = None) -> tuple[int, str, str]:
+    """``(layer, link method, token type)`` of the aligner for projection ``method``: what is given, else what
+    the method was measured with (else layer 8, word vectors)."""
+    from silver_ner.projection.methods import get_spec
+
+    ms = get_spec(method)
+    layer = layer if layer is not None else (ms.layer if ms.layer is not None else DEFAULT_LAYER)
+    links = tuple(links or ()) or ms.links
+    return layer, links[0], token_type or getattr(ms, "token_type", "word")
 
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"

@@ -27,7 +27,7 @@ from contextlib import ExitStack, contextmanager
 from silver_ner import __version__
 from silver_ner.projection.errors import UserError
 
-COMMAND_MODULES = ("encoder", "projection", "build", "train", "publish", "env")
+COMMAND_MODULES = ("encoder", "projection", "build", "tag", "train", "publish", "env")
 
 # Libraries whose loggers stay at WARNING unless -vv (httpx logs every HTTP request at INFO).
 THIRD_PARTY_LOGGERS = (

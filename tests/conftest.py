@@ -77,6 +77,15 @@ def word_model(tmp_path_factory):
     return build_word_classifier(tmp_path_factory.mktemp("word-classifier"))
 
 
+@pytest.fixture(scope="session")
+def tiny_m2m100(tmp_path_factory):
+    """Folder of a tiny random M2M100 translation model (:func:`tiny_models.build_tiny_m2m100`)."""
+    pytest.importorskip("sentencepiece")
+    from tiny_models import build_tiny_m2m100
+
+    return str(build_tiny_m2m100(tmp_path_factory.mktemp("tiny-m2m100")))
+
+
 # -- fake aligners ---------------------------------------------------------------------------------
 
 

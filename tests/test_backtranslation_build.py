@@ -53,13 +53,6 @@ class FirstWordsTagger:
         return [[Span(0, 1, "PER"), Span(1, 2, "MISC")][: len(s)] for s in sentences]
 
 
-@pytest.fixture(scope="module")
-def tiny_m2m100(tmp_path_factory):
-    from tiny_models import build_tiny_m2m100
-
-    return str(build_tiny_m2m100(tmp_path_factory.mktemp("tiny-m2m100")))
-
-
 @pytest.fixture
 def files(tmp_path):
     out = {}

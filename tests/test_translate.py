@@ -167,14 +167,6 @@ SENTS = ["John Smith.", "Hi", "Rais alisema leo.", "Hi", "Paris."]
 
 
 @pytest.fixture(scope="module")
-def tiny_m2m100(tmp_path_factory):
-    pytest.importorskip("sentencepiece")
-    from tiny_models import build_tiny_m2m100
-
-    return build_tiny_m2m100(tmp_path_factory.mktemp("tiny-m2m100"))
-
-
-@pytest.fixture(scope="module")
 def tiny_marian(tmp_path_factory):
     """Multi-target: ``>>swa<<``, ``>>yor<<`` and ``>>ha<<`` target tokens."""
     pytest.importorskip("sentencepiece")
