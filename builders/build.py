@@ -532,7 +532,8 @@ class LanguageBuild:
         for path in src.files.values():
             check_input_file(path)  # a folder or a missing file: one line naming it
         files = cache.files_fingerprint({k: v for k, v in src.files.items()})
-        model = self._model_identity(src.model)
+        # a parallel source's model tags the unlabelled source side; a translate source's model translates
+        model = self._tagger_identity(src.model) if src.kind == "parallel" else self._model_identity(src.model)
         extra = [_embedder_identity(self.spec.aligner_precision)] if src.kind == "translated-conll" else []
         return cache.make_key("source", src.kind, self.spec.lang, src.language, files, model, src.params, *extra)
 
@@ -545,6 +546,16 @@ class LanguageBuild:
             return f"{Path(model).expanduser().resolve()}@{fingerprint(Path(model).expanduser())}"
         return model
 
+    @classmethod
+    def _tagger_identity(cls, model: str | None) -> str | None:
+        """A tagging model's identity with the tagger's version: the same model may tag differently after the
+        tagger changes (windows, normalisation), so cached tags and builds made with it are not reused."""
+        if model is None:
+            return None
+        from .tagger import TAGGER_VERSION
+
+        return f"{cls._model_identity(model)}#tagger-{TAGGER_VERSION}"
+
     def fingerprint(self) -> str:
         """The cache key of the whole config: inputs, models, parameters and the package version."""
         if self._fingerprint is None:
@@ -553,7 +564,7 @@ class LanguageBuild:
             if (s.combine, s.min_votes) != ("vote", 1):
                 extra.append({"combine": s.combine, "min_votes": s.min_votes})
             if s.candidates_model:
-                extra.append({"candidates": self._model_identity(s.candidates_model), "union": s.candidates_union})
+                extra.append({"candidates": self._tagger_identity(s.candidates_model), "union": s.candidates_union})
             if s.backtranslate_model:
                 extra.append({"backtranslation": self.backtranslation_identity()})
             self._fingerprint = cache.make_key("build", self.source_key(), self.aligner_identity, s.method_name,
@@ -617,7 +628,7 @@ class LanguageBuild:
         out = {"model": self._model_identity(s.backtranslate_model), "options": s.backtranslation_options(),
                "lang": s.source.language, "labels": s.backtranslate_labels}
         if s.backtranslate_tagger:
-            out["tagger"] = self._model_identity(s.backtranslate_tagger)
+            out["tagger"] = self._tagger_identity(s.backtranslate_tagger)
         return out
 
     def backtranslator(self):

@@ -729,3 +729,23 @@ def test_a_forked_worker_gets_the_signal_dispositions_from_before_the_build():
         os.waitpid(pid, 0)
         assert os.read(r, 1) == b"1"
     assert all(signal.getsignal(sig) is h for sig, h in before.items())
+
+
+def test_tagger_version_is_part_of_the_fingerprint_where_a_model_tags(tmp_path, monkeypatch):
+    """Builds whose source side (or candidates) a model tags are not reused after the tagger changes; builds
+    from gold labels are."""
+    import silver_ner.builders.tagger as tagger_module
+
+    for name in ("eng.txt", "eng.conll", "swa.txt"):
+        shutil.copy(SAMPLES_DIR / name, tmp_path / name)
+    files = {"source_text": str(tmp_path / "eng.txt"), "target_text": str(tmp_path / "{lang}.txt")}
+    tagged = SourceSpec("parallel", files, model="org/ner-model")
+    gold = SourceSpec("parallel", {**files, "source_labels": str(tmp_path / "eng.conll")})
+
+    def fp(src):
+        return make_build(BuildSpec("swa", src, method="naive"), tmp_path, SameWordAligner("identity")).fingerprint()
+
+    before = {"tagged": fp(tagged), "gold": fp(gold)}
+    monkeypatch.setattr(tagger_module, "TAGGER_VERSION", tagger_module.TAGGER_VERSION + "-next")
+    assert fp(tagged) != before["tagged"]
+    assert fp(gold) == before["gold"]
