@@ -32,12 +32,9 @@ string similarity and order, and the result gives tokens, spans and the number o
 from __future__ import annotations
 
 import difflib
-import hashlib
 import logging
 import os
 import re
-import sqlite3
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -50,7 +47,7 @@ from .conll import ConllFile
 from .sources import SourcePair, SourceReport
 from .wordsplit import detokenize, tokenize
 from silver_ner.projection.errors import UserError
-from silver_ner.projection.models import cache_root, fingerprint, pick_device, resolve_model
+from silver_ner.projection.models import SQLiteStore, cache_key, cache_root, fingerprint, pick_device, resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -64,61 +61,40 @@ def default_cache_path() -> Path:
 
 
 class TranslationCache:
-    """A sqlite table of translations keyed by ``(identity, source_lang, target_lang, text)``."""
+    """Translations keyed by ``(identity, source_lang, target_lang, text)``: two tables of a
+    :class:`~silver_ner.projection.models.SQLiteStore` (the translations, and the texts whose translation ran
+    to the model's ``max_length``, so a rerun still counts them)."""
+
+    TEXT, CUT = "translation_text", "translation_at_max_length"
 
     def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=60)
-        self._db.execute("CREATE TABLE IF NOT EXISTS translations (key TEXT PRIMARY KEY, identity TEXT, "
-                         "src TEXT, tgt TEXT, source TEXT, translation TEXT)")
-        # the translations whose output ran to the model's max_length, so a rerun still counts them
-        self._db.execute("CREATE TABLE IF NOT EXISTS at_max_length (key TEXT PRIMARY KEY)")
-        self._db.commit()
+        self.store = SQLiteStore(path, (self.TEXT, self.CUT), timeout=60)
+        self.path = self.store.path
 
     @staticmethod
     def key(identity: str, src: str, tgt: str, text: str) -> str:
-        return hashlib.sha256("\x1f".join((identity, src, tgt, text)).encode("utf-8")).hexdigest()
+        return cache_key(identity, src, tgt, text)
+
+    def _keys(self, identity: str, src: str, tgt: str, texts: Sequence[str]) -> dict[str, str]:
+        return {self.key(identity, src, tgt, t): t for t in dict.fromkeys(texts)}
 
     def get_many(self, identity: str, src: str, tgt: str, texts: Sequence[str]) -> dict[str, str]:
-        keys = {self.key(identity, src, tgt, t): t for t in set(texts)}
-        out: dict[str, str] = {}
-        items = list(keys)
-        with self._lock:
-            for b in range(0, len(items), 500):
-                chunk = items[b : b + 500]
-                q = f"SELECT key, translation FROM translations WHERE key IN ({','.join('?' * len(chunk))})"
-                for k, tr in self._db.execute(q, chunk):
-                    out[keys[k]] = tr
-        return out
+        keys = self._keys(identity, src, tgt, texts)
+        return {keys[k]: v for k, v in self.store.get_many(self.TEXT, list(keys)).items()}
 
     def put_many(self, identity: str, src: str, tgt: str, pairs: Sequence[tuple[str, str]]) -> None:
-        rows = [(self.key(identity, src, tgt, s), identity, src, tgt, s, t) for s, t in pairs]
-        with self._lock:
-            self._db.executemany("INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?, ?)", rows)
-            self._db.commit()
+        self.store.put_many(self.TEXT, [(self.key(identity, src, tgt, s), t) for s, t in pairs])
 
     def mark_at_max_length(self, identity: str, src: str, tgt: str, texts: Sequence[str]) -> None:
-        rows = [(self.key(identity, src, tgt, t),) for t in texts]
-        with self._lock:
-            self._db.executemany("INSERT OR REPLACE INTO at_max_length VALUES (?)", rows)
-            self._db.commit()
+        self.store.put_many(self.CUT, [(self.key(identity, src, tgt, t), "1") for t in texts])
 
     def at_max_length(self, identity: str, src: str, tgt: str, texts: Sequence[str]) -> set[str]:
         """The texts among ``texts`` whose cached translation ran to the model's max_length."""
-        keys = {self.key(identity, src, tgt, t): t for t in set(texts)}
-        items, out = list(keys), set()
-        with self._lock:
-            for b in range(0, len(items), 500):
-                chunk = items[b : b + 500]
-                q = f"SELECT key FROM at_max_length WHERE key IN ({','.join('?' * len(chunk))})"
-                out.update(keys[k] for (k,) in self._db.execute(q, chunk))
-        return out
+        keys = self._keys(identity, src, tgt, texts)
+        return {keys[k] for k in self.store.get_many(self.CUT, list(keys))}
 
     def __len__(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM translations").fetchone()[0]
+        return self.store.count(self.TEXT)
 
 
 # --------------------------------------------------------------------------- the translator

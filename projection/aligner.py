@@ -14,12 +14,10 @@ truncates them); a single word longer than a window is an error.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import math
 import os
-import sqlite3
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -28,7 +26,7 @@ import numpy as np
 from .link_methods import apply_distortion, check_method, cosine_similarity, link_matrix
 from .protocols import Alignment
 from .errors import UserError
-from .models import PRECISIONS, fingerprint, pick_device, pick_precision, resolve_model
+from .models import PRECISIONS, SQLiteStore, cache_key, fingerprint, pick_device, pick_precision, resolve_model
 
 LOG = logging.getLogger(__name__)
 
@@ -94,58 +92,31 @@ def assign_windows(word_lengths: Sequence[int], windows: Sequence[tuple[int, int
 
 
 class AlignmentCache:
-    """Alignments on disk in one SQLite file (WAL mode, so concurrent readers never block)."""
+    """Alignments on disk: the ``alignments`` table of a :class:`~silver_ner.projection.models.SQLiteStore`
+    (``alignments.sqlite`` in ``directory``)."""
 
     FILENAME = "alignments.sqlite"
+    TABLE = "alignments"
 
     def __init__(self, directory: str | os.PathLike):
-        self.path = Path(directory) / self.FILENAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = None
-        self._pid = None
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None or self._pid != os.getpid():
-            conn = sqlite3.connect(self.path, timeout=120)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS alignments (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            conn.commit()
-            self._conn, self._pid = conn, os.getpid()
-        return self._conn
+        self.store = SQLiteStore(Path(directory) / self.FILENAME, (self.TABLE,))
+        self.path = self.store.path
 
     @staticmethod
     def key(identity: str, src: Sequence[str], tgt: Sequence[str]) -> str:
-        text = json.dumps([identity, list(src), list(tgt)], ensure_ascii=False)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return cache_key(identity, list(src), list(tgt))
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Alignment]:
-        conn = self._connection()
-        found = {}
-        for i in range(0, len(keys), 500):
-            chunk = list(keys[i : i + 500])
-            marks = ",".join("?" * len(chunk))
-            for key, value in conn.execute(f"SELECT key, value FROM alignments WHERE key IN ({marks})", chunk):
-                found[key] = _decode(value)
-        return found
+        return {k: _decode(v) for k, v in self.store.get_many(self.TABLE, keys).items()}
 
     def put_many(self, items: Iterable[tuple[str, Alignment]]) -> None:
-        conn = self._connection()
-        with conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO alignments (key, value) VALUES (?, ?)",
-                [(key, _encode(al)) for key, al in items],
-            )
+        self.store.put_many(self.TABLE, ((key, _encode(al)) for key, al in items))
 
     def __len__(self) -> int:
-        return self._connection().execute("SELECT COUNT(*) FROM alignments").fetchone()[0]
-
-    def __getstate__(self):  # connections do not cross processes
-        return {"path": self.path, "_conn": None, "_pid": None}
+        return self.store.count(self.TABLE)
 
     def close(self) -> None:
-        if self._conn is not None and self._pid == os.getpid():
-            self._conn.close()
-        self._conn = None
+        self.store.close()
 
 
 def _encode(al: Alignment) -> str:

@@ -260,3 +260,90 @@ def precision_reason(device: str | None = None) -> str:
     if flags:
         return f"CPU without {' or '.join(BF16_CPU_FLAGS)}"
     return "CPU capability reported by torch"
+
+
+# --------------------------------------------------------------------------- the one on-disk cache of model outputs
+
+
+class SQLiteStore:
+    """Key-value tables (text keys, text values) in one SQLite file: the cache every model user keeps its outputs
+    in (the aligner's alignments, the translator's translations).
+
+    WAL mode, so readers never block a writer; one connection per process (a store handed to a worker process
+    opens its own), shared by the threads of a process under a lock. SQLite does not work on network
+    filesystems: keep the file on a local disk (the Ray engine's workers run without one).
+    """
+
+    def __init__(self, path: str | os.PathLike, tables: tuple[str, ...], *, timeout: float = 120):
+        import threading
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for name in tables:
+            if not name.isidentifier():
+                raise ValueError(f"table name {name!r} is not an identifier")
+        self.tables, self.timeout = tuple(tables), timeout
+        self._conn = None
+        self._pid = None
+        self._lock = threading.Lock()
+
+    def _connection(self):
+        import sqlite3
+
+        if self._conn is None or self._pid != os.getpid():
+            conn = sqlite3.connect(self.path, timeout=self.timeout, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            for name in self.tables:
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {name} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.commit()
+            self._conn, self._pid = conn, os.getpid()
+        return self._conn
+
+    def _table(self, table: str) -> str:
+        if table not in self.tables:
+            raise KeyError(f"{self.path}: no table {table!r} (tables: {', '.join(self.tables)})")
+        return table
+
+    def get_many(self, table: str, keys) -> dict[str, str]:
+        """The stored values of those of ``keys`` that are present."""
+        table, keys, found = self._table(table), list(dict.fromkeys(keys)), {}
+        with self._lock:
+            conn = self._connection()
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(conn.execute(f"SELECT key, value FROM {table} WHERE key IN ({marks})", chunk))
+        return found
+
+    def put_many(self, table: str, items) -> None:
+        """Store ``(key, value)`` pairs (a key already present gets the new value)."""
+        table, rows = self._table(table), [(k, v) for k, v in items]
+        with self._lock:
+            conn = self._connection()
+            with conn:
+                conn.executemany(f"INSERT OR REPLACE INTO {table} (key, value) VALUES (?, ?)", rows)
+
+    def count(self, table: str) -> int:
+        table = self._table(table)
+        with self._lock:
+            return self._connection().execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+    def __getstate__(self):  # connections and locks do not cross processes
+        return {"path": self.path, "tables": self.tables, "timeout": self.timeout}
+
+    def __setstate__(self, state) -> None:
+        self.__init__(state["path"], state["tables"], timeout=state["timeout"])
+
+
+def cache_key(*parts) -> str:
+    """A SHA-256 key over JSON-encoded ``parts`` (lists and strings keep their boundaries: ``["a b"]`` and
+    ``["a", "b"]`` differ)."""
+    import json
+
+    return hashlib.sha256(json.dumps(list(parts), ensure_ascii=False).encode("utf-8")).hexdigest()

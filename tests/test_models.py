@@ -317,3 +317,58 @@ def test_the_translator_identity_uses_the_fingerprint(tiny_nllb, tmp_path):
 
 
 from test_translate import tiny_nllb  # noqa: E402,F401  (the tiny translation model fixture)
+
+
+# -- the one on-disk store ------------------------------------------------------------------------------
+
+
+def test_store_round_trip_across_instances_and_tables(tmp_path):
+    a = models.SQLiteStore(tmp_path / "c" / "s.sqlite", ("one", "two"))
+    a.put_many("one", [("k1", "v1"), ("k2", "v2")])
+    a.put_many("two", [("k1", "other")])
+    a.put_many("one", [("k1", "v1b")])  # replaces
+    b = models.SQLiteStore(tmp_path / "c" / "s.sqlite", ("one", "two"))
+    assert b.get_many("one", ["k1", "k2", "k3", "k1"]) == {"k1": "v1b", "k2": "v2"}
+    assert b.get_many("two", ["k1", "k2"]) == {"k1": "other"}
+    assert b.count("one") == 2 and b.count("two") == 1
+    with pytest.raises(KeyError, match="no table 'three'"):
+        b.get_many("three", ["k1"])
+
+
+def test_store_survives_pickling_and_many_keys(tmp_path):
+    import pickle
+
+    store = models.SQLiteStore(tmp_path / "s.sqlite", ("t",))
+    store.put_many("t", [(f"k{i}", str(i)) for i in range(1234)])  # more than one IN (...) batch
+    copy = pickle.loads(pickle.dumps(store))
+    got = copy.get_many("t", [f"k{i}" for i in range(0, 1300, 7)])
+    assert got == {f"k{i}": str(i) for i in range(0, 1234, 7)}
+
+
+def test_alignment_and_translation_caches_share_the_store(tmp_path):
+    from silver_ner.builders.translate import TranslationCache
+    from silver_ner.projection.aligner import AlignmentCache
+    from silver_ner.projection.protocols import Alignment
+
+    al = AlignmentCache(tmp_path)
+    tr = TranslationCache(tmp_path / "translations.sqlite")
+    assert isinstance(al.store, models.SQLiteStore) and isinstance(tr.store, models.SQLiteStore)
+    key = AlignmentCache.key("enc", ["a"], ["b"])
+    al.put_many([(key, Alignment.from_pairs([(0, 0)], [0.5]))])
+    assert AlignmentCache(tmp_path).get_many([key])[key].links == ((0, 0),)
+    tr.put_many("mt", "swa", "eng", [("Habari", "Hello")])
+    tr.mark_at_max_length("mt", "swa", "eng", ["Habari"])
+    again = TranslationCache(tmp_path / "translations.sqlite")
+    assert again.get_many("mt", "swa", "eng", ["Habari", "Kwaheri"]) == {"Habari": "Hello"}
+    assert again.at_max_length("mt", "swa", "eng", ["Habari", "Kwaheri"]) == {"Habari"}
+    assert again.get_many("mt", "swa", "fra", ["Habari"]) == {}
+
+
+def test_sqlite_is_used_by_the_store_only():
+    """One on-disk cache implementation: no other product module opens SQLite."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    users = sorted(str(p.relative_to(root)) for folder in ("projection", "builders", "students", "leaderboard", "publish", "silver_ner")
+                   for p in (root / folder).rglob("*.py") if re.search(r"^\s*(import sqlite3|from sqlite3)", p.read_text(encoding="utf-8"), re.M))
+    assert users == ["projection/models.py"]
