@@ -67,6 +67,8 @@ SOURCE_KINDS = ("parallel", "parallel-conll", "translate", "translated-conll", "
 MORE_SOURCE_PREFIX = "more_source:"  # files key of a further labelled source: more_source:<lang>
 BACKTRANSLATE_LABELS = ("project", "tagger")  # how a back-translation gets its labels
 BACKTRANSLATE_OPTIONS = ("batch_size", "num_beams", "max_length", "long_input")  # HFTranslator options
+# the build's steps in stages, in order (LanguageBuild.stage_steps): an engine may run each on other workers
+STEP_STAGES = ("prepare", "candidates", "backtranslate", "align", "finish")
 
 
 @dataclass
@@ -218,6 +220,9 @@ class BuildSpec:
     reference: str | None = None  # a labelled CoNLL file of the target side, line-parallel, to score the rows
     # target-language phrases the annotation puts at the start of a span, per entity type: {"LOC": [("jihar",)]}
     span_conventions: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    # cut, at a projected span's left edge, the target corpus's own frequent lower-case words (those in at least
+    # this share of its sentences: articles, prepositions); None: off
+    trim_frequent: float | None = None
     combine: str = "vote"  # how the projections of several sources of one target are combined
     min_votes: int = 1
     candidates_model: str | None = None  # a token-classification model whose target spans are the candidates
@@ -244,6 +249,19 @@ class BuildSpec:
                                  for k, v in sorted(self.span_conventions.items())}
         if self.reference is not None:
             self.reference = str(self.reference).replace("{lang}", self.lang)
+        if self.trim_frequent is not None:
+            if not 0 < self.trim_frequent <= 1:
+                raise UserError(f"--trim-frequent {self.trim_frequent}: expected a share of the sentences in (0, 1], e.g. 0.2")
+            if "trim_words" in self.method_params:
+                raise UserError("--trim-frequent computes trim_words from the target corpus: do not give both")
+            import inspect
+
+            from silver_ner.projection.methods import get_spec
+
+            ms = get_spec(self.method)
+            if "trim_words" not in inspect.signature(ms.func).parameters:
+                raise UserError(f"--trim-frequent: projection method {ms.name!r} does not trim spans; use a matching "
+                                "method (tuned-greedy, the default, ngram-*, spans-*)")
         if not 0 <= self.validation_fraction < 1:
             raise UserError(f"validation fraction must be in [0, 1), got {self.validation_fraction}")
         self.label_mapping = {k: (v.strip().upper() or None) if isinstance(v, str) else v
@@ -482,6 +500,7 @@ class LanguageBuild:
             raise ValueError("a 'pairs' source needs the pairs handed to LanguageBuild(pairs=...)")
         self._chunk_memo: dict[int, ChunkResult] = {}
         self._candidate_tagger = None
+        self._frequent_words: list[str] | None = None
         self._backtranslator = None
         self._backtranslation_tagger = None
         # options of the default aligner, e.g. {"num_threads": 1, "cache_dir": None} in an engine's worker
@@ -561,6 +580,8 @@ class LanguageBuild:
         if self._fingerprint is None:
             s = self.spec
             extra = [{"span_conventions": s.span_conventions}] if s.span_conventions else []
+            if s.trim_frequent is not None:
+                extra.append({"trim_frequent": s.trim_frequent})
             if (s.combine, s.min_votes) != ("vote", 1):
                 extra.append({"combine": s.combine, "min_votes": s.min_votes})
             if s.candidates_model:
@@ -609,8 +630,20 @@ class LanguageBuild:
     def projection(self) -> ProjectionStep:
         """The projection step of this spec (the injected ``method`` function, if any)."""
         s = self.spec
-        return ProjectionStep(s.method, params=dict(s.method_params), links=s.link_methods(), func=self._method,
+        params = dict(s.method_params)
+        if s.trim_frequent is not None:
+            params["trim_words"] = self.frequent_target_words()
+        return ProjectionStep(s.method, params=params, links=s.link_methods(), func=self._method,
                               combine=s.combine, min_votes=s.min_votes, union_ngrams=s.candidates_union)
+
+    def frequent_target_words(self) -> list[str]:
+        """With ``trim_frequent``: the target corpus's frequent lower-case words (over every pair of the
+        source stage, so the same list in every chunk and on every worker; computed once)."""
+        if self._frequent_words is None:
+            from silver_ner.projection.matching import frequent_lowercase_words
+
+            self._frequent_words = frequent_lowercase_words((p.target_tokens for p in self.pairs()), self.spec.trim_frequent)
+        return self._frequent_words
 
     def candidate_tagger(self):
         """The model that predicts candidate spans on the target sentences (loaded once)."""
@@ -649,35 +682,42 @@ class LanguageBuild:
             self._backtranslation_tagger = HFTagger(self.spec.backtranslate_tagger)
         return self._backtranslation_tagger
 
-    def backtranslation_steps(self, aligner: Aligner, proj: ProjectionStep) -> list[Step]:
-        """Back-translate, then label the back-translations (none without ``backtranslate_model``)."""
-        s = self.spec
-        if not s.backtranslate_model:
-            return []
-        if s.backtranslate_labels == "tagger":
-            label = LabelBacktranslation(proj, tagger=self.backtranslation_tagger(),
-                                         map_labels=MapLabels(s.labels, s.label_mapping))
-        else:
-            label = LabelBacktranslation(proj, aligner=aligner)
-        return [BackTranslate(self.backtranslator(), s.source.language, s.lang), label]
+    def stage_steps(self, stage: str, aligner: Aligner | None = None) -> list[Step]:
+        """The steps of one of :data:`STEP_STAGES` (``[]`` when the spec has none there); only that stage's
+        models load. ``prepare``: map labels, pre-filter; ``candidates``: tag candidates; ``backtranslate``:
+        back-translate (and label the back-translations with the tagger); ``align``: (label the
+        back-translations by projection,) align, with ``aligner`` (default this build's); ``finish``:
+        project, conventions, post-filter, rows."""
+        s, f = self.spec, self.spec.filters
+        if stage == "prepare":
+            return [MapLabels(s.labels, s.label_mapping), PreFilter(f.max_length_ratio)]
+        if stage == "candidates":
+            return [TagCandidates(self.candidate_tagger())] if s.candidates_model else []
+        if stage == "backtranslate":
+            if not s.backtranslate_model:
+                return []
+            steps: list[Step] = [BackTranslate(self.backtranslator(), s.source.language, s.lang)]
+            if s.backtranslate_labels == "tagger":
+                steps.append(LabelBacktranslation(self.projection(), tagger=self.backtranslation_tagger(),
+                                                  map_labels=MapLabels(s.labels, s.label_mapping)))
+            return steps
+        if stage == "align":
+            aligner = aligner if aligner is not None else self.aligner
+            proj = self.projection()
+            label = ([LabelBacktranslation(proj, aligner=aligner)]
+                     if s.backtranslate_model and s.backtranslate_labels != "tagger" else [])
+            return [*label, Align(aligner, proj)]
+        if stage == "finish":
+            return [Project(self.projection()), Conventions(s.span_conventions), PostFilter(f.drop_unprojected, f.min_score),
+                    ToRows(s.lang, s.label_names, s.method_name,
+                           functools.partial(split_of, validation_fraction=s.validation_fraction))]
+        raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STEP_STAGES)}")
 
     def steps(self, aligner: Aligner | None = None) -> list[Step]:
-        """The build's steps for one batch: map labels, pre-filter, align (with ``aligner``, default
-        this build's), project, conventions, post-filter, rows. See :mod:`silver_ner.builders.steps`."""
-        s, f = self.spec, self.spec.filters
-        proj = self.projection()
-        aligner = aligner if aligner is not None else self.aligner
-        return [
-            MapLabels(s.labels, s.label_mapping),
-            PreFilter(f.max_length_ratio),
-            *([TagCandidates(self.candidate_tagger())] if s.candidates_model else []),
-            *self.backtranslation_steps(aligner, proj),
-            Align(aligner, proj),
-            Project(proj),
-            Conventions(s.span_conventions),
-            PostFilter(f.drop_unprojected, f.min_score),
-            ToRows(s.lang, s.label_names, s.method_name, functools.partial(split_of, validation_fraction=s.validation_fraction)),
-        ]
+        """The build's steps for one batch, every stage of :data:`STEP_STAGES` in turn: map labels, pre-filter,
+        [tag candidates], [back-translate, label back-translation], align (with ``aligner``, default this
+        build's), project, conventions, post-filter, rows. See :mod:`silver_ner.builders.steps`."""
+        return [step for stage in STEP_STAGES for step in self.stage_steps(stage, aligner)]
 
     def _chunk_path(self, index: int) -> Path:
         return self.cache_dir / "rows" / self.fingerprint() / f"{self.chunk_size}-{index:05d}.json"
@@ -871,6 +911,8 @@ class LanguageBuild:
             "aligner": self.aligner_identity,
             "method": s.method_name,
             "method_params": dict(s.method_params),
+            **({"trim_frequent": {"share": s.trim_frequent, "words": self.frequent_target_words()}}
+               if s.trim_frequent is not None else {}),
             "filters": s.filters.active(),
             "validation_fraction": s.validation_fraction,
             "fingerprint": self.fingerprint(),

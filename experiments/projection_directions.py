@@ -27,7 +27,8 @@ A method is ``[LABEL=]NAME[@LAYER][:word|bpe][:LINKS][:key=value]...``: ``@6`` s
 encoder layer, ``bpe``/``word`` the token type, ``itermax``/``argmax``/``itermax+argmax`` the
 links (unset: the registered method's), ``key=value`` a method parameter (JSON value). The
 experiment-only ``trim_df=X`` cuts, at a span's left edge, words found in at least a share X
-of the target file's sentences. Default: the default method, the paper's n-gram greedy
+of the target file's sentences; ``trim_lower=X`` does so only for those of them written in lower case
+(``projection.matching.frequent_lowercase_words``, what ``silver-ner build --trim-frequent X`` uses). Default: the default method, the paper's n-gram greedy
 (``paper=ngram-greedy@6:bpe``), ``tuned-greedy`` with ``owned`` links, and that with
 ``trim_df=0.2``.
 
@@ -47,6 +48,7 @@ from pathlib import Path
 
 from silver_ner.builders.conll import check_parallel, read_conll
 from silver_ner.leaderboard.projection_eval import make_aligner
+from silver_ner.projection.matching import frequent_lowercase_words
 from silver_ner.projection.metrics import span_scores
 from silver_ner.projection.step import LabelledSource, ProjectionItem, ProjectionStep
 
@@ -199,6 +201,7 @@ def main() -> None:
     aligners: dict[tuple, object] = {}
     for label, name, params, setting in methods:
         trim_df = params.pop("trim_df", None)
+        trim_lower = params.pop("trim_lower", None)
         step = ProjectionStep(name, params=params, links=setting.get("links"))
         layer = setting.get("layer", step.layer)
         token_type = setting.get("token_type", step.token_type)
@@ -214,6 +217,9 @@ def main() -> None:
             if trim_df is not None:  # an experiment, not a method: words of the target corpus itself
                 run = ProjectionStep(name, params={**params, "trim_words": frequent_words(tgt, trim_df)},
                                      links=setting.get("links"))
+            elif trim_lower is not None:  # what `silver-ner build --trim-frequent X` passes (the target corpus's own words)
+                words = frequent_lowercase_words([x.tokens for x in tgt.sentences], trim_lower)
+                run = ProjectionStep(name, params={**params, "trim_words": words}, links=setting.get("links"))
             t0 = time.perf_counter()
             out = run.run(items, aligner)
             seconds = time.perf_counter() - t0
@@ -226,7 +232,8 @@ def main() -> None:
                 kinds.update(classify(g, p))
                 words.update(extra_words(x.tokens, g, p))
             row = {"method": label, "base": name,
-                   "params": params if trim_df is None else {**params, "trim_df": trim_df}, "layer": layer, "token_type": token_type,
+                   "params": {**params, **({"trim_df": trim_df} if trim_df is not None else {}),
+                              **({"trim_lower": trim_lower} if trim_lower is not None else {})}, "layer": layer, "token_type": token_type,
                    "links": "+".join(step.links), "source": s, "target": t,
                    "f1": round(sc["f1"], 4), "precision": round(sc["precision"], 4), "recall": round(sc["recall"], 4),
                    "ceiling": round(ceiling(src.sentences, tgt.sentences, [o.alignments[0] for o in out]), 4),

@@ -7,7 +7,8 @@ token-classification model predicted on the target; their class is ignored).
 
 from __future__ import annotations
 
-from typing import Collection, Sequence
+from collections import Counter
+from typing import Collection, Iterable, Sequence
 
 from .candidates import is_punct, ngram_candidates, pruned_ngram_candidates, score_candidates
 from .protocols import Alignment, ProjectionResult
@@ -74,6 +75,29 @@ def match(
     result.scores = [result.scores[i] for i in order]
     result.source_of = [result.source_of[i] for i in order]
     return result
+
+
+def frequent_lowercase_words(sentences: Iterable[Sequence[str]], share: float, min_lower: float = 0.9) -> list[str]:
+    """The corpus's own function words: words (lower-cased) found in at least ``share`` of the sentences
+    and written in lower case in at least ``min_lower`` of their occurrences past a sentence's first word
+    (a word of a script without case counts as lower case). The casing condition keeps frequent names
+    (*Commission*, *European*, *Comisión* in parliament proceedings) off the list; articles and
+    prepositions (*the, of*; *der, die*; *la, de*) stay. Sorted; used as ``trim_words``."""
+    if not 0 < share <= 1:
+        raise ValueError(f"share must be in (0, 1], got {share}")
+    df: Counter = Counter()
+    lower: Counter = Counter()
+    later: Counter = Counter()
+    n = 0
+    for tokens in sentences:
+        n += 1
+        df.update({w.lower() for w in tokens})
+        for w in tokens[1:]:
+            key = w.lower()
+            later[key] += 1
+            lower[key] += w == key
+    return sorted(w for w, c in df.items()
+                  if c >= share * n and later[w] and lower[w] >= min_lower * later[w])
 
 
 def trim_span(span: Span, tokens: Sequence[str], punct: bool = True, words: Collection[str] = ()) -> Span:

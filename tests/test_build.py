@@ -25,6 +25,7 @@ from silver_ner.builders.build import (
     split_of,
 )
 from silver_ner.builders.sources import SourcePair
+from silver_ner.projection.errors import UserError
 from silver_ner.projection.protocols import ProjectionResult
 from silver_ner.projection.spans import Span, tags_to_spans
 
@@ -749,3 +750,75 @@ def test_tagger_version_is_part_of_the_fingerprint_where_a_model_tags(tmp_path, 
     monkeypatch.setattr(tagger_module, "TAGGER_VERSION", tagger_module.TAGGER_VERSION + "-next")
     assert fp(tagged) != before["tagged"]
     assert fp(gold) == before["gold"]
+
+
+class ArticleAligner:
+    """Links identical words, and the German noun 'Kommission' to the article before 'Commission' too (as
+    subword links from a case-marked noun do)."""
+
+    identity = "article"
+
+    def align(self, pairs):
+        from silver_ner.projection.protocols import Alignment
+
+        out = []
+        for s, t in pairs:
+            links = [(i, j) for i, a in enumerate(s) for j, b in enumerate(t) if a.lower() == b.lower()]
+            for i, a in enumerate(s):
+                if a == "Kommission":
+                    links += [(i, j) for j, b in enumerate(t) if b == "Commission"]
+                    links += [(i, j - 1) for j, b in enumerate(t) if b == "Commission" and j and t[j - 1] == "the"]
+            out.append(Alignment.from_pairs(sorted(set(links))))
+        return out
+
+    def align_methods(self, pairs, methods):
+        return {m: self.align(pairs) for m in methods}
+
+
+ARTICLE_PAIRS = [
+    pair(0, "heute tagte die Kommission", "O O O B-ORG", "today the Commission met"),
+    pair(1, "gestern sprach die Kommission", "O O O B-ORG", "yesterday the Commission spoke"),
+    pair(2, "Anna sah Berlin", "B-PER O B-LOC", "Anna saw the city of Berlin"),
+]
+
+
+def article_build(tmp_path, **kw):
+    spec = BuildSpec("xx", SourceSpec("pairs"), method="tuned-greedy", validation_fraction=0, **kw)
+    return LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=ArticleAligner(), pairs=ARTICLE_PAIRS)
+
+
+def test_trim_frequent_cuts_the_corpus_articles_at_the_left_edge(tmp_path):
+    def spans(lb):
+        names = lb.spec.label_names
+        return [tags_to_spans([names[t] for t in row["ner_tags"]]) for _, _, row in lb.rows(range(lb.num_chunks()))]
+
+    plain = article_build(tmp_path / "a")
+    assert spans(plain)[:2] == [[Span(1, 3, "ORG")], [Span(1, 3, "ORG")]]  # 'the Commission'
+    trimmed = article_build(tmp_path / "b", trim_frequent=0.5)
+    assert trimmed.frequent_target_words() == ["the"]  # in all three targets, always lower case
+    assert spans(trimmed)[:2] == [[Span(2, 3, "ORG")], [Span(2, 3, "ORG")]]  # 'Commission'
+    assert spans(trimmed)[2] == spans(plain)[2]
+    assert trimmed.fingerprint() != plain.fingerprint()
+    entry = trimmed.config_entry()
+    assert entry["trim_frequent"] == {"share": 0.5, "words": ["the"]}
+
+
+def test_trim_frequent_errors():
+    with pytest.raises(UserError, match="expected a share"):
+        BuildSpec("xx", SourceSpec("pairs"), trim_frequent=1.5)
+    with pytest.raises(UserError, match="'heuristic' does not trim spans"):
+        BuildSpec("xx", SourceSpec("pairs"), method="heuristic", trim_frequent=0.2)
+    with pytest.raises(UserError, match="do not give both"):
+        BuildSpec("xx", SourceSpec("pairs"), trim_frequent=0.2, method_params={"trim_words": ["the"]})
+
+
+def test_frequent_lowercase_words_keeps_capitalised_names_off():
+    from silver_ner.projection.matching import frequent_lowercase_words
+
+    sents = [s.split() for s in ("The Commission said the plan works", "the Commission and the Council",
+                                 "we thank the Commission", "Commission members of the house")]
+    assert frequent_lowercase_words(sents, 0.75) == ["the"]  # 'commission' is as frequent but capitalised
+    assert frequent_lowercase_words(sents, 0.5) == ["the"]
+    assert "commission" in frequent_lowercase_words(sents, 0.75, min_lower=0.0)
+    with pytest.raises(ValueError):
+        frequent_lowercase_words(sents, 0)

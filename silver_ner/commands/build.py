@@ -185,6 +185,7 @@ def specs_from_args(args):
                   combine=getattr(args, "combine", "vote"), min_votes=getattr(args, "min_votes", 1),
                   candidates_model=getattr(args, "candidates_from", None),
                   candidates_union=getattr(args, "candidates_union_ngrams", False),
+                  trim_frequent=getattr(args, "trim_frequent", None),
                   **_backtranslation_options(args))
         for lang in langs
     ]
@@ -356,6 +357,10 @@ def register(sub) -> None:
     pr.add_argument("--backtranslate-param", action="append", metavar="KEY=VALUE",
                     help="with --backtranslate: translator option num_beams, max_length, batch_size or long_input "
                          "(default split: long targets translated in pieces); repeatable")
+    pr.add_argument("--trim-frequent", type=float, metavar="SHARE", default=None,
+                    help="cut, at a projected span's left edge, the target corpus's own frequent lower-case words "
+                         "(in at least SHARE of its sentences: articles, prepositions), e.g. 0.2; off by default "
+                         "(see docs/projection.md, Every direction)")
     pr.add_argument("--combine", choices=("vote", "nested-vote"), default="vote",
                     help="with --more-source: combine the sources' projections by votes, or first narrow each span "
                          "to a same-type span another source proposes inside it (default vote)")
