@@ -558,12 +558,13 @@ class LanguageBuild:
 
     @staticmethod
     def _model_identity(model: str | None) -> str | None:
-        """A model named by id as it is; a local folder by its path and the digest of its files."""
-        if model is not None and Path(model).expanduser().is_dir():
-            from silver_ner.projection.models import fingerprint
+        """A model's content identity (:func:`silver_ner.projection.models.model_identity`: folder name or Hub
+        id, with the digest of its files)."""
+        if model is None:
+            return None
+        from silver_ner.projection.models import model_identity
 
-            return f"{Path(model).expanduser().resolve()}@{fingerprint(Path(model).expanduser())}"
-        return model
+        return model_identity(model)
 
     @classmethod
     def _tagger_identity(cls, model: str | None) -> str | None:

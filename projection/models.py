@@ -167,6 +167,20 @@ def fingerprint(path: str | os.PathLike) -> str:
 # --------------------------------------------------------------------------- where and how it runs
 
 
+def model_identity(name_or_path: str | os.PathLike, *, revision: str | None = None,
+                   hub_cache_dir: str | os.PathLike | None = None) -> str:
+    """``NAME@DIGEST``: what a model is, for cache keys and provenance. A local folder is named by its folder
+    name, a Hub id by the id (and ``@revision`` when given); the digest is :func:`fingerprint` of the files in
+    both cases (a Hub id is first found in, or fetched into, the Hub cache by :func:`resolve_model`), so
+    a moved folder keeps its identity and a Hub repository whose files changed gets a new one."""
+    value = os.fspath(name_or_path)
+    path = Path(value).expanduser()
+    if path.is_dir():
+        return f"{path.resolve().name}@{fingerprint(path)}"
+    local = resolve_model(value, revision=revision, hub_cache_dir=hub_cache_dir)
+    return f"{value}{'@' + revision if revision else ''}@{fingerprint(local)}"
+
+
 def pick_device(requested: str | None = None) -> str:
     """``requested`` when it can run here; ``None``/``"auto"``: ``"cuda"`` when available, else ``"cpu"``."""
     value = (requested or "auto").strip().lower()

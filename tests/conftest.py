@@ -86,6 +86,29 @@ def tiny_m2m100(tmp_path_factory):
     return str(build_tiny_m2m100(tmp_path_factory.mktemp("tiny-m2m100")))
 
 
+@pytest.fixture
+def fake_hub_models(monkeypatch, tmp_path_factory):
+    """Hub ids resolve to small local folders, one per id, instead of the Hub (for tests whose models are fakes
+    named by an id): content identities can be computed offline."""
+    from silver_ner.projection import models
+
+    real = models.resolve_model
+    root = tmp_path_factory.mktemp("fake-hub")
+
+    def resolve(name, **kw):
+        from pathlib import Path
+
+        if Path(str(name)).expanduser().is_dir():
+            return real(name, **kw)
+        folder = root / str(name).replace("/", "--")
+        folder.mkdir(exist_ok=True)
+        (folder / "config.json").write_text('{"name": "%s"}' % name, encoding="utf-8")
+        return folder
+
+    monkeypatch.setattr(models, "resolve_model", resolve)
+    return root
+
+
 # -- fake aligners ---------------------------------------------------------------------------------
 
 

@@ -128,7 +128,7 @@ def test_projected_labels_go_through_the_back_translation(files, tiny_m2m100, tm
     assert st["entities"] == sum(len(tags_to_spans(names(lb, r["source_ner_tags"]))) for r in rows)
 
 
-def test_tagger_labels_the_back_translation(files, tiny_m2m100, tmp_path):
+def test_tagger_labels_the_back_translation(fake_hub_models, files, tiny_m2m100, tmp_path):
     spec = spec_for(files, tiny_m2m100, backtranslate_labels="tagger", backtranslate_tagger="first-words-model")
     lb = LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=PositionAligner())
     lb._backtranslation_tagger = tagger = FirstWordsTagger()
@@ -174,7 +174,7 @@ def test_outputs_cut_at_max_length_are_counted(files, tiny_m2m100, tmp_path):
     assert all(json.loads(r["origin"])["backtranslation"]["cut_at_max_length"] for r in rows)
 
 
-def test_fingerprint_covers_the_back_translation(files, tiny_m2m100, tmp_path):
+def test_fingerprint_covers_the_back_translation(fake_hub_models, files, tiny_m2m100, tmp_path):
     from tiny_models import build_tiny_m2m100
 
     def fp(**kw):

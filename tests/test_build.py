@@ -388,7 +388,12 @@ class EchoTranslator:
 def test_translate_source_goes_through_the_translator(tmp_path, monkeypatch):
     from silver_ner.builders import translate
 
+    from silver_ner.projection import models
+
     monkeypatch.setattr(translate, "HFTranslator", EchoTranslator)
+    (tmp_path / "hub-model").mkdir()
+    (tmp_path / "hub-model" / "config.json").write_text("{}", encoding="utf-8")
+    monkeypatch.setattr(models, "resolve_model", lambda name, **kw: tmp_path / "hub-model")  # a Hub id's snapshot
     spec = BuildSpec("yor", SourceSpec("translate", {"source_gold": str(SAMPLES_DIR / "eng.conll")}, model="m",
                                        params={"num_beams": 2}), method="naive")
     lb = make_build(spec, tmp_path)
@@ -732,7 +737,7 @@ def test_a_forked_worker_gets_the_signal_dispositions_from_before_the_build():
     assert all(signal.getsignal(sig) is h for sig, h in before.items())
 
 
-def test_tagger_version_is_part_of_the_fingerprint_where_a_model_tags(tmp_path, monkeypatch):
+def test_tagger_version_is_part_of_the_fingerprint_where_a_model_tags(fake_hub_models, tmp_path, monkeypatch):
     """Builds whose source side (or candidates) a model tags are not reused after the tagger changes; builds
     from gold labels are."""
     import silver_ner.builders.tagger as tagger_module

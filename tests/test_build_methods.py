@@ -137,7 +137,7 @@ def test_more_sources_need_numbered_targets():
         SourceSpec("translated-conll", {"source_gold": "a", "translated_conll": "b", MORE_SOURCE_PREFIX + "spa": "c"})
 
 
-def test_candidates_from_a_model_are_matched(files, tmp_path):
+def test_candidates_from_a_model_are_matched(fake_hub_models, files, tmp_path):
     spec = BuildSpec("deu", SourceSpec("parallel-conll", {"source_gold": str(files["en"]), "target_conll": str(files["de"])}),
                      method="spans-exact", validation_fraction=0, candidates_model="fixed-model")
     lb = LanguageBuild(spec, cache_dir=tmp_path / "cache", aligner=SameWordAligner())

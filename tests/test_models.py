@@ -90,8 +90,14 @@ def test_the_build_cache_keys_use_the_fingerprint(tmp_path, monkeypatch):
     from silver_ner.projection import encoder
 
     folder = _folder(tmp_path / "tagger")
-    assert build.LanguageBuild._model_identity(str(folder)) == f"{folder.resolve()}@{models.fingerprint(folder)}"
-    assert build.LanguageBuild._model_identity("owner/hub-model") == "owner/hub-model"
+    assert build.LanguageBuild._model_identity(str(folder)) == f"tagger@{models.fingerprint(folder)}"
+    moved = tmp_path / "elsewhere" / "tagger"
+    shutil.copytree(folder, moved)
+    assert build.LanguageBuild._model_identity(str(moved)) == build.LanguageBuild._model_identity(str(folder))
+    # a Hub id: the files of its snapshot in the Hub cache
+    monkeypatch.setattr(models, "resolve_model", lambda name, **kw: folder)
+    assert build.LanguageBuild._model_identity("owner/hub-model") == f"owner/hub-model@{models.fingerprint(folder)}"
+    assert models.model_identity("owner/hub-model", revision="v1") == f"owner/hub-model@v1@{models.fingerprint(folder)}"
     enc = _folder(tmp_path / "enc")
     monkeypatch.setattr(encoder, "resolve_encoder", lambda name: str(enc))
     assert build._embedder_identity("float32") == f"meanpool:enc@{models.fingerprint(enc)}:precision=float32"
@@ -372,3 +378,10 @@ def test_sqlite_is_used_by_the_store_only():
     users = sorted(str(p.relative_to(root)) for folder in ("projection", "builders", "students", "leaderboard", "publish", "silver_ner")
                    for p in (root / folder).rglob("*.py") if re.search(r"^\s*(import sqlite3|from sqlite3)", p.read_text(encoding="utf-8"), re.M))
     assert users == ["projection/models.py"]
+
+
+def test_an_unreachable_hub_model_is_one_user_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    with pytest.raises(UserError, match="owner/not-cached-anywhere: not a local model folder"):
+        models.model_identity("owner/not-cached-anywhere")
