@@ -78,7 +78,8 @@ class ConfigEntry(_Record):
     ``stats``, ``source``, ``method`` and ``fingerprint`` are required; the other keys a build
     always writes (``splits`` ... ``sources``) are ``None`` in a manifest of an older build that
     lacks them; ``backtranslation``, ``span_conventions``, ``reference`` and ``seconds`` are
-    written only when the build has them.
+    written only when the build has them. ``parts`` is written by :mod:`~silver_ner.builders.assemble`
+    only: the entry of each build folder the config's rows come from, as that folder's manifest has it.
     """
 
     path: str
@@ -101,6 +102,7 @@ class ConfigEntry(_Record):
     span_conventions: dict[str, list[str]] | None = None
     reference: dict[str, Any] | None = None  # the score against reference labels
     seconds: float | None = None
+    parts: list[dict[str, Any]] | None = None  # an assembled config: one entry per build folder whose rows it holds
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know, kept as read
     null_keys: tuple[str, ...] = field(default=(), repr=False, compare=False)  # optional keys read as null
 
@@ -123,12 +125,14 @@ class ConfigEntry(_Record):
 
 @dataclass(kw_only=True)
 class Manifest(_Record):
-    """A build folder's manifest: format, the silver-ner version and time that built it, one entry per language."""
+    """A build folder's manifest: format, the silver-ner version and time that built it, one entry per language
+    (and, for a folder made by :mod:`~silver_ner.builders.assemble`, the build folders it holds)."""
 
     format: str = MANIFEST_FORMAT
     silver_ner_version: str | None = None
     created: str | None = None  # ISO time, UTC
     configs: dict[str, ConfigEntry] = field(default_factory=dict)
+    assembled_from: list[dict[str, Any]] | None = None  # an assembled folder: the build folders it was made from
     extra: dict[str, Any] = field(default_factory=dict)
     null_keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
 

@@ -84,7 +84,8 @@ class BuiltDataset:
         """Declare the licence of the user sources whose licence the build did not record."""
         if license_id:
             for cfg in self.configs.values():
-                cfg.meta["sources"] = [{**rec, "license": rec.get("license") or license_id} for rec in config_sources(cfg.meta)]
+                for meta in [cfg.meta] + list(cfg.meta.get("parts") or []):  # an assembled config's parts too
+                    meta["sources"] = [{**rec, "license": rec.get("license") or license_id} for rec in config_sources(meta)]
         return self
 
     @property
@@ -254,6 +255,28 @@ def _card_data(built: BuiltDataset, license_id: str, dataset_info: list[dict], p
     )
 
 
+def _config_view(m: dict) -> dict:
+    """What the card shows of a manifest config entry (or of one part of an assembled one)."""
+    stats = m.get("stats") or {}
+    return {
+        "label_names": m.get("label_names", []),
+        "entities": stats.get("entities_per_class", {}),
+        "sentences_in": stats.get("sentences_in"),
+        "sentences_out": stats.get("sentences_out"),
+        "projection_rate": stats.get("projection_rate"),
+        "filters": stats.get("filters", {}),
+        "source": _describe(m.get("source", {})),
+        "target_source": _describe(m.get("target_source", {})),
+        "aligner": _describe(m.get("aligner", "")),
+        "method": m.get("method", ""),
+        "method_params": _describe(m.get("method_params", {})) or "defaults",
+        "label_mapping": _describe({k: v or "dropped" for k, v in (m.get("label_mapping") or {}).items()}),
+        "fingerprint": m.get("fingerprint", ""),
+        "reference": m.get("reference") if isinstance(m.get("reference"), dict) else None,
+        "sources": ", ".join(f"{rec['name']} ({rec.get('license') or 'licence not recorded'})" for rec in config_sources(m)),
+    }
+
+
 def render_dataset_card(
     built: BuiltDataset,
     repo_id: str,
@@ -273,27 +296,15 @@ def render_dataset_card(
     data = _card_data(built, license_id, infos, pretty_name)
     configs = []
     for lang, cfg in built.configs.items():
-        m = cfg.meta
-        stats = m.get("stats", {})
         configs.append({
             "lang": lang,
             "train": cfg.num_rows.get("train", 0),
             "validation": cfg.num_rows.get("validation", 0),
-            "label_names": m.get("label_names", []),
-            "entities": stats.get("entities_per_class", {}),
-            "sentences_in": stats.get("sentences_in"),
-            "sentences_out": stats.get("sentences_out"),
-            "projection_rate": stats.get("projection_rate"),
-            "filters": stats.get("filters", {}),
-            "source": _describe(m.get("source", {})),
-            "target_source": _describe(m.get("target_source", {})),
-            "aligner": _describe(m.get("aligner", "")),
-            "method": m.get("method", ""),
-            "method_params": _describe(m.get("method_params", {})) or "defaults",
-            "label_mapping": _describe({k: v or "dropped" for k, v in (m.get("label_mapping") or {}).items()}),
-            "fingerprint": m.get("fingerprint", ""),
-            "reference": m.get("reference") if isinstance(m.get("reference"), dict) else None,
-            "sources": ", ".join(f"{rec['name']} ({rec.get('license') or 'licence not recorded'})" for rec in config_sources(m)),
+            **_config_view(cfg.meta),
+            "parts": [{"build": part.get("build", "?"), "id_prefix": part.get("id_prefix"),
+                       "silver_ner_version": part.get("silver_ner_version"), "created": part.get("created"),
+                       "rows": ", ".join(f"{s} {n}" for s, n in (part.get("num_rows") or {}).items()),
+                       **_config_view(part)} for part in cfg.meta.get("parts") or []],
         })
     sources = [{**rec, "files": ", ".join(rec.get("files", [])), "roles": ", ".join(rec.get("roles", [])),
                 "in_data": in_data(rec), "nc": in_data(rec) and "nc" in source_flags(rec)} for rec in built.sources]
@@ -313,6 +324,7 @@ def render_dataset_card(
         non_commercial=[rec["name"] for rec in sources if rec["nc"]],
         silver_ner_version=built.meta.get("silver_ner_version", "unknown"),
         built=built.meta.get("created", "unknown"),
+        assembled_from=built.meta.get("assembled_from") or [],
         paper_citation=PAPER_CITATION,
         source_citations=_citations(built),
     )
@@ -322,19 +334,26 @@ def _quality_table(built: BuiltDataset, quality: dict[str, Any] | None) -> dict[
     """Figures passed in, plus each config's own measurement against gold target labels (``reference``)."""
     table = dict(quality or {})
     for lang, cfg in built.configs.items():
-        ref = cfg.meta.get("reference")
-        if isinstance(ref, dict) and isinstance(ref.get("f1"), (int, float)):
-            gold = portable_path(str(ref.get("file", "gold")))
-            table[f"{lang}: projected vs gold {gold} ({ref.get('sentences', '?')} sentences), F1"] = ref["f1"]
+        measured = [(lang, cfg.meta)] + [(f"{lang} ({p.get('build', '?')})", p) for p in cfg.meta.get("parts") or []]
+        for name, meta in measured:
+            ref = meta.get("reference")
+            if isinstance(ref, dict) and isinstance(ref.get("f1"), (int, float)):
+                gold = portable_path(str(ref.get("file", "gold")))
+                table[f"{name}: projected vs gold {gold} ({ref.get('sentences', '?')} sentences), F1"] = ref["f1"]
     return table
 
 
 def _content(built: BuiltDataset) -> dict:
-    return {
-        lang: {"rows": cfg.num_rows, "label_names": list(cfg.meta["label_names"]), "sha256": cfg.content_hash(),
-               "fingerprint": cfg.meta.get("fingerprint")}
-        for lang, cfg in built.configs.items()
-    }
+    """The content identity per config; an assembled config also names its parts (build folder, fingerprint,
+    rows), so a model trained on one of those build folders can name the release (``publish model --dataset-repo``)."""
+    content = {}
+    for lang, cfg in built.configs.items():
+        content[lang] = {"rows": cfg.num_rows, "label_names": list(cfg.meta["label_names"]), "sha256": cfg.content_hash(),
+                         "fingerprint": cfg.meta.get("fingerprint")}
+        if cfg.meta.get("parts"):
+            content[lang]["parts"] = [{"build": p.get("build"), "fingerprint": p.get("fingerprint"), "rows": p.get("num_rows"),
+                                       "manifest_sha256": p.get("manifest_sha256")} for p in cfg.meta["parts"]]
+    return content
 
 
 def plan_dataset(

@@ -27,7 +27,7 @@ from silver_ner.publish.cards import (
     template_path,
 )
 from silver_ner.publish.hub import RELEASE_FORMAT, RELEASE_MANIFEST, PublishError, ReleaseResult, history_with, hub_errors
-from silver_ner.publish.hub import open_release, read_json_file, release
+from silver_ner.publish.hub import Hub, open_release, read_json_file, release
 from silver_ner.publish.versions import Version, check_repo_id, parse_version
 
 EVAL_FILE = "eval_results.json"
@@ -142,6 +142,57 @@ def _training_data(training: dict | None) -> list[dict]:
     return [data] if isinstance(data, dict) else list(data)
 
 
+def parse_dataset_repo(text: str) -> tuple[str, str]:
+    """``ORG/NAME@REVISION`` → (repo id, revision); a :class:`UserError` naming the option otherwise."""
+    repo, sep, revision = str(text).partition("@")
+    if not sep or not revision.strip():
+        raise UserError(f"--dataset-repo {text!r}: expected ORG/NAME@REVISION, e.g. my-org/silver-ner@v1.0.0")
+    check_repo_id(repo)
+    return repo, revision.strip()
+
+
+def link_release(training: dict | None, repo: str, revision: str, release: dict | None) -> dict:
+    """The training record with each local build folder that went into the dataset release ``repo@revision``
+    marked ``published`` (repo, revision, config, and the release's part it is).
+
+    ``release`` is the release manifest (``silver_ner_release.json``) at that revision: a local item matches
+    the part of its config whose build manifest has the item's ``build_manifest_sha256`` (the very folder it
+    was trained on), else the config, or part, whose build fingerprint equals its ``build_fingerprint``.
+    ``None`` (a dry run: no network) marks every local build item, unchecked. A release holding none of the
+    local training data is a :class:`UserError`.
+    """
+    record = json.loads(json.dumps(training or {}))
+    items = _training_data(record)
+    local = [d for d in items if d.get("source") == "local"]
+    if not local:
+        raise UserError(f"--dataset-repo {repo}@{revision}: the model's training record names no local build folder "
+                        "(its training data are named as they are)")
+    content = (release or {}).get("content") or {}
+    matched = 0
+    for item in local:
+        part = None
+        if release is None:
+            part = {"checked": False}
+        else:
+            cfg = content.get(item.get("config")) or {}
+            fp, sha = item.get("build_fingerprint"), item.get("build_manifest_sha256")
+            candidates = cfg.get("parts") or ([{"build": None, "fingerprint": cfg.get("fingerprint")}] if cfg else [])
+            # the very build folder (its manifest's sha256), else a build of the same fingerprint (the same rows)
+            found = next((c for c in candidates if sha and c.get("manifest_sha256") == sha), None) or \
+                next((c for c in candidates if fp and c.get("fingerprint") == fp), None)
+            if found is not None:
+                part = {"checked": True, **({"build": found["build"]} if found.get("build") else {})}
+        if part is not None:
+            item["published"] = {"repo": repo, "revision": revision, "config": item.get("config"), **part}
+            matched += 1
+    if not matched:
+        names = ", ".join(f"{portable_path(str(d.get('path', '?')))} (config {d.get('config')}, build fingerprint "
+                          f"{d.get('build_fingerprint', 'not recorded')})" for d in local)
+        raise UserError(f"--dataset-repo {repo}@{revision}: the release holds none of the model's training data ({names})")
+    record["training_data"] = items
+    return record
+
+
 def _base_model(model: ModelFolder, base_model: str | None) -> tuple[str | None, str]:
     """(Hub id for ``base_model`` metadata or None, the name shown in the card)."""
     enc = (model.training or {}).get("base_encoder") or {}
@@ -218,6 +269,7 @@ def render_model_card(model: ModelFolder, repo_id: str, version: Version, *, his
     hub_base, base_name = _base_model(model, base_model)
     data_items = _training_data(model.training)
     hub_datasets = [d["repo"] for d in data_items if d.get("repo") and d.get("source", "hub") == "hub"]
+    hub_datasets += [d["published"]["repo"] for d in data_items if isinstance(d.get("published"), dict)]
     sources, unknown = training_sources(model.training)
     license_id = license or _model_license(sources, unknown)
     extra = {}
@@ -278,7 +330,14 @@ class ModelPlan:
     def describe(self) -> str:
         m = self.model
         lines = [f"model {self.repo_id} version {self.version} (tag {self.version.tag}), licence {self.card.data.license}",
-                 f"labels: {', '.join(m.labels)}",
+                 f"labels: {', '.join(m.labels)}"]
+        for d in _training_data(m.training):
+            pub = d.get("published")
+            if isinstance(pub, dict):
+                how = "checked against its release manifest" if pub.get("checked") else "not checked: dry run, no network"
+                lines.append(f"training data {portable_path(str(d.get('path', '?')))} (config {d.get('config')}) named as "
+                             f"{pub['repo']}@{pub['revision']} config {pub.get('config')} ({how})")
+        lines += [
                  f"evaluation records: {len(m.records)}" + ("" if m.records else " (the card says the model was not evaluated)"),
                  "files:"]
         lines += [f"  {f}" for f in self.files]
@@ -288,13 +347,20 @@ class ModelPlan:
 
 
 def plan_model(folder: str | Path, repo_id: str, version: str | Version, *, history: list[dict] | None = None,
-               license: str | None = None, base_model: str | None = None, languages: list[str] | None = None) -> ModelPlan:
-    """Check the folder, render and check the card, list the files; no network."""
+               license: str | None = None, base_model: str | None = None, languages: list[str] | None = None,
+               dataset_repo: str | None = None, dataset_release: dict | None = None) -> ModelPlan:
+    """Check the folder, render and check the card, list the files; no network.
+
+    ``dataset_repo`` (``ORG/NAME@REVISION``): the dataset release that holds the model's local training
+    builds, checked against ``dataset_release`` (its release manifest; ``None``: not checked).
+    """
     from datetime import datetime, timezone
 
     check_repo_id(repo_id)
     version = version if isinstance(version, Version) else parse_version(version)
     model = load_model_folder(folder)
+    if dataset_repo:
+        model.training = link_release(model.training, *parse_dataset_repo(dataset_repo), dataset_release)
     content = model.content()
     best = max((r["metrics"]["f1"] for r in model.records), default=None)
     entry = {"version": str(version), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
@@ -309,20 +375,32 @@ def plan_model(folder: str | Path, repo_id: str, version: str | Version, *, hist
 def publish_model(folder: str | Path, repo_id: str, version: str, *, private: bool = False, branch: bool = False,
                   license: str | None = None, base_model: str | None = None, languages: list[str] | None = None,
                   token: str | None = None, dry_run: bool = False, revision: str | None = None,
-                  commit_message: str | None = None, create_pr: bool = False) -> tuple[ReleaseResult, ModelPlan]:
+                  commit_message: str | None = None, create_pr: bool = False,
+                  dataset_repo: str | None = None) -> tuple[ReleaseResult, ModelPlan]:
     """Publish a trained student as version ``version`` of ``repo_id`` (one commit, verified, then tagged).
 
-    ``revision``: the branch to commit to; ``commit_message``: the commit's summary.
+    ``revision``: the branch to commit to; ``commit_message``: the commit's summary; ``dataset_repo``
+    (``ORG/NAME@REVISION``): the dataset release that holds the local build folders the model was trained
+    on, read from the Hub and named in the card for the builds it holds (see :func:`link_release`).
     """
     from huggingface_hub import CommitOperationAdd
 
-    opts = dict(license=license, base_model=base_model, languages=languages)
+    opts = dict(license=license, base_model=base_model, languages=languages, dataset_repo=dataset_repo)
     plan = plan_model(folder, repo_id, version, **opts)
     v = plan.version
     if dry_run:
         return ReleaseResult(repo_id, "model", str(v), v.tag, "dry-run"), plan
+    if dataset_repo:  # check the release now: the card names it only for the builds it holds
+        data_repo, data_revision = parse_dataset_repo(dataset_repo)
+        manifest = Hub(token).read_json(data_repo, "dataset", RELEASE_MANIFEST, data_revision)
+        if not manifest:
+            raise UserError(f"--dataset-repo {dataset_repo}: no {RELEASE_MANIFEST} at {data_revision} "
+                            "(not a dataset released by silver-ner publish dataset)")
+        opts["dataset_release"] = manifest
+        plan = plan_model(folder, repo_id, version, **opts)
     hub, tags, history = open_release(token, repo_id, "model", plan.card, plan.history_entry)
-    card = plan.card = render_model_card(plan.model, repo_id, v, history=history, **opts)
+    card = plan.card = render_model_card(plan.model, repo_id, v, history=history, license=license, base_model=base_model,
+                                         languages=languages)
     require_valid(card, "model", f"model {repo_id}", sources=training_sources(plan.model.training)[0])
 
     def upload(revision: str | None) -> str:

@@ -1,4 +1,5 @@
-"""`silver-ner publish dataset|model|results`: versioned releases to a Hub (registered by :mod:`silver_ner.cli`).
+"""`silver-ner publish dataset|model|results`: versioned releases to a Hub (registered by :mod:`silver_ner.cli`);
+`silver-ner publish assemble`: one release folder from several build folders (no network).
 
 The Hub is the one in ``HF_ENDPOINT`` (default https://huggingface.co); the token comes from
 ``HF_TOKEN`` or the ``huggingface_hub`` login and is never printed.
@@ -43,12 +44,23 @@ def register(sub) -> None:
     p.add_argument("--pretty-name", help="title of the dataset card")
     p.set_defaults(func=run_dataset)
 
+    p = kinds.add_parser("assemble", help="write one release folder from several build folders (configs of the same "
+                                          "language concatenated); publish it with `publish dataset`")
+    p.add_argument("output", type=Path, help="release folder to write (new, or a previous release folder to replace)")
+    p.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="folders written by `silver-ner build`")
+    p.add_argument("--config", action="append", metavar="LANG",
+                   help="only this language (repeatable, or comma-separated); default every config of every DIR")
+    p.set_defaults(func=run_assemble)
+
     p = kinds.add_parser("model", help="publish a trained student model folder with its model card")
     p.add_argument("dir", type=Path, help="folder saved with save_pretrained (model + tokenizer)")
     _common(p)
     p.add_argument("--license", help="Hub licence id (default: inherited from the training data)")
     p.add_argument("--base-model", help="Hub id of the base encoder when the training record lacks it")
     p.add_argument("--language", action="append", help="language code of the model (repeatable; added to those in the records)")
+    p.add_argument("--dataset-repo", metavar="ORG/NAME@REVISION",
+                   help="a silver dataset release (e.g. my-org/silver-ner@v1.0.0) holding the local build folders the "
+                        "model was trained on: the card names it as the training data (checked against its release manifest)")
     p.set_defaults(func=run_model)
 
     p = kinds.add_parser("results", help="publish leaderboard records as a small versioned dataset")
@@ -104,12 +116,23 @@ def run_dataset(args) -> int:
     return _report(args, result, plan)
 
 
+def run_assemble(args) -> int:
+    from silver_ner.builders.assemble import assemble, describe
+
+    langs = [lang.strip() for item in args.config or [] for lang in item.split(",") if lang.strip()] or None
+    manifest = assemble(args.output, args.dirs, langs=langs)
+    print(describe(manifest))
+    print(f"wrote {args.output} ({len(manifest.configs)} configs from {len(args.dirs)} build folders)")
+    return 0
+
+
 def run_model(args) -> int:
     from silver_ner.publish.model import publish_model
 
     result, plan = _guard(lambda: publish_model(
         args.dir, args.repo, args.version, private=args.private, branch=args.branch, license=args.license,
-        base_model=args.base_model, languages=args.language, dry_run=args.dry_run, **_release_options(args)), args)
+        base_model=args.base_model, languages=args.language, dataset_repo=args.dataset_repo, dry_run=args.dry_run,
+        **_release_options(args)), args)
     return _report(args, result, plan)
 
 
