@@ -181,6 +181,12 @@ def main() -> None:
     ap.add_argument("--methods", default="tuned-greedy,paper=ngram-greedy@6:bpe,owned=tuned-greedy:owned=true,"
                     "owned+trim_df=tuned-greedy:owned=true:trim_df=0.2",
                     help="comma-separated; each NAME or LABEL=NAME:param=value:... (values JSON)")
+    ap.add_argument("--candidates-from", metavar="MODEL", default=None,
+                    help="token-classification model whose spans on each target file are the candidates of the "
+                         "spans-* methods (their class ignored), e.g. the CoNLL-2003 teacher")
+    ap.add_argument("--types", default=None,
+                    help="score only these entity types (comma-separated, e.g. PER,ORG,LOC as the paper did for "
+                         "NER-model candidates): other gold entities are removed from sources and targets")
     ap.add_argument("--cache-dir", default=None, help="alignment cache (default: the project's cache)")
     ap.add_argument("--precision", default="float32")
     ap.add_argument("--output", default=str(HERE / "results" / "projection_directions"))
@@ -191,6 +197,23 @@ def main() -> None:
     files = {lang: read_conll(data / f"{lang}.conll") for lang in langs}
     for a, b in itertools.combinations(langs, 2):
         check_parallel(files[a], files[b])
+    if args.types:
+        from silver_ner.projection.labels import restrict_tags
+
+        keep = {t: t for t in args.types.split(",")}
+        for f in files.values():
+            for sent, tags in zip(f.sentences, restrict_tags([x.tags for x in f.sentences], keep)[0]):
+                sent.tags = tags
+    candidates: dict[str, list] = {}
+
+    def candidates_of(lang: str) -> list:
+        if lang not in candidates:
+            if not args.candidates_from:
+                raise SystemExit("a spans-* method needs --candidates-from MODEL")
+            from silver_ner.builders.tagger import HFTagger
+
+            candidates[lang] = HFTagger(args.candidates_from).tag([x.tokens for x in files[lang].sentences])
+        return candidates[lang]
     methods = [parse_method(m) for m in args.methods.split(",")]
     cache_dir = args.cache_dir
     if cache_dir is None:
@@ -211,8 +234,9 @@ def main() -> None:
         aligner = aligners[key]
         for s, t in itertools.permutations(langs, 2):
             src, tgt = files[s], files[t]
-            items = [ProjectionItem.of(b.tokens, [LabelledSource.of(a.tokens, a.spans)])
-                     for a, b in zip(src.sentences, tgt.sentences)]
+            cands = candidates_of(t) if step.needs_candidates else [None] * len(tgt.sentences)
+            items = [ProjectionItem.of(b.tokens, [LabelledSource.of(a.tokens, a.spans)], c)
+                     for a, b, c in zip(src.sentences, tgt.sentences, cands)]
             run = step
             if trim_df is not None:  # an experiment, not a method: words of the target corpus itself
                 run = ProjectionStep(name, params={**params, "trim_words": frequent_words(tgt, trim_df)},
@@ -244,16 +268,19 @@ def main() -> None:
             print(f"{label:<24} {s}->{t}  F1 {row['f1']:.3f}  {dict(kinds)}", flush=True)
     os.makedirs(args.output, exist_ok=True)
     with open(os.path.join(args.output, "directions.json"), "w", encoding="utf-8") as fh:
-        json.dump({"data": data.name, "langs": langs, "rows": rows}, fh, indent=1, ensure_ascii=False)
-    write_markdown(rows, langs, os.path.join(args.output, "directions.md"))
+        json.dump({"data": data.name, "langs": langs, "types": args.types or "all",
+                   "candidates_from": os.path.basename(os.path.normpath(args.candidates_from)) if args.candidates_from else None,
+                   "rows": rows}, fh, indent=1, ensure_ascii=False)
+    write_markdown(rows, langs, os.path.join(args.output, "directions.md"), args.types)
 
 
-def write_markdown(rows, langs, path) -> None:
+def write_markdown(rows, langs, path, types: str | None = None) -> None:
     dirs = [f"{s}->{t}" for s, t in itertools.permutations(langs, 2)]
     by = {(r["method"], f"{r['source']}->{r['target']}"): r for r in rows}
     labels = list(dict.fromkeys(r["method"] for r in rows))
     lines = ["# Projection in every direction", "",
-             "`python experiments/projection_directions.py` (Europarl gold; entity-level exact-span F1, all classes)", "",
+             "`python experiments/projection_directions.py` (Europarl gold; entity-level exact-span F1, "
+             + (f"types {types} only" if types else "all classes") + ")", "",
              "| method | " + " | ".join(dirs) + " | mean |", "|---|" + "---:|" * (len(dirs) + 1)]
     for m in labels:
         f1s = [by[(m, d)]["f1"] for d in dirs if (m, d) in by]

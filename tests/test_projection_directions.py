@@ -55,3 +55,33 @@ def test_wider_spans_and_their_extra_words():
     pred = [Span(0, 2, "ORG")]
     assert MOD.classify(gold, pred)["wider"] == 1
     assert MOD.extra_words("the Commission acts".split(), gold, pred) == ["the"]
+
+
+def test_candidate_rows_and_type_restriction_end_to_end(word_model, tmp_path, monkeypatch):
+    """spans-greedy with the word model's spans as candidates; --types leaves MISC out of sources and gold."""
+    import json
+    import sys
+
+    from conftest import SameWordAligner
+
+    en = "John B-PER\nSmith I-PER\nvisited O\nNairobi B-LOC\nspeaking O\nGerman B-MISC\n\n"
+    de = "John B-PER\nSmith I-PER\nbesuchte O\nNairobi B-LOC\nund O\nsprach O\nGerman B-MISC\n\n"
+    (tmp_path / "en.conll").write_text(en, encoding="utf-8")
+    (tmp_path / "de.conll").write_text(de, encoding="utf-8")
+    monkeypatch.setattr(MOD, "make_aligner", lambda *a, **k: SameWordAligner())
+
+    def run(out, *extra):
+        monkeypatch.setattr(sys, "argv", ["projection_directions.py", "--data", str(tmp_path), "--langs", "en,de",
+                                          "--methods", "cand=spans-greedy,tuned-greedy", "--candidates-from",
+                                          str(word_model), "--output", str(out), *extra])
+        MOD.main()
+        return {(r["method"], r["source"], r["target"]): r["f1"]
+                for r in json.loads((out / "directions.json").read_text(encoding="utf-8"))["rows"]}
+
+    restricted = run(tmp_path / "a", "--types", "PER,ORG,LOC")
+    assert restricted[("cand", "en", "de")] == 1.0 and restricted[("cand", "de", "en")] == 1.0
+    full = run(tmp_path / "b")
+    # with MISC scored, the candidates (no span on German) miss it: P 1, R 2/3
+    assert full[("cand", "en", "de")] == pytest.approx(0.8)
+    assert full[("tuned-greedy", "en", "de")] == 1.0  # n-gram candidates reach German
+    assert "types PER,ORG,LOC only" in (tmp_path / "a" / "directions.md").read_text(encoding="utf-8")
