@@ -474,6 +474,19 @@ class ChunkResult:
     stats: dict[str, Any]
 
 
+def _provenance_fingerprint(files: dict[str, Any]) -> dict[str, str]:
+    """``{role: sha256}`` of the provenance sidecars of a source's files (see
+    :func:`silver_ner.builders.corpora.read_provenance`), each checked first: a malformed sidecar is
+    one error before any work, and a changed sidecar changes the source key."""
+    from .corpora import provenance_path, read_provenance
+
+    out = {}
+    for role, path in sorted(files.items()):
+        if path is not None and read_provenance(path) is not None:
+            out[role] = cache.file_digest(provenance_path(path))
+    return out
+
+
 class LanguageBuild:
     """The stages for one :class:`BuildSpec`, chunked and cached.
 
@@ -554,6 +567,9 @@ class LanguageBuild:
         # a parallel source's model tags the unlabelled source side; a translate source's model translates
         model = self._tagger_identity(src.model) if src.kind == "parallel" else self._model_identity(src.model)
         extra = [_embedder_identity(self.spec.aligner_precision)] if src.kind == "translated-conll" else []
+        sidecars = _provenance_fingerprint(src.files)
+        if sidecars:  # only keyed when present: builds of files without a sidecar keep their keys
+            extra.append({"provenance": sidecars})
         return cache.make_key("source", src.kind, self.spec.lang, src.language, files, model, src.params, *extra)
 
     @staticmethod

@@ -11,12 +11,21 @@ what may leave the machine: the path under the data folder (``masakhaner2/swa/tr
 sample's ``samples/eng.conll``, or the bare file name; :func:`portable` applies it to every
 absolute path inside a JSON-like value (rows' ``origin``, records).
 
+A file derived from known corpora outside the data folder (a filtered pool of MAFAND-MT lines)
+keeps its corpus through a *provenance sidecar* ``<file>.provenance.json`` beside it
+(:func:`write_provenance`, :func:`read_provenance`): it names the original files relative to the
+data folder, the filter applied and the derived file's SHA-256. :func:`identify` and
+:func:`sources_of` then record the original corpus (licence, citation, original file names) with a
+``derived`` note naming the file and its filter.
+
 :func:`configs_readme` renders the ``README.md`` a build writes into its output folder, so that
 ``datasets.load_dataset(folder, lang)`` loads one config per language like the Hub repository.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -140,8 +149,8 @@ def _under(path: Path, root: Path) -> str | None:
         return None
 
 
-def identify(path: str | os.PathLike) -> tuple[str | None, str]:
-    """``(corpus id or None, portable file name)`` of an input file."""
+def _locate(path: str | os.PathLike) -> tuple[str | None, str]:
+    """``(corpus id or None, portable file name)`` of a file from where it lies (no sidecar read)."""
     p = Path(path)
     if not p.is_absolute():  # already relative to the data folder, as a manifest may name it
         top = p.parts[0] if p.parts else ""
@@ -159,12 +168,132 @@ def identify(path: str | os.PathLike) -> tuple[str | None, str]:
     return None, p.name
 
 
+def identify(path: str | os.PathLike) -> tuple[str | None, str]:
+    """``(corpus id or None, portable file name)`` of an input file.
+
+    A file outside the data folder with a provenance sidecar (:func:`read_provenance`) is of the
+    corpus its sidecar names (``None`` when it names several); its portable name is its file name.
+    """
+    cid, name = _locate(path)
+    if cid is None:
+        prov = read_provenance(path)
+        if prov is not None and len(prov["corpora"]) == 1:
+            return next(iter(prov["corpora"])), name
+    return cid, name
+
+
+# -- provenance sidecars of derived files ---------------------------------------------------------
+
+PROVENANCE_SUFFIX = ".provenance.json"
+PROVENANCE_FORMAT = "silver-ner-provenance/1"
+
+
+def provenance_path(path: str | os.PathLike) -> Path:
+    """The sidecar of a derived file: ``<file>.provenance.json`` beside it."""
+    return Path(os.fspath(path) + PROVENANCE_SUFFIX)
+
+
+def _sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_provenance(path: str | os.PathLike, derived_from: list[dict[str, Any]], filter: str,
+                     tool: str = "", **extra: Any) -> Path:
+    """Write the sidecar of the derived file ``path`` (written before) and return the sidecar's path.
+
+    ``derived_from`` lists the original files, each ``{"file": path relative to the data folder, ...}``
+    with whatever counts the derivation knows (``lines``, ``kept``, ``dropped_lines``); ``filter`` says
+    in words what was left out or changed. The sidecar records ``path``'s SHA-256 and line count, so a
+    file rewritten without its sidecar is caught when read.
+    """
+    path = Path(path)
+    with open(path, "rb") as fh:
+        lines = sum(1 for _ in fh)
+    doc = {"format": PROVENANCE_FORMAT, "file": path.name, "sha256": _sha256(path), "lines": lines,
+           "derived_from": list(derived_from), "filter": filter}
+    if tool:
+        doc["tool"] = tool
+    doc.update(extra)
+    side = provenance_path(path)
+    tmp = side.with_name(side.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, side)
+    return side
+
+
+def read_provenance(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The checked sidecar of ``path``, or ``None`` when there is none.
+
+    The returned document carries ``corpora``: ``{corpus id: [original files]}``. Malformed JSON, a
+    missing or wrong field, an original file that is no known corpus's (its first folder under the
+    data folder is none of :data:`CORPORA`'s ``local`` folders) or a SHA-256 that is not ``path``'s
+    is a :class:`~silver_ner.projection.errors.UserError` naming the sidecar.
+    """
+    from silver_ner.projection.errors import UserError
+
+    side = provenance_path(path)
+    if not side.is_file():
+        return None
+    try:
+        doc = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UserError(f"{side}: not a readable provenance sidecar ({exc})") from None
+    if not isinstance(doc, dict):
+        raise UserError(f"{side}: a provenance sidecar is a JSON object")
+    if doc.get("format") != PROVENANCE_FORMAT:
+        raise UserError(f"{side}: format {doc.get('format')!r}, expected {PROVENANCE_FORMAT!r}")
+    if not isinstance(doc.get("filter"), str) or not doc["filter"].strip():
+        raise UserError(f"{side}: 'filter' must say what the derivation left out or changed")
+    items = doc.get("derived_from")
+    if not isinstance(items, list) or not items:
+        raise UserError(f"{side}: 'derived_from' must list the original files")
+    corpora: dict[str, list[str]] = {}
+    for i, item in enumerate(items):
+        name = item.get("file") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not name:
+            raise UserError(f"{side}: derived_from[{i}] has no 'file'")
+        rel = Path(name)
+        if rel.is_absolute() or ".." in rel.parts or "\\" in name:
+            raise UserError(f"{side}: derived_from[{i}] {name!r} must be a path relative to the data folder")
+        top = rel.parts[0] if rel.parts else ""
+        cid = next((c.id for c in CORPORA.values() if top in c.local), None)
+        if cid is None:
+            raise UserError(f"{side}: derived_from[{i}] {name!r} is in no known corpus "
+                            f"(folders {', '.join(sorted(f for c in CORPORA.values() for f in c.local))})")
+        corpora.setdefault(cid, []).append(rel.as_posix())
+    digest = doc.get("sha256")
+    if not isinstance(digest, str):
+        raise UserError(f"{side}: no 'sha256' of the derived file")
+    if os.path.isfile(path) and _sha256(path) != digest:
+        raise UserError(f"{side}: describes other content than {Path(path).name} (sha256 differs); "
+                        f"the file was changed after its sidecar was written")
+    return {**doc, "corpora": corpora}
+
+
+def derived_note(prov: dict[str, Any], name: str) -> dict[str, Any]:
+    """The ``derived`` entry of a sources record for a derived file ``name`` and its checked sidecar."""
+    note: dict[str, Any] = {"file": name, "filter": prov["filter"],
+                            "derived_from": [item["file"] for item in prov["derived_from"]]}
+    for key in ("lines", "tool"):
+        if key in prov:
+            note[key] = prov[key]
+    dropped = [len(item["dropped_lines"]) for item in prov["derived_from"]
+               if isinstance(item, dict) and isinstance(item.get("dropped_lines"), list)]
+    if dropped:
+        note["dropped"] = sum(dropped)
+    return note
+
+
 def portable_path(path: str | os.PathLike) -> str:
     """A local path as it may be published: under the data folder, ``samples/…``, or the file name."""
     text = os.fspath(path)
     if not os.path.isabs(text):
         return text
-    return identify(text)[1]
+    return _locate(text)[1]
 
 
 # an absolute path inside a text: starts a word with "/", ends before whitespace or a separator (":" of a
@@ -190,23 +319,40 @@ def portable(value: Any) -> Any:
 def sources_of(files: dict[str, Iterable[str]], user_license: str | None = None) -> list[dict[str, Any]]:
     """The ``sources`` records of the files a build read, ``{role: [paths]}``.
 
-    Known corpora carry their licence and citation from :data:`CORPORA`; every other file is a
-    user source with ``license`` = ``user_license`` (``None`` when it was not declared).
+    Known corpora carry their licence and citation from :data:`CORPORA`; a file derived from known
+    corpora (with a provenance sidecar, :func:`read_provenance`) counts as the original corpora, its
+    original files among the record's ``files`` and a ``derived`` entry naming it and its filter;
+    every other file is a user source with ``license`` = ``user_license`` (``None`` when it was not
+    declared).
     """
     known: dict[str, tuple[set[str], set[str]]] = {}
+    derived: dict[str, dict[str, dict]] = {}
     user: dict[str, set[str]] = {}
     for role, paths in files.items():
         for path in paths:
             if not path:
                 continue
-            cid, name = identify(path)
+            cid, name = _locate(path)
             if cid is None:
+                prov = read_provenance(path)
+                if prov is not None:
+                    for pcid, originals in prov["corpora"].items():
+                        f, r = known.setdefault(pcid, (set(), set()))
+                        f.update(originals)
+                        r.add(role)
+                        derived.setdefault(pcid, {})[name] = derived_note(prov, name)
+                    continue
                 user.setdefault(name, set()).add(role)
             else:
                 f, r = known.setdefault(cid, (set(), set()))
                 f.add(name)
                 r.add(role)
-    out = [CORPORA[cid].record(f, r) for cid, (f, r) in sorted(known.items())]
+    out = []
+    for cid, (f, r) in sorted(known.items()):
+        rec = CORPORA[cid].record(f, r)
+        if cid in derived:
+            rec["derived"] = [derived[cid][n] for n in sorted(derived[cid])]
+        out.append(rec)
     for name, roles in sorted(user.items()):
         out.append({"id": f"file:{name}", "name": name, "license": user_license, "files": [name], "roles": sorted(roles)})
     return out
@@ -223,6 +369,10 @@ def merge_sources(lists: Iterable[list[dict]]) -> list[dict]:
             else:
                 cur["files"] = sorted(set(cur["files"]) | set(rec.get("files", [])))
                 cur["roles"] = sorted(set(cur["roles"]) | set(rec.get("roles", [])))
+                if rec.get("derived"):
+                    notes = {d.get("file"): d for d in cur.get("derived") or []}
+                    notes.update({d.get("file"): d for d in rec["derived"] if d.get("file") not in notes})
+                    cur["derived"] = [notes[k] for k in sorted(notes, key=str)]
                 if cur.get("license") is None:
                     cur["license"] = rec.get("license")
     return list(merged.values())
@@ -264,5 +414,6 @@ def configs_readme(manifest: dict) -> str:
              "The build manifest `silver_ner_build.json` records every parameter and count.", "", "## Sources", ""]
     for rec in merge_sources((c.get("sources") or []) for c in (manifest.get("configs") or {}).values()):
         lic = rec.get("license") or "licence not declared (build or publish with --source-license)"
-        lines.append(f"- {rec['name']} ({', '.join(rec.get('files', []))}): {lic}")
+        derived = "".join(f"; read as {d.get('file')}, derived: {d.get('filter')}" for d in rec.get("derived") or [])
+        lines.append(f"- {rec['name']} ({', '.join(rec.get('files', []))}): {lic}{derived}")
     return "\n".join(lines) + "\n"

@@ -6,6 +6,12 @@ A language's pairs are read from ``mafand/en-LANG`` or, for the languages MAFAND
 French, ``mafand/fr-LANG``; a split the folder lacks (kin, nya, sna have no train split) is
 skipped and named on stderr.
 
+With ``--write-filtered`` every pool file gets a provenance sidecar ``pool.X.provenance.json``
+(:func:`silver_ner.builders.corpora.write_provenance`): the original MAFAND-MT files relative to the
+data folder, the lines read and kept and the (1-based) line numbers left out of each, and the
+filter, so a build that reads the pool records MAFAND-MT with its licence and citation rather than
+an unknown file.
+
     python experiments/mafand_overlap.py --data ../shared/data --lines 6000 \
         --output experiments/results/robustness/mafand_overlap.json
     python experiments/mafand_overlap.py --data ../shared/data --lines 0 --splits train,dev,test \
@@ -22,6 +28,7 @@ import unicodedata
 from pathlib import Path
 
 from silver_ner.builders.conll import read_conll
+from silver_ner.builders.corpora import write_provenance
 
 _NON_WORD = re.compile(r"\W+")
 
@@ -64,6 +71,7 @@ def main(argv=None) -> int:
                 for split in ("test", "dev", "train")}
         pairs = []
         row = {}
+        origins = {side: [], lang: []}  # per side: the original files with their kept and dropped lines
         for part in args.splits.split(","):
             src = data / "mafand" / f"{side}-{lang}" / f"{part}.{side}"
             tgt = src.with_suffix(f".{lang}")
@@ -81,8 +89,12 @@ def main(argv=None) -> int:
             for split in ("test", "dev", "train"):
                 counts[f"in_masakhaner2_{split}"] = sum(1 for k in keys if k and k in gold[split])
             row[part] = counts
-            pairs += [(e, x) for e, x, k in zip(en, xx, keys)
-                      if not (k and (k in gold["test"] or k in gold["dev"]))]
+            leaks = [bool(k and (k in gold["test"] or k in gold["dev"])) for k in keys]
+            pairs += [(e, x) for e, x, leak in zip(en, xx, leaks) if not leak]
+            dropped = [i for i, leak in enumerate(leaks, 1) if leak]
+            for suffix, path in ((side, src), (lang, tgt)):
+                origins[suffix].append({"file": path.relative_to(data).as_posix(), "lines": len(keys),
+                                        "kept": len(keys) - len(dropped), "dropped_lines": dropped})
         if not row:
             raise SystemExit(f"{data / 'mafand' / f'{side}-{lang}'}: none of the splits {args.splits} exists")
         # one split asked for: the flat record of earlier runs
@@ -94,6 +106,13 @@ def main(argv=None) -> int:
             out.mkdir(parents=True, exist_ok=True)
             (out / f"pool.{side}").write_text("".join(e + "\n" for e, _ in pairs), encoding="utf-8")
             (out / f"pool.{lang}").write_text("".join(x + "\n" for _, x in pairs), encoding="utf-8")
+            limit = f"the first {args.lines} lines of each split; " if args.lines else ""
+            what = (f"MAFAND-MT {side}-{lang} splits {','.join(row)} concatenated in order ({limit}"
+                    f"pairs whose {lang} side occurs in MasakhaNER 2.0 {lang} dev or test, compared lower-cased "
+                    "with letters and digits only, left out")
+            for suffix, other in ((side, lang), (lang, side)):
+                write_provenance(out / f"pool.{suffix}", origins[suffix], what, tool="experiments/mafand_overlap.py",
+                                 parallel_to=f"pool.{other}")
     if args.output:
         Path(args.output).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return 0
