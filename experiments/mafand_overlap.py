@@ -106,10 +106,10 @@ def main(argv=None) -> int:
             out.mkdir(parents=True, exist_ok=True)
             (out / f"pool.{side}").write_text("".join(e + "\n" for e, _ in pairs), encoding="utf-8")
             (out / f"pool.{lang}").write_text("".join(x + "\n" for _, x in pairs), encoding="utf-8")
-            limit = f"the first {args.lines} lines of each split; " if args.lines else ""
-            what = (f"MAFAND-MT {side}-{lang} splits {','.join(row)} concatenated in order ({limit}"
-                    f"pairs whose {lang} side occurs in MasakhaNER 2.0 {lang} dev or test, compared lower-cased "
-                    "with letters and digits only, left out")
+            limit = f" (the first {args.lines} lines of each)" if args.lines else ""
+            what = (f"MAFAND-MT {side}-{lang} splits {','.join(row)}{limit} concatenated in order; the pairs whose "
+                    f"{lang} side occurs in MasakhaNER 2.0 {lang} dev or test (compared lower-cased, letters and "
+                    "digits only) left out")
             for suffix, other in ((side, lang), (lang, side)):
                 write_provenance(out / f"pool.{suffix}", origins[suffix], what, tool="experiments/mafand_overlap.py",
                                  parallel_to=f"pool.{other}")
