@@ -193,14 +193,79 @@ def link_release(training: dict | None, repo: str, revision: str, release: dict 
     return record
 
 
-def _base_model(model: ModelFolder, base_model: str | None) -> tuple[str | None, str]:
-    """(Hub id for ``base_model`` metadata or None, the name shown in the card)."""
-    enc = (model.training or {}).get("base_encoder") or {}
-    name = base_model or (enc.get("name") if isinstance(enc, dict) else enc) or model.config.get("_name_or_path") or ""
+def _hub_id(name: Any, local: bool = False) -> str | None:
+    """The Hub model id an encoder name stands for, or ``None`` (a local folder, a path, nothing)."""
+    if local or not isinstance(name, str) or not name:
+        return None
     hub_id = KNOWN_ENCODERS.get(name, name)
-    if not hub_id or hub_id.count("/") != 1 or hub_id.startswith(("/", ".")) or Path(hub_id).exists():
-        return None, portable_path(name) if name else "not recorded"
-    return hub_id, name
+    if hub_id.count("/") != 1 or hub_id.startswith(("/", ".")) or Path(hub_id).exists():
+        return None
+    return hub_id
+
+
+def base_chain(training: dict | None) -> list[dict]:
+    """The model's start points, nearest first: its ``base_encoder``, then the ``base_encoder`` each start
+    point that silver-ner trained records (a student fine-tuned from a teacher: the teacher folder, then the
+    teacher's encoder). Each item: ``{"name", "local", "start_point"}`` as recorded."""
+    chain, enc, seen = [], (training or {}).get("base_encoder"), 0
+    while enc and seen < 32:  # a record cannot name itself; the bound only guards a hand-made cycle
+        enc = {"name": enc} if isinstance(enc, str) else enc
+        if not isinstance(enc, dict):
+            break
+        chain.append(enc)
+        start = enc.get("start_point")
+        enc = start.get("base_encoder") if isinstance(start, dict) else None
+        seen += 1
+    return chain
+
+
+def _base_model(model: ModelFolder, base_model: str | None) -> tuple[str | None, str]:
+    """(Hub id for ``base_model`` metadata or None, the name shown in the card).
+
+    ``base_model`` given wins; else the first Hub id along :func:`base_chain` (a student fine-tuned from a
+    local teacher folder names the teacher's Hub encoder), else the recorded name or the config's.
+    """
+    if base_model:
+        hub_id = _hub_id(base_model)
+        return (hub_id, base_model) if hub_id else (None, portable_path(base_model))
+    chain = base_chain(model.training)
+    for enc in chain:
+        hub_id = _hub_id(enc.get("name"), bool(enc.get("local")))
+        if hub_id:
+            return hub_id, str(enc["name"])
+    recorded = chain[0].get("name") if chain else None
+    name = recorded or model.config.get("_name_or_path") or ""
+    hub_id = _hub_id(name) if not recorded else None
+    if hub_id:
+        return hub_id, name
+    return None, portable_path(str(name)) if name else "not recorded"
+
+
+def start_points(training: dict | None) -> list[dict]:
+    """For the card: each model the training started from that silver-ner trained, nearest first, as
+    ``{"name", "role", "n_sentences", "sources": [known corpus records or recorded ones], "unknown"}``."""
+    out = []
+    for enc in base_chain(training):
+        start = enc.get("start_point")
+        if not isinstance(start, dict):
+            continue
+        sources, unknown = training_sources(start)
+        name = str(enc.get("name") or "?")
+        out.append({"name": Path(name).name if enc.get("local") else portable_path(name), "role": start.get("role"),
+                    "n_sentences": start.get("n_sentences"), "sources": sources, "unknown": unknown})
+    return out
+
+
+def licence_sources(training: dict | None) -> tuple[list[dict], bool]:
+    """The sources whose licences bind the model: its own training data's and that of every model it was
+    fine-tuned from (a student's weights start as its teacher's, which were learnt from the teacher's data);
+    and whether some of that data names no source."""
+    sources, unknown = training_sources(training)
+    records = list(sources)
+    for start in start_points(training):
+        records += start["sources"]
+        unknown = unknown or start["unknown"]
+    return merge_sources([records]), unknown
 
 
 def _languages(model: ModelFolder, extra: list[str] | None) -> list[str]:
@@ -271,11 +336,14 @@ def render_model_card(model: ModelFolder, repo_id: str, version: Version, *, his
     hub_datasets = [d["repo"] for d in data_items if d.get("repo") and d.get("source", "hub") == "hub"]
     hub_datasets += [d["published"]["repo"] for d in data_items if isinstance(d.get("published"), dict)]
     sources, unknown = training_sources(model.training)
-    license_id = license or _model_license(sources, unknown)
+    starts = start_points(model.training)
+    binding, binding_unknown = licence_sources(model.training)
+    license_id = license or _model_license(binding, binding_unknown)
     extra = {}
     if license_id == "other":
-        extra = {"license_name": CUSTOM_LICENSE_NAME, "license_details": "Inherited from the training data: " + "; ".join(
-            f"{rec['name']}: {rec.get('license_terms') or rec['license']}" for rec in sources)}
+        extra = {"license_name": CUSTOM_LICENSE_NAME, "license_details": "Inherited from the training data" + (
+            " and the data of the model it was fine-tuned from" if starts else "") + ": " + "; ".join(
+            f"{rec['name']}: {rec.get('license_terms') or rec['license']}" for rec in binding)}
     data = ModelCardData(
         model_name=repo_id.split("/")[1],
         language=_languages(model, languages) or None,
@@ -312,8 +380,9 @@ def render_model_card(model: ModelFolder, repo_id: str, version: Version, *, his
         license_id=license_id,
         sources=sources,
         unknown_sources=unknown,
+        start_points=starts,
         paper_citation=PAPER_CITATION,
-        source_citations=list(dict.fromkeys(rec["citation"] for rec in sources if rec.get("citation"))),
+        source_citations=list(dict.fromkeys(rec["citation"] for rec in binding if rec.get("citation"))),
     )
 
 
@@ -368,7 +437,7 @@ def plan_model(folder: str | Path, repo_id: str, version: str | Version, *, hist
              "silver_ner_version": (model.training or {}).get("silver_ner_version", "unknown")}
     history = history_with({"history": history or []}, entry)
     card = render_model_card(model, repo_id, version, history=history, license=license, base_model=base_model, languages=languages)
-    require_valid(card, "model", f"model {repo_id}", sources=training_sources(model.training)[0])
+    require_valid(card, "model", f"model {repo_id}", sources=licence_sources(model.training)[0])
     return ModelPlan(repo_id, version, model, card, content, entry, model.files + ["README.md", RELEASE_MANIFEST])
 
 
@@ -401,7 +470,7 @@ def publish_model(folder: str | Path, repo_id: str, version: str, *, private: bo
     hub, tags, history = open_release(token, repo_id, "model", plan.card, plan.history_entry)
     card = plan.card = render_model_card(plan.model, repo_id, v, history=history, license=license, base_model=base_model,
                                          languages=languages)
-    require_valid(card, "model", f"model {repo_id}", sources=training_sources(plan.model.training)[0])
+    require_valid(card, "model", f"model {repo_id}", sources=licence_sources(plan.model.training)[0])
 
     def upload(revision: str | None) -> str:
         manifest = {"format": RELEASE_FORMAT, "kind": "model", "version": str(v), "content": plan.content, "history": history}

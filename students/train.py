@@ -526,6 +526,12 @@ def train_token_classifier(
     mapped = apply_mapping(data.tags, mapping)
 
     enc_path, enc_name = resolve_base_encoder(encoder)
+    base_record = {"name": enc_name, "path": enc_path}
+    if encoder and Path(encoder).expanduser().exists():
+        base_record["local"] = True  # a folder of this machine, never a Hub id, whatever its name looks like
+    start = start_point(enc_path)
+    if start is not None:
+        base_record["start_point"] = start
     names = _order_like_base_classifier(enc_path, names)
     label2id = {n: i for i, n in enumerate(names)}
     tokenizer = AutoTokenizer.from_pretrained(enc_path)
@@ -604,7 +610,7 @@ def train_token_classifier(
     sentences_seen = min((int(result.global_step) - start_step) * settings.batch_size, len(train_ds) * settings.epochs)
     record = {
         "role": role,
-        "base_encoder": {"name": enc_name, "path": enc_path},
+        "base_encoder": base_record,
         "training_data": data.provenance,
         "n_sentences": len(data),
         "validation": val_record,
@@ -636,6 +642,42 @@ def train_token_classifier(
     if not keep_checkpoints and ckpt_dir.exists():
         shutil.rmtree(ckpt_dir)
     return record
+
+
+START_POINT_DATA_KEYS = ("source", "repo", "path", "config", "split", "revision", "n_sentences", "build_fingerprint",
+                         "published", "sources")
+
+
+def start_point(model_dir: str | os.PathLike) -> dict | None:
+    """What a model folder that training starts from was itself trained as, from its ``silver_ner_training.json``
+    (``None`` when it has none: a plain encoder).
+
+    ``{"role", "base_encoder", "training_data", "n_sentences", "labels", "created", "training_record_sha256"}``:
+    its own ``base_encoder`` (with its start point in turn, so the chain reaches the Hub encoder) and a
+    summary of each training data item (where it came from, sentences, the corpora with their licences).
+    An unreadable record is a :class:`UserError` naming it.
+    """
+    path = Path(model_dir) / TRAINING_FILE
+    if not path.is_file():
+        return None
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise UserError(f"{path}: not a readable training record ({exc})") from None
+    if not isinstance(rec, dict):
+        raise UserError(f"{path}: a training record is a JSON object")
+    items = rec.get("training_data") or []
+    items = [items] if isinstance(items, dict) else list(items)
+    labels = rec.get("labels") if isinstance(rec.get("labels"), dict) else {}
+    return {
+        "role": rec.get("role"),
+        "base_encoder": rec.get("base_encoder"),
+        "training_data": [{k: d[k] for k in START_POINT_DATA_KEYS if k in d} for d in items if isinstance(d, dict)],
+        "n_sentences": rec.get("n_sentences"),
+        "labels": labels.get("types"),
+        "created": rec.get("created"),
+        "training_record_sha256": file_digest(path),
+    }
 
 
 def read_training_record(model_dir: str | os.PathLike) -> dict | None:

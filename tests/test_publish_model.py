@@ -306,3 +306,95 @@ def test_student_trained_on_a_published_dataset_inherits_its_sources(hub, tmp_pa
     assert provenance[0]["source"] == "hub" and [s["id"] for s in provenance[0]["sources"]] == ["silver-ner-sample"]
     sources, unknown = training_sources({"training_data": provenance})
     assert [(s["id"], s["license"]) for s in sources] == [("silver-ner-sample", "apache-2.0")] and not unknown
+
+
+# --- a student fine-tuned from a teacher: the chain to the Hub encoder ------------------------------------
+
+@pytest.fixture
+def teacher_and_student(tmp_path, tiny_bert, monkeypatch):
+    """A teacher trained on a CoNLL-2003 file of a fake data folder from the default encoder (here tiny_bert
+    under the name intfloat/multilingual-e5-small), and a student fine-tuned from the teacher's folder on a
+    MasakhaNER 2.0 file."""
+    from conftest import SENTS, write_conll
+
+    from silver_ner.projection import encoder
+    from silver_ner.students.train import TrainSettings, load_conll_data, train_token_classifier
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("SILVER_NER_DATA", str(data))
+    monkeypatch.setattr(encoder, "default_encoder_path", lambda *a, **k: Path(tiny_bert))
+    (data / "conll2003_en").mkdir(parents=True)
+    (data / "masakhaner2" / "swa").mkdir(parents=True)
+    conll = write_conll(data / "conll2003_en" / "train.txt")
+    swa = write_conll(data / "masakhaner2" / "swa" / "train.txt", SENTS[3:])
+    fast = TrainSettings(max_steps=2, batch_size=2, learning_rate=1e-3)
+    teacher, student = tmp_path / "runs" / "teacher-conll", tmp_path / "runs" / "student-swa"
+    train_token_classifier(load_conll_data(conll), teacher, encoder=None, keep_types=["PER", "ORG", "LOC"],
+                           settings=fast, role="teacher", show_progress=False)
+    train_token_classifier(load_conll_data(swa), student, encoder=str(teacher), keep_types=["PER", "ORG", "LOC"],
+                           settings=fast, role="student", show_progress=False)
+    return teacher, student
+
+
+def test_student_record_names_its_teacher_and_the_teachers_data(teacher_and_student, tmp_path):
+    from silver_ner.builders.cache import file_digest
+
+    teacher, student = teacher_and_student
+    text = (student / "silver_ner_training.json").read_text(encoding="utf-8")
+    base = json.loads(text)["base_encoder"]
+    assert base["local"] is True and Path(base["name"]).name == "teacher-conll"
+    start = base["start_point"]
+    assert start["role"] == "teacher" and start["n_sentences"] == 6 and start["labels"] == ["PER", "ORG", "LOC"]
+    assert start["base_encoder"]["name"] == "intfloat/multilingual-e5-small" and "start_point" not in start["base_encoder"]
+    assert start["training_record_sha256"] == file_digest(teacher / "silver_ner_training.json")
+    [item] = start["training_data"]
+    assert item["path"] == "conll2003_en/train.txt" and item["n_sentences"] == 6
+    assert [(s["id"], s["license"]) for s in item["sources"]] == [("conll2003", "other")]
+    assert str(tmp_path) not in text
+
+
+def test_student_card_follows_the_chain_and_inherits_the_teachers_data_licence(teacher_and_student):
+    from silver_ner.projection.errors import UserError
+
+    teacher, student = teacher_and_student
+    plan = plan_model(student, "silver-org/student-swa", "1.0.0")
+    meta = plan.card.data.to_dict()
+    assert meta["base_model"] == "intfloat/multilingual-e5-small"  # the teacher's Hub encoder, not the local folder
+    # the teacher's data (CoNLL-2003, Reuters terms: custom, non-commercial) binds the student with its own
+    # (MasakhaNER 2.0, cc-by-nc-4.0)
+    assert meta["license"] == "other"
+    assert "CoNLL-2003 (English): CoNLL-2003 text comes from the Reuters Corpus" in meta["license_details"]
+    assert "MasakhaNER 2.0: cc-by-nc-4.0" in meta["license_details"]
+    text = plan.card.text
+    assert ("- **Fine-tuned from:** the teacher `teacher-conll`, trained with silver-ner on 6 sentences of "
+            "CoNLL-2003 (English) (licence CoNLL-2003 text comes from the Reuters Corpus") in text
+    assert "[intfloat/multilingual-e5-small](https://huggingface.co/intfloat/multilingual-e5-small)" in text
+    assert "and of the data of the model it was fine-tuned from" in text
+    assert "Sources of the training data: MasakhaNER 2.0" in text  # the student's own data, as before
+    assert "tjong-kim-sang-de-meulder-2003-introduction" in text  # the teacher's data is cited
+    with pytest.raises(UserError, match="less restrictive than the sources"):
+        plan_model(student, "silver-org/student-swa", "1.0.0", license="cc-by-nc-4.0")
+    # the teacher itself: its own encoder, no start point
+    tplan = plan_model(teacher, "silver-org/teacher", "1.0.0")
+    assert tplan.card.data.to_dict()["base_model"] == "intfloat/multilingual-e5-small"
+    assert "Fine-tuned from" not in tplan.card.text
+
+
+def test_base_model_chain_of_records():
+    from silver_ner.publish.model import base_chain, licence_sources, start_points
+
+    teacher_data = [{"source": "conll", "sources": [{"id": "conll2003", "license": "other", "roles": ["source"]}]}]
+    rec = {"base_encoder": {"name": "runs/teacher", "local": True, "start_point": {
+        "role": "teacher", "n_sentences": 3, "training_data": teacher_data,
+        "base_encoder": {"name": "me5-small", "path": "e5"}}},
+        "training_data": [{"source": "local", "sources": [{"id": "mafand", "license": "cc-by-nc-4.0"}]}]}
+    assert [e["name"] for e in base_chain(rec)] == ["runs/teacher", "me5-small"]
+    [sp] = start_points(rec)
+    assert sp["name"] == "teacher" and [s["id"] for s in sp["sources"]] == ["conll2003"] and not sp["unknown"]
+    assert sorted(s["id"] for s in licence_sources(rec)[0]) == ["conll2003", "mafand"]
+    # a teacher whose data names no corpus: the student's licence counts it as unknown
+    rec["base_encoder"]["start_point"]["training_data"] = [{"source": "conll"}]
+    assert licence_sources(rec)[1] is True
+    assert base_chain({"base_encoder": "plain/name"}) == [{"name": "plain/name"}]
+    assert base_chain(None) == []
+
