@@ -7,8 +7,9 @@ measures the same thing: alignment, projection and the output. Each configuratio
 process on its own chunk cache:
 
 * ``local``: the local engine (this process);
-* ``ray-1``: Ray Data with one aligner actor of ``--cpus`` CPUs;
-* ``ray-2``: two actors of ``--cpus / 2`` CPUs each (torch threads follow the share);
+* ``ray-1``: the staged Ray Data pipeline with one aligner actor of ``--cpus`` minus the half CPU
+  kept for the plain-task stages (prepare, finish);
+* ``ray-2``: two aligner actors sharing those CPUs (torch threads follow the share);
 
 each cold (empty chunk cache), then warm (the same command again: every chunk cached). The driver's
 peak memory and each actor's are recorded, and Ray's fixed cost (start-up, actor start) is split
@@ -51,7 +52,7 @@ def run_one(args) -> dict:
     import datasets
 
     from silver_ner.builders.build import LanguageBuild, build
-    from silver_ner.builders.ray_engine import RayOptions, build_on_ray
+    from silver_ner.builders.ray_engine import TASK_ROOM, RayOptions, build_on_ray
     from silver_ner.builders.resources import peak_rss_mb
 
     datasets.disable_progress_bars()
@@ -67,12 +68,13 @@ def run_one(args) -> dict:
 
         ray.init(num_cpus=int(args.cpus), include_dashboard=False, log_to_driver=False)
         t_init = time.perf_counter() - t0
-        # one actor takes every CPU; several leave half a CPU for Ray Data's own work (see plan_actors)
-        per_actor = args.cpus if actors == 1 else (args.cpus - 0.5) / actors
+        # the aligner actors share what the plain-task stages leave (TASK_ROOM, see plan_pools)
+        per_actor = (args.cpus - TASK_ROOM) / actors
         opts = RayOptions(actors=actors, cpus_per_actor=per_actor)
         res, rep = build_on_ray([spec], args.output, opts, cache_dir=args.cache_dir)
         out.update({"ray_init_seconds": round(t_init, 2), "actors": rep.actors, "cpus_per_actor": opts.cpus_per_actor,
-                    "torch_threads_per_actor": opts.threads(), "chunks_computed": sum(rep.computed.values()),
+                    "torch_threads_per_actor": opts.threads(), "stages": rep.stages, "stage_seconds": rep.stage_seconds,
+                    "chunks_computed": sum(rep.computed.values()),
                     "chunks_cached": sum(rep.cached.values()), "chunk_seconds": [round(x, 2) for x in rep.chunk_seconds],
                     "actor_processes": len(set(rep.pids)),
                     "actor_peak_rss_mb": {str(k): round(v, 1) for k, v in (rep.actor_peak_rss_mb or {}).items()},

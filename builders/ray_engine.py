@@ -1,33 +1,44 @@
-"""The build on Ray Data: the same steps as the local engine, spread over a Ray cluster.
+"""The build on Ray Data: the same steps as the local engine, one Ray Data operator per stage.
 
 The driver runs the source stage of every language (its pairs land in the content-keyed cache),
-lists the chunks whose rows are not cached yet, and hands them to a Ray Data pipeline:
+lists the chunks whose rows are not cached yet, and hands them to a Ray Data pipeline whose
+operators are the stages of :data:`~silver_ner.builders.build.STEP_STAGES`:
 
-    chunk ids ──► map_batches(ChunkWorker)  (actor pool: each actor loads the aligner once)
-              ──► {lang, chunk, rows, stats}
+    chunks ──► prepare        (tasks: map labels, pre-filter)
+           ──► candidates     (actor pool, when a spec names a candidate tagger)
+           ──► backtranslate  (actor pool, when a spec back-translates: translator [+ tagger])
+           ──► align          (actor pool: each actor loads the aligner once)
+           ──► finish         (tasks: project, conventions, post-filter, rows; writes the chunk cache)
 
-A :class:`ChunkWorker` runs :meth:`LanguageBuild.process_chunk`, i.e. the build's steps
-(:mod:`silver_ner.builders.steps`), and writes the chunk's rows to the chunk cache atomically. That
-cache is the checkpoint: a retried chunk rewrites the same file with the same content, a rerun finds
-every finished chunk and computes none, and a driver that died is resumed by running the command
-again. The driver then assembles the output exactly as the local engine does (the same builder,
-reading the cached chunks), so both engines write identical folders.
+Each stage runs the steps :meth:`LanguageBuild.stage_steps` gives (:mod:`silver_ner.builders.steps`,
+the very objects the local engine composes). One Ray Data row is one chunk: its records travel
+between operators as a pickled :class:`~silver_ner.builders.steps.Batch` (records and counters), so
+every model sees the same batches as in the local engine and the counters add up to the same
+manifest. The last stage writes the chunk's rows to the chunk cache atomically. That cache is the
+checkpoint: a retried chunk rewrites the same file with the same content, a rerun finds every
+finished chunk and computes none, and a driver that died is resumed by running the command again.
+The driver then assembles the output exactly as the local engine does (the same builder, reading
+the cached chunks), so both engines write identical folders (``parquet=True`` included).
 
-Resources: each actor asks for ``cpus_per_actor`` CPUs (fractions allowed) and ``gpus_per_actor``
-GPUs, and sets its torch threads to its CPU share, so several actors on one node never
-oversubscribe it; the driver never asks for more actors than the cluster's CPUs can hold. The
-aligner's SQLite cache stays off in workers (SQLite does not work on network filesystems).
+Resources: each model-stage actor asks for ``cpus_per_actor`` CPUs (fractions allowed) and
+``gpus_per_actor`` GPUs, and sets its torch threads to its CPU share; the plain-task stages ask for
+:data:`TASK_CPUS` each. The actor pools run at the same time, so :func:`plan_pools` fits their sum,
+plus room for the tasks, into the cluster (never more than it has: actors that take every CPU leave
+the tasks none, and the pipeline hangs). The aligner's SQLite cache stays off in workers (SQLite
+does not work on network filesystems).
 
 Ray is optional: ``pip install 'silver-ner[ray]'``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
+import pickle
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -38,6 +49,9 @@ from .resources import peak_rss_mb
 log = logging.getLogger(__name__)
 
 RAY_HINT = "the Ray engine needs Ray Data: pip install 'silver-ner[ray]'"
+TASK_CPUS = 0.25  # CPU request of one plain task (prepare, finish): light work, several fit beside the actors
+TASK_ROOM = 2 * TASK_CPUS  # CPUs kept free of actors: one task of each plain-task stage can always run
+MODEL_STAGES = ("candidates", "backtranslate", "align")  # actor pools; "align" always runs
 
 
 def require_ray():
@@ -55,9 +69,9 @@ class RayOptions:
     """How the Ray engine uses the cluster.
 
     ``address``: a running cluster (``auto``, ``ray://host:10001``); ``None`` starts a local Ray
-    with the CPUs of this machine. ``actors``: aligner actors (default: as many as fit).
-    ``cpus_per_actor`` (fractions allowed) and ``gpus_per_actor`` are each actor's request; torch
-    threads per actor follow the CPU share (at least one).
+    with the CPUs of this machine. ``actors``: actors of each model stage (default: as many as fit).
+    ``cpus_per_actor`` (fractions allowed) and ``gpus_per_actor`` are each model-stage actor's request;
+    torch threads per actor follow the CPU share (at least one).
     """
 
     address: str | None = None
@@ -83,60 +97,164 @@ def start(options: RayOptions) -> Any:
     return ray
 
 
-def plan_actors(options: RayOptions, cluster_cpus: float, chunks: int) -> int:
-    """How many actors to start: what was asked for, at most what the cluster's CPUs hold (one CPU is
-    kept for the driver's read and write tasks when the request would take them all), at most one per
-    chunk, at least one."""
-    fit = cluster_cpus / options.cpus_per_actor if options.cpus_per_actor > 0 else float("inf")
-    if options.cpus_per_actor > 0 and fit >= 2:
-        fit = (cluster_cpus - min(options.cpus_per_actor, 0.5)) / options.cpus_per_actor
-    n = options.actors if options.actors is not None else int(fit)
-    if options.actors is not None and options.actors > fit + 1e-9:
-        raise UserError(f"{options.actors} actors of {options.cpus_per_actor} CPUs each do not fit the cluster's "
-                        f"{cluster_cpus:g} CPUs; ask for fewer actors or fractional --ray-cpus-per-actor")
-    return max(1, min(int(n), max(1, chunks)))
+def plan_pools(options: RayOptions, cluster_cpus: float, chunks: int, pools: int = 1,
+               cluster_gpus: float = 0.0) -> tuple[int, float]:
+    """``(actors per pool, CPUs per actor)`` for ``pools`` actor pools that run at the same time.
+
+    Every pool's actors together, plus :data:`TASK_ROOM` for the plain-task stages, fit the cluster's
+    CPUs (and their GPUs its GPUs). Asked-for actors that do not fit are a :class:`UserError`; without
+    an asked-for count, as many as fit (at most one per chunk, at least one per pool), and when not even
+    one per pool fits at ``cpus_per_actor``, each actor's request shrinks to a fraction that fits.
+    """
+    c, g = float(options.cpus_per_actor), float(options.gpus_per_actor or 0.0)
+    budget = cluster_cpus - TASK_ROOM
+    if budget <= 0:
+        raise UserError(f"the cluster's {cluster_cpus:g} CPUs leave no room for actors beside the "
+                        f"{TASK_ROOM:g} CPU the pipeline's tasks need")
+    where = f" in each of {pools} model stages" if pools > 1 else ""
+    if options.actors is not None:
+        if options.actors < 1:
+            raise UserError(f"--ray-actors must be >= 1, got {options.actors}")
+        if pools * options.actors * c > budget + 1e-9:
+            largest = math.floor(budget / (pools * options.actors) * 100) / 100
+            raise UserError(f"{options.actors} actors of {c:g} CPUs each{where} do not fit the cluster's "
+                            f"{cluster_cpus:g} CPUs ({TASK_ROOM:g} kept for the pipeline's tasks); ask for fewer "
+                            f"actors or fractional --ray-cpus-per-actor (at most {largest:g})")
+        n = options.actors
+    elif c > 0:
+        n = int(math.floor(budget / (pools * c) + 1e-9))
+        if n < 1:
+            n, shrunk = 1, math.floor(budget / pools * 100) / 100
+            log.info("ray: %g CPUs per actor for %d actor pool(s) do not fit %g CPUs; asking for %g each",
+                     c, pools, cluster_cpus, shrunk)
+            c = shrunk
+    else:
+        n = max(1, chunks)
+    if g > 0:
+        fit_gpus = int(math.floor(cluster_gpus / (pools * g) + 1e-9))
+        if options.actors is not None and options.actors > fit_gpus:
+            raise UserError(f"{options.actors} actors of {g:g} GPUs each{where} do not fit the cluster's "
+                            f"{cluster_gpus:g} GPUs; ask for fewer actors or fractional --ray-gpus-per-actor")
+        if fit_gpus < 1:
+            raise UserError(f"--ray-gpus-per-actor {g:g}{where}: the cluster has {cluster_gpus:g} GPU(s)")
+        n = min(n, fit_gpus)
+    return max(1, min(int(n), max(1, chunks))), c
 
 
-class ChunkWorker:
-    """A Ray Data actor: rebuilds each language's :class:`LanguageBuild` once, loads its aligner
-    on first use, and computes chunks into the chunk cache."""
+def plan_actors(options: RayOptions, cluster_cpus: float, chunks: int, pools: int = 1) -> int:
+    """How many actors each of ``pools`` actor pools gets (see :func:`plan_pools`)."""
+    return plan_pools(options, cluster_cpus, chunks, pools)[0]
 
-    def __init__(self, specs: dict, cache_dir: str, chunk_size: int, threads: int,
-                 aligner_factory: Callable[[Any], Any] | None = None):
+
+@dataclass
+class StagePlan:
+    """One operator of the pipeline: a stage of the build, run by tasks or by an actor pool."""
+
+    stage: str
+    kind: str  # "tasks" or "actors"
+    cpus: float
+    gpus: float = 0.0
+    actors: int = 0
+
+
+def model_stages(builds: Sequence[Any]) -> list[str]:
+    """The actor-pool stages these languages need, in order (the aligner's always)."""
+    need = {"align"}
+    for lb in builds:
+        if lb.spec.candidates_model:
+            need.add("candidates")
+        if lb.spec.backtranslate_model:
+            need.add("backtranslate")
+    return [s for s in MODEL_STAGES if s in need]
+
+
+# -- the stages, as Ray Data sees them -------------------------------------------------------------
+
+
+def corpus_presets(lb: Any) -> dict[str, Any]:
+    """What a worker's steps need from a language's whole corpus, computed once in the driver and handed to
+    every worker, so that no worker reads every pair: with ``trim_frequent``, the target's frequent words."""
+    out: dict[str, Any] = {}
+    if getattr(lb.spec, "trim_frequent", None) is not None:
+        out["_frequent_words"] = list(lb.frequent_target_words())
+    return out
+
+
+def _language_builds(specs: dict, cache_dir: str, chunk_size: int, threads: int = 1,
+                     aligner_factory: Callable[[Any], Any] | None = None, presets: dict | None = None) -> dict:
+    from .build import LanguageBuild
+
+    out = {}
+    for lang, spec in specs.items():
+        lb = LanguageBuild(spec, cache_dir=cache_dir, chunk_size=chunk_size,
+                           aligner_options={"num_threads": threads, "cache_dir": None})
+        for name, value in (presets or {}).get(lang, {}).items():
+            setattr(lb, name, value)
+        if aligner_factory is not None:
+            lb._aligner = aligner_factory(spec)
+        out[lang] = lb
+    return out
+
+
+def _run_stage(stage: str, builds: dict, batch: dict, *, actor: bool) -> dict:
+    """Run ``stage``'s steps on every chunk of a Ray Data batch (columns of equal length).
+
+    A chunk carries its records as a pickled :class:`Batch`; an input error (:class:`UserError`) travels
+    on as data in ``error`` (later stages pass that chunk through untouched; the driver raises it), and
+    ``trace`` collects each stage's process, seconds and peak memory. The ``finish`` stage writes the
+    chunk cache and hands on the row count instead of the records."""
+    from . import cache
+    from .steps import run_steps
+
+    out: dict[str, list] = {k: [] for k in ("lang", "chunk", "path", "batch", "error", "trace", "rows")}
+    for i in range(len(batch["lang"])):
+        lang, chunk, path = str(batch["lang"][i]), int(batch["chunk"][i]), str(batch["path"][i])
+        data, error, rows = batch["batch"][i], str(batch["error"][i]), int(batch["rows"][i])
+        t0 = time.perf_counter()
+        if not error:
+            try:
+                lb = builds[lang]
+                records = run_steps(lb.stage_steps(stage), pickle.loads(data))
+                if stage == "finish":
+                    res = {"rows": [r.row for r in records.records], "stats": records.counters.to_dict()}
+                    cache.write_json_atomic(Path(path), res)  # the checkpoint: a retry rewrites the same content
+                    data, rows = b"", len(res["rows"])
+                else:
+                    data = pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
+            except UserError as exc:  # an input error travels as data: the driver raises it as it is
+                data, error = b"", str(exc)
+        trace = json.loads(str(batch["trace"][i]))
+        trace.append({"stage": stage, "pid": os.getpid(), "seconds": time.perf_counter() - t0, "actor": actor,
+                      "peak_rss_mb": peak_rss_mb()})
+        for k, v in (("lang", lang), ("chunk", chunk), ("path", path), ("batch", data), ("error", error),
+                     ("trace", json.dumps(trace)), ("rows", rows)):
+            out[k].append(v)
+    return out
+
+
+def run_task_stage(batch: dict, *, stage: str, specs: dict, cache_dir: str, chunk_size: int,
+                   presets: dict | None = None) -> dict:
+    """A plain-task stage (``prepare``, ``finish``): pure steps, no model (only the batch's languages are set up)."""
+    langs = {str(x) for x in batch["lang"]}
+    builds = _language_builds({k: v for k, v in specs.items() if k in langs}, cache_dir, chunk_size, presets=presets)
+    return _run_stage(stage, builds, batch, actor=False)
+
+
+class StageWorker:
+    """A Ray Data actor of one model stage: rebuilds each language's :class:`LanguageBuild` once; the stage's
+    model (candidate tagger, translator and back-translation tagger, aligner) loads on first use and stays."""
+
+    def __init__(self, stage: str, specs: dict, cache_dir: str, chunk_size: int, threads: int,
+                 aligner_factory: Callable[[Any], Any] | None = None, presets: dict | None = None):
         import torch
 
         torch.set_num_threads(threads)
-        from .build import LanguageBuild
-
-        self.builds = {}
-        for lang, spec in specs.items():
-            lb = LanguageBuild(spec, cache_dir=cache_dir, chunk_size=chunk_size,
-                               aligner_options={"num_threads": threads, "cache_dir": None})
-            if aligner_factory is not None:
-                lb._aligner = aligner_factory(spec)
-            self.builds[lang] = lb
+        self.stage = stage
+        self.builds = _language_builds(specs, cache_dir, chunk_size, threads,
+                                       aligner_factory if stage == "align" else None, presets)
 
     def __call__(self, batch: dict) -> dict:
-        import json
-
-        out: dict[str, list] = {"lang": [], "chunk": [], "rows": [], "stats": [], "seconds": [], "pid": [], "peak_rss_mb": [],
-                                 "error": []}
-        for lang, chunk in zip(batch["lang"], batch["chunk"]):
-            t0 = time.perf_counter()
-            try:
-                res = self.builds[str(lang)].process_chunk(int(chunk))
-                rows, stats, error = len(res.rows), json.dumps(res.stats, sort_keys=True), ""
-            except UserError as exc:  # an input error travels as data: the driver raises it as it is
-                rows, stats, error = 0, "{}", str(exc)
-            out["lang"].append(str(lang))
-            out["chunk"].append(int(chunk))
-            out["rows"].append(rows)
-            out["stats"].append(stats)
-            out["seconds"].append(time.perf_counter() - t0)
-            out["pid"].append(os.getpid())
-            out["peak_rss_mb"].append(peak_rss_mb())
-            out["error"].append(error)
-        return out
+        return _run_stage(self.stage, self.builds, batch, actor=True)
 
 
 def original_error(exc: BaseException) -> BaseException:
@@ -159,7 +277,11 @@ def original_error(exc: BaseException) -> BaseException:
 
 @dataclass
 class RayReport:
-    """What the Ray engine did: chunks per language that it computed, the ones already cached, timings."""
+    """What the Ray engine did: chunks per language that it computed, the ones already cached, timings.
+
+    ``actors``: model-stage actors over every pool; ``chunk_seconds``: each computed chunk's time summed
+    over its stages; ``pids``: the aligner actor that aligned each chunk; ``stage_seconds``: time per stage
+    summed over chunks; ``stages``: the operators as planned."""
 
     computed: dict[str, int]
     cached: dict[str, int]
@@ -169,15 +291,29 @@ class RayReport:
     chunk_seconds: list[float]
     pids: list[int]
     actor_peak_rss_mb: dict[int, float] | None = None  # per actor process
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    stages: list[dict] = field(default_factory=list)
+
+
+def plan_stages(builds: Sequence[Any], options: RayOptions, cluster_cpus: float, chunks: int,
+                cluster_gpus: float = 0.0) -> list[StagePlan]:
+    """The pipeline's operators for ``builds``: the plain-task stages and one actor pool per model stage."""
+    pooled = model_stages(builds)
+    n, c = plan_pools(options, cluster_cpus, chunks, len(pooled), cluster_gpus)
+    g = float(options.gpus_per_actor or 0.0)
+    return ([StagePlan("prepare", "tasks", TASK_CPUS)] + [StagePlan(s, "actors", c, g, n) for s in pooled]
+            + [StagePlan("finish", "tasks", TASK_CPUS)])
 
 
 def compute_chunks(builds: Sequence[Any], options: RayOptions | None = None, *,
                    aligner_factory: Callable[[Any], Any] | None = None) -> RayReport:
-    """Compute every missing chunk of ``builds`` (:class:`LanguageBuild` objects) on Ray.
+    """Compute every missing chunk of ``builds`` (:class:`LanguageBuild` objects) on Ray, stage by stage.
 
-    ``aligner_factory(spec)`` builds the aligner in each actor (default: the build's embedding
+    ``aligner_factory(spec)`` builds the aligner in each aligner actor (default: the build's embedding
     aligner); it must be importable by the workers.
     """
+    from .steps import Batch
+
     options = options or RayOptions()
     t0 = time.perf_counter()
     todo, cached = [], {}
@@ -185,37 +321,54 @@ def compute_chunks(builds: Sequence[Any], options: RayOptions | None = None, *,
         lb.check_labels()  # a label set that matches nothing stops before any cluster work
         missing = [i for i in range(lb.num_chunks()) if not lb._chunk_path(i).exists()]
         cached[lb.spec.lang] = lb.num_chunks() - len(missing)
-        todo += [{"lang": lb.spec.lang, "chunk": i} for i in missing]
+        pairs = lb.pairs()
+        for i in missing:
+            part = pairs[i * lb.chunk_size:(i + 1) * lb.chunk_size]
+            todo.append({"lang": lb.spec.lang, "chunk": i, "path": os.fspath(lb._chunk_path(i)),
+                         "batch": pickle.dumps(Batch.of(part), protocol=pickle.HIGHEST_PROTOCOL),
+                         "error": "", "trace": "[]", "rows": 0})
     computed = {lb.spec.lang: 0 for lb in builds}
     if not todo:
         return RayReport(computed, cached, 0, time.perf_counter() - t0, 0.0, [], [])
     ray = start(options)
     startup = time.perf_counter() - t0
-    cpus = float(ray.cluster_resources().get("CPU", 1))
-    n_actors = plan_actors(options, cpus, len(todo))
+    resources = ray.cluster_resources()
+    plan = plan_stages(builds, options, float(resources.get("CPU", 1)), len(todo), float(resources.get("GPU", 0)))
     first = builds[0]
     specs = {lb.spec.lang: lb.spec for lb in builds}
+    common = {"specs": specs, "cache_dir": os.fspath(first.cache_dir), "chunk_size": first.chunk_size,
+              "presets": {lb.spec.lang: corpus_presets(lb) for lb in builds}}
+    threads = max(1, int(math.floor(plan[1].cpus)))
     ds = ray.data.from_items(todo, override_num_blocks=len(todo))
-    ds = ds.map_batches(
-        ChunkWorker,
-        batch_size=1,
-        compute=ray.data.ActorPoolStrategy(size=n_actors),
-        fn_constructor_kwargs={"specs": specs, "cache_dir": os.fspath(first.cache_dir), "chunk_size": first.chunk_size,
-                               "threads": options.threads(), "aligner_factory": aligner_factory},
-        num_cpus=options.cpus_per_actor,
-        num_gpus=options.gpus_per_actor or None,
-        max_restarts=3,
-        max_task_retries=3,
-    )
-    chunk_seconds, pids, rss = [], [], {}
+    for st in plan:
+        if st.kind == "tasks":
+            ds = ds.map_batches(run_task_stage, batch_size=1, num_cpus=st.cpus, max_retries=3,
+                                fn_kwargs={"stage": st.stage, **common})
+        else:
+            ds = ds.map_batches(
+                StageWorker,
+                batch_size=1,
+                compute=ray.data.ActorPoolStrategy(size=st.actors),
+                fn_constructor_kwargs={"stage": st.stage, "threads": threads, "aligner_factory": aligner_factory, **common},
+                num_cpus=st.cpus,
+                num_gpus=st.gpus or None,
+                max_restarts=3,
+                max_task_retries=3,
+            )
+    chunk_seconds, pids, rss, stage_seconds = [], [], {}, {st.stage: 0.0 for st in plan}
     try:
         for row in ds.iter_rows():
             if row["error"]:
                 raise UserError(row["error"])
             computed[row["lang"]] += 1
-            chunk_seconds.append(float(row["seconds"]))
-            pids.append(int(row["pid"]))
-            rss[int(row["pid"])] = max(rss.get(int(row["pid"]), 0.0), float(row["peak_rss_mb"]))
+            trace = json.loads(row["trace"])
+            chunk_seconds.append(sum(t["seconds"] for t in trace))
+            for t in trace:
+                stage_seconds[t["stage"]] += t["seconds"]
+                if t["actor"]:
+                    rss[int(t["pid"])] = max(rss.get(int(t["pid"]), 0.0), float(t["peak_rss_mb"]))
+                if t["stage"] == "align":
+                    pids.append(int(t["pid"]))
             if options.timeout_s is not None and time.perf_counter() - t0 > options.timeout_s:
                 raise UserError(f"the Ray engine stopped after {options.timeout_s:g} s with "
                                 f"{sum(computed.values())} of {len(todo)} chunks done; rerun to resume")
@@ -226,14 +379,17 @@ def compute_chunks(builds: Sequence[Any], options: RayOptions | None = None, *,
         if err is not exc:
             raise err from None
         raise
-    return RayReport(computed, cached, n_actors, time.perf_counter() - t0, startup, chunk_seconds, pids, rss)
+    n_actors = sum(st.actors for st in plan)
+    return RayReport(computed, cached, n_actors, time.perf_counter() - t0, startup, chunk_seconds, pids, rss,
+                     {k: round(v, 3) for k, v in stage_seconds.items()}, [asdict(st) for st in plan])
 
 
 def build_on_ray(specs: Sequence[Any], output_dir: str | os.PathLike, options: RayOptions | None = None, *,
                  cache_dir: str | os.PathLike | None = None, chunk_size: int = 512,
                  aligner_factory: Callable[[Any], Any] | None = None, **build_kwargs) -> tuple[Any, RayReport]:
     """:func:`~silver_ner.builders.build.build` with the chunks computed on Ray; returns its result and the
-    :class:`RayReport`. The output folder, manifest and rows are those of the local engine."""
+    :class:`RayReport`. The output folder (``parquet=True`` included), manifest and rows are those of the
+    local engine."""
     from . import cache
     from .build import LanguageBuild, build
 
