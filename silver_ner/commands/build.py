@@ -321,7 +321,7 @@ def register(sub) -> None:
     eng.add_argument("--ray-address", metavar="ADDR", default=None,
                      help="with --engine ray: a running cluster (auto, ray://HOST:10001); default a local Ray")
     eng.add_argument("--ray-actors", type=int, default=None, metavar="N",
-                     help="with --engine ray: aligner actors (default: as many as the CPUs hold)")
+                     help="with --engine ray: actors per model stage (aligner; candidate tagger and back-translator when configured; default: as many as the CPUs hold)")
     eng.add_argument("--ray-cpus-per-actor", type=float, default=1.0, metavar="X",
                      help="with --engine ray: CPUs per actor, fractions allowed; torch threads follow (default 1)")
     eng.add_argument("--ray-gpus-per-actor", type=float, default=0.0, metavar="X",
