@@ -9,15 +9,19 @@ For the languages with a student folder ``RUNS/all/student-<lang>`` (or ``--lang
    ``huggingface_hub``, ``datasets`` and ``transformers`` at it (``HF_ENDPOINT``, ``HF_HUB_DISABLE_XET=1``);
 2. ``silver-ner publish assemble`` one release folder from every ``RUNS/all/silver-*-<lang>`` build
    folder, one config per language;
-3. ``silver-ner publish dataset RELEASE --repo ORG/silver-ner --version V`` (``--source-license``
-   is passed on: the licence of build inputs the manifests record no licence for);
+3. ``silver-ner publish dataset RELEASE --repo ORG/silver-ner --version V`` (``--source-license``,
+   when given, is passed on: the licence of build inputs the manifests record no licence for; the
+   MAFAND-MT pools carry provenance sidecars, so their builds record MAFAND-MT and need none);
 4. ``silver-ner publish model RUNS/all/student-<lang> --repo ORG/silver-ner-student-<lang> --version V
-   --dataset-repo ORG/silver-ner@vV`` for every language (``--base-model`` is passed on);
+   --dataset-repo ORG/silver-ner@vV`` for every language (``--base-model``, when given, is passed on;
+   a student trained from the teacher folder records the teacher as its start point, so its card
+   names the teacher's Hub encoder without it);
 5. for every language ``datasets.load_dataset(ORG/silver-ner, lang, revision=vV)`` (its row counts
    must equal the release folder's), ``transformers.pipeline("token-classification",
    model=ORG/silver-ner-student-<lang>, revision=vV)`` on the first training sentence of the
    language, and the model card at vV (its ``model-index`` scores must equal the student's
-   ``eval_results.json``; its ``datasets`` must name the dataset repository).
+   ``eval_results.json``; its ``datasets`` must name the dataset repository; its ``base_model`` must
+   name a Hub model).
 
 The commands run through ``silver_ner.cli.main``, as on the command line. Writes ``--out``: per step
 its wall time, per language the parts, row counts (release folder and loaded), the pipeline output and
@@ -209,6 +213,10 @@ def rehearse(args, runs: Path, langs: list[str], parts: dict[str, list[Path]], w
                 info["model_index"] = _scores(meta)
                 info["card_datasets"] = meta.get("datasets") or []
                 info["card_license"] = meta.get("license")
+                info["card_base_model"] = meta.get("base_model")
+                if not info["card_base_model"]:
+                    r.mismatches.append(f"{lang}: the card of {model_repo}@{tag} names no base_model: the training record "
+                                        f"of student-{lang} names no Hub encoder along its start points (--base-model)")
                 if info["model_index"] != _expected_scores(student):
                     r.mismatches.append(f"{lang}: the model-index of {model_repo}@{tag} differs from "
                                         f"student-{lang}/eval_results.json")
@@ -244,10 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--org", default="silver-org", help="namespace of the repositories (the local server's org)")
     parser.add_argument("--dataset-name", default="silver-ner", help="name of the dataset repository (default silver-ner)")
     parser.add_argument("--source-license", metavar="ID",
-                        help="passed to `publish dataset`: the licence of build inputs whose manifests record none")
+                        help="passed to `publish dataset`: the licence of build inputs whose manifests record none "
+                             "(only builds of files without a provenance sidecar need it)")
     parser.add_argument("--base-model", metavar="HUB_ID",
                         help="passed to `publish model`: the Hub id of the students' base encoder when their training "
-                             "records name a local folder (the experiment's students start from its teacher)")
+                             "records name no Hub encoder (students trained before start points were recorded)")
     parser.add_argument("--work", type=Path, help="keep the release folder and Hub caches here (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=ROOT / "experiments" / "results" / "release_rehearsal.json")
     args = parser.parse_args(argv)

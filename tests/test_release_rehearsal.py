@@ -17,14 +17,24 @@ def runs(tmp_path_factory, tiny_bert):
     """RUNS/all laid out as the all-languages experiment leaves it: swa from two build folders, deu from one."""
     from silver_ner.cli import main
 
+    from silver_ner.builders.corpora import SAMPLES_DIR
+    from silver_ner.projection import encoder
+
     runs = tmp_path_factory.mktemp("runs")
     base = runs / "all"
+    # the students start from a teacher folder trained from the default encoder (tiny_bert in its place), as in
+    # the experiment: their training records name the teacher as start point, so no --base-model is needed
+    teacher = runs / "teacher"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(encoder, "default_encoder_path", lambda *a, **k: tiny_bert)
+        assert main(["train", "--output", str(teacher), "--conll", str(SAMPLES_DIR / "eng.conll"), "--role", "teacher",
+                     "--labels", "PER,ORG,LOC", "--max-steps", "2", "--batch-size", "4", "--save-steps", "2", "-q"]) == 0
     write_tiny_build(base / "silver-pool-swa", langs=("swa",))
     write_tiny_build(base / "silver-tpmt-swa", langs=("swa",), validation_fraction=0.3)  # another fingerprint
     write_tiny_build(base / "silver-pool-deu", langs=("deu",))
     for lang, folders in (("swa", ["silver-pool-swa", "silver-tpmt-swa"]), ("deu", ["silver-pool-deu"])):
         student = base / f"student-{lang}"
-        args = ["train", "--output", str(student), "--config", lang, "--model", str(tiny_bert), "--labels", "PER,ORG,LOC",
+        args = ["train", "--output", str(student), "--config", lang, "--model", str(teacher), "--labels", "PER,ORG,LOC",
                 "--max-steps", "2", "--batch-size", "4", "--save-steps", "2", "--role", "student", "-q"]
         for folder in folders:
             args += ["--dataset", str(base / folder)]
@@ -36,10 +46,12 @@ def runs(tmp_path_factory, tiny_bert):
 def test_rehearsal_publishes_and_loads_every_language(runs, tmp_path):
     from datasets import load_from_disk
 
+    from silver_ner.publish.model import plan_model
+
     mod = load_script("experiments", "release_rehearsal")
     out = tmp_path / "rehearsal.json"
     work = tmp_path / "work"
-    assert mod.main(["--runs", str(runs), "--out", str(out), "--work", str(work), "--base-model", BASE]) == 0
+    assert mod.main(["--runs", str(runs), "--out", str(out), "--work", str(work)]) == 0
     rec = json.loads(out.read_text())
     assert rec["ok"] and rec["mismatches"] == [] and rec["langs"] == ["deu", "swa"]
     assert rec["builds"] == {"deu": ["silver-pool-deu"], "swa": ["silver-pool-swa", "silver-tpmt-swa"]}
@@ -51,6 +63,11 @@ def test_rehearsal_publishes_and_loads_every_language(runs, tmp_path):
     assert swa["model_index"] == [{"dataset": "masakhane/masakhaner2", "config": "swa", "split": "test",
                                    "metrics": {"f1": 0.61, "precision": 0.65, "recall": 0.58}}]
     assert swa["card_datasets"] == ["silver-org/silver-ner"]
+    # the teacher's Hub encoder, found along the students' start points
+    assert swa["card_base_model"] == rec["languages"]["deu"]["card_base_model"] == BASE
+    assert "--base-model" not in rec["command"]
+    card = plan_model(runs / "all" / "student-swa", "silver-org/silver-ner-student-swa", "1.0.0").card  # as pushed
+    assert "**Fine-tuned from:** the teacher `teacher`, trained with silver-ner on 30 sentences of silver-ner" in card.text
     first = load_from_disk(str(work / "release" / "swa"))["train"][0]
     assert swa["pipeline"]["sentence"] == " ".join(first["tokens"]) and isinstance(swa["pipeline"]["entities"], list)
     assert rec["languages"]["deu"]["model_index"][0]["metrics"]["f1"] == 0.55
@@ -70,7 +87,7 @@ def test_rehearsal_fails_on_a_mismatch_and_on_missing_inputs(runs, tmp_path, cap
     shutil.copytree(runs, copy)
     write_tiny_build(copy / "all" / "silver-pool-deu", langs=("deu",), validation_fraction=0.3)
     out = tmp_path / "mismatch.json"
-    assert mod.main(["--runs", str(copy), "--out", str(out), "--base-model", BASE]) == 1
+    assert mod.main(["--runs", str(copy), "--out", str(out)]) == 1
     rec = json.loads(out.read_text())
     assert not rec["ok"]
     assert [m for m in rec["mismatches"] if m.startswith("publish model deu:")] and \
