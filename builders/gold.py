@@ -32,6 +32,7 @@ from typing import Sequence
 from silver_ner.projection.spans import Span, repair_tags, spans_to_tags, tags_to_spans
 
 from .conll import ConllFile, InputNotFoundError, Sentence, read_conll
+from .corpora import CORPORA  # the one table of corpora: Hub ids, licences, citations
 from silver_ner.projection.errors import UserError
 
 DATA_ENV = "SILVER_NER_DATA"
@@ -53,11 +54,11 @@ class DatasetInfo:
 DATASETS: dict[str, DatasetInfo] = {
     "masakhaner2": DatasetInfo(
         "masakhaner2", ("PER", "ORG", "LOC", "DATE"), ("train", "dev", "test"),
-        "masakhaner2/{lang}/{split}.txt", "masakhane/masakhaner2", "{lang}",
+        "masakhaner2/{lang}/{split}.txt", CORPORA["masakhaner2"].hub_id, "{lang}",
     ),
     "conll2003": DatasetInfo(
         "conll2003", ("PER", "ORG", "LOC"), ("train", "dev", "test"),
-        "conll2003_en/{split}.txt", "conll2003", "", default_lang="eng", optional_labels=("MISC",),
+        "conll2003_en/{split}.txt", CORPORA["conll2003"].hub_id, "", default_lang="eng", optional_labels=("MISC",),
     ),
     "europarl": DatasetInfo(
         "europarl", ("PER", "ORG", "LOC", "MISC"), ("test",),
@@ -65,7 +66,7 @@ DATASETS: dict[str, DatasetInfo] = {
     ),
     "wikiann": DatasetInfo(
         "wikiann", ("PER", "ORG", "LOC"), ("train", "dev", "test"),
-        "wikiann_rahimi/{lang}/{split}.txt", "wikiann", "{lang2}",
+        "wikiann_rahimi/{lang}/{split}.txt", CORPORA["wikiann"].hub_id, "{lang2}",
     ),
 }
 

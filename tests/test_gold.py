@@ -107,3 +107,14 @@ def test_gold_errors_are_user_errors(root):
 def test_gold_files_keep_unicode_whitespace_inside_tokens(root):
     _write(root / "masakhaner2/swa/dev.txt", "Dar\u00a0es\u00a0Salaam B-LOC\nni O\n")
     assert read_gold("masakhaner2:swa:dev", root).records == [(["Dar\u00a0es\u00a0Salaam", "ni"], ["B-LOC", "O"])]
+
+
+def test_gold_hub_repos_come_from_the_corpus_table():
+    from silver_ner.builders.corpora import CORPORA
+    from silver_ner.builders.gold import DATASETS
+
+    for name, info in DATASETS.items():
+        if info.hub_repo:
+            assert info.hub_repo == CORPORA[name].hub_id, name
+    assert DATASETS["conll2003"].hub_repo == "eriktks/conll2003"
+    assert DATASETS["wikiann"].hub_repo == "unimelb-nlp/wikiann"
