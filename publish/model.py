@@ -58,7 +58,7 @@ def check_records(records: Any, where: str) -> list[dict]:
     """Evaluation records (the ``eval_results.json`` list); errors name the file and the record index."""
     if not isinstance(records, list):
         raise UserError(f"{where}: expected a JSON list of evaluation records, got {type(records).__name__}")
-    for i, rec in enumerate(records):
+    for i, rec in enumerate(records, 1):  # numbered from 1, as the leaderboard's reader does
         if not isinstance(rec, dict):
             raise UserError(f"{where}: record {i} is not an object")
         missing = [k for k in RECORD_KEYS if k not in rec]

@@ -99,7 +99,7 @@ def test_bad_model_folders(tmp_path, tiny_bert):
     with pytest.raises(ValueError, match="no token-classification head"):
         load_model_folder(tiny_bert)
     folder = write_student(tmp_path / "m", tiny_bert, records=[{"system": "x"}])
-    with pytest.raises(ValueError, match="eval_results.json: record 0 misses"):
+    with pytest.raises(ValueError, match="eval_results.json: record 1 misses"):
         plan_model(folder, "silver-org/m", "1.0.0")
     (folder / "eval_results.json").write_text(json.dumps([eval_record(1.7)]))
     with pytest.raises(ValueError, match="metrics.f1 must be a number in \\[0, 1\\]"):
