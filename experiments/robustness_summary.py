@@ -8,7 +8,8 @@ Reads the evaluation records ``<system>.json`` and the training records ``traini
 experiments/robustness.sh writes into that folder, and the MasakhaNER 2.0 dev records in its
 ``dev/`` subfolder: the student chosen for the headline is the one with the best mean dev F1, so
 that no choice among the variants looks at the test sets. Writes the markdown summary, a JSON twin
-(``summary.json``) and a plot (``in_vs_out_of_domain.png``) next to it.
+(``summary.json``) and a plot (``in_vs_out_of_domain.png``) next to it; with ``--published`` also
+``per_language.png`` (each language's direct transfer, student and published figures).
 
 With ``--published CSV`` (experiments/all_languages.sh) the summary opens with one row per language
 (``--languages``, default every language of the records and of the CSV): direct transfer, the
@@ -396,6 +397,43 @@ def plot(summary: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def plot_per_language(per_language: dict, path: Path) -> dict[str, list[str]]:
+    """One row per language: direct transfer, the student, the published model transfer and the best published
+    translate-test row (F1 x 100); a value not measured or not published draws no mark. Returns, per kind of
+    mark, the languages that got one."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = per_language["rows"]
+    fig, ax = plt.subplots(figsize=(7.2, 0.34 * len(rows) + 1.6))
+    marks = (("direct_transfer", "direct transfer (teacher, 118M)", "o", "#9e9e9e", 1.0),
+             ("student", "our student (118M, CPU)", "o", "#1f77b4", 1.0),
+             ("published_model_transfer", "published model transfer (XLM-R-large, 560M)", "x", "#ff7f0e", 1.0),
+             ("best_translate_test", "published best translate-test (NLLB-3.3B + XLM-R-large)", "^", "#2ca02c", 1.0))
+    ys = list(range(len(rows)))[::-1]
+    for y, r in zip(ys, rows):
+        vals = [r[k] for k, *_ in marks if r[k] is not None]
+        if len(vals) > 1:
+            ax.plot([min(vals), max(vals)], [y, y], color="#dddddd", lw=1, zorder=1)
+    drawn: dict[str, list[str]] = {}
+    for key, label, marker, color, _ in marks:
+        pts = [(r[key], y) for y, r in zip(ys, rows) if r[key] is not None]
+        drawn[key] = [r["lang"] for r in rows if r[key] is not None]
+        ax.scatter([x for x, _ in pts], [y for _, y in pts], marker=marker, color=color, s=36, label=label, zorder=3)
+    ax.set_yticks(ys, [r["lang"] + ("" if r["student"] is not None else " (not run)") for r in rows], fontsize=8)
+    ax.set_xlabel("MasakhaNER 2.0 test, entity F1 x 100 (PER/ORG/LOC)")
+    ax.grid(axis="x", color="#eeeeee")
+    done = sum(r["student"] is not None for r in rows)
+    ax.set_title(f"Per language: {done} of {len(rows)} run", fontsize=9)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return drawn
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("folder", help="folder with the evaluation and training records")
@@ -419,6 +457,8 @@ def main(argv=None) -> int:
         wiki = args.wikiann_languages.replace(",", " ").split() if args.wikiann_languages else None
         summary["per_language"] = per_language(folder, load_published(Path(args.published)), args.student, langs, wiki)
         md = per_language_markdown(summary["per_language"]) + "\n" + to_markdown(summary, selection=False)
+        plot_per_language(summary["per_language"], (Path(args.output) if args.output else folder / "summary.md").parent
+                          / "per_language.png")
     else:
         md = to_markdown(summary)
     out = Path(args.output) if args.output else folder / "summary.md"

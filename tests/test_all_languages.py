@@ -73,6 +73,10 @@ def test_per_language_table_marks_missing_languages_and_counts_against_published
     assert "| 30.0 | 35.0 | +5.0 | n/a | n/a | n/a | n/a |" in bbj_row
     assert "**1 of 2** languages measured (the published figures cover 3)" in md
     assert "| kin | 20.0 | missing | missing |" in md  # WikiANN: the student not scored yet
+    drawn = summary.plot_per_language(table, tmp_path / "per_language.png")
+    assert drawn["student"] == ["bbj", "ewe", "hau"] and drawn["direct_transfer"] == ["bbj", "ewe", "hau"]
+    assert drawn["published_model_transfer"] == ["ewe", "hau", "kin"]  # bbj has no published figure
+    assert (tmp_path / "per_language.png").stat().st_size > 10_000
 
 
 # --- the script, dry run -----------------------------------------------------------------------
