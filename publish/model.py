@@ -39,6 +39,8 @@ MODEL_FILES = (
     "vocab.txt", "vocab.json", "merges.txt", "*.model", "chat_template.jinja",
     EVAL_FILE, TRAINING_FILE, TRAINING_ARGS_FILE,
 )
+# JSON files whose machine paths are made portable before pushing; all other files go byte for byte
+PORTABLE_FILES = ("config.json", "generation_config.json", EVAL_FILE, TRAINING_FILE, TRAINING_ARGS_FILE)
 RECORD_KEYS = ("system", "model", "dataset", "config", "split", "language", "metrics")
 METRICS = (("f1", "F1"), ("precision", "Precision"), ("recall", "Recall"))
 # encoder names of the project that stand for a Hub model
@@ -88,9 +90,11 @@ class ModelFolder:
         return [id2label[k] for k in sorted(id2label, key=lambda k: int(k))]
 
     def payload(self, name: str) -> bytes:
-        """The bytes pushed for file ``name``: JSON files with every machine path made portable, others as they are."""
+        """The bytes pushed for file ``name``: the project's records and the model config with every machine path
+        made portable (:data:`PORTABLE_FILES`), every other file byte for byte (a tokenizer's vocabulary holds
+        strings such as ``</s>`` and base64 tables that only look like paths)."""
         data = (self.path / name).read_bytes()
-        if not name.endswith(".json"):
+        if name not in PORTABLE_FILES:
             return data
         try:
             value = json.loads(data)

@@ -398,3 +398,23 @@ def test_base_model_chain_of_records():
     assert base_chain({"base_encoder": "plain/name"}) == [{"name": "plain/name"}]
     assert base_chain(None) == []
 
+
+
+def test_tokenizer_files_are_pushed_byte_for_byte(hub, tmp_path, tiny_bert):
+    """Strings that only look like paths (``</s>``, base64 tables with ``/``) stay as they are: a tokenizer is
+    never rewritten, only the project's records and the config are made portable."""
+    from huggingface_hub import hf_hub_download
+
+    student = write_student(tmp_path / "student", tiny_bert, records=[eval_record(0.6)])
+    tok_path = student / "tokenizer.json"
+    tok = json.loads(tok_path.read_text(encoding="utf-8"))
+    tok["added_tokens"].append({"id": len(tok["model"]["vocab"]), "content": "</s>", "single_word": False, "lstrip": False,
+                                "rstrip": False, "normalized": False, "special": True})
+    tok["normalizer"] = {"type": "Sequence", "normalizers": [
+        {"type": "Precompiled", "precompiled_charsmap": "ALQCAACEAAAAAACAAQAAgMz8AgC4BQAAhyIAgMzkAgC4PQAAeyIAgMzsAgC4BQAAiyIAgMw8/wIAuDU="},
+        tok.get("normalizer") or {"type": "NFC"}]}
+    tok_path.write_text(json.dumps(tok, indent=2, ensure_ascii=False), encoding="utf-8")
+    before = tok_path.read_bytes()
+    publish_model(student, "silver-org/student-bytes", "1.0.0")
+    after = Path(hf_hub_download("silver-org/student-bytes", "tokenizer.json", revision="v1.0.0")).read_bytes()
+    assert after == before
