@@ -75,12 +75,16 @@ def _scores(meta: dict) -> list[dict]:
     return out
 
 
-def _expected_scores(student: Path) -> list[dict]:
-    """What the card's ``model-index`` must hold: the student's evaluation records, as the publisher rounds them."""
+def _expected_scores(student: Path, results: list[Path] | None = None) -> list[dict]:
+    """What the card's ``model-index`` must hold: the student's evaluation records (its ``eval_results.json`` and
+    the records of ``results`` files that name it), as the publisher rounds them."""
     from silver_ner.builders.corpora import hub_dataset_id
+    from silver_ner.leaderboard.scoring import read_results_file
 
     path = student / "eval_results.json"
     records = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+    for f in results or []:
+        records += [r for r in read_results_file(f) if Path(str(r["model"])).name == student.name and r not in records]
     return [{"dataset": hub_dataset_id(str(r["dataset"])), "config": str(r["config"]), "split": str(r["split"]),
              "metrics": {k: round(float(r["metrics"][k]), 4) for k in ("f1", "precision", "recall")}} for r in records]
 
@@ -182,6 +186,8 @@ def rehearse(args, runs: Path, langs: list[str], parts: dict[str, list[Path]], w
                           "--dataset-repo", f"{data_repo}@{tag}"]
             if args.base_model:
                 model_args += ["--base-model", args.base_model]
+            for f in args.results or []:
+                model_args += ["--results", str(f)]
             r.step("publish model", lambda: _cli(model_args), lang=lang, repo=model_repo)
 
             def load(lang=lang, model_repo=model_repo):
@@ -217,9 +223,13 @@ def rehearse(args, runs: Path, langs: list[str], parts: dict[str, list[Path]], w
                 if not info["card_base_model"]:
                     r.mismatches.append(f"{lang}: the card of {model_repo}@{tag} names no base_model: the training record "
                                         f"of student-{lang} names no Hub encoder along its start points (--base-model)")
-                if info["model_index"] != _expected_scores(student):
-                    r.mismatches.append(f"{lang}: the model-index of {model_repo}@{tag} differs from "
-                                        f"student-{lang}/eval_results.json")
+                expected = _expected_scores(student, args.results)
+                if info["model_index"] != expected:
+                    r.mismatches.append(f"{lang}: the model-index of {model_repo}@{tag} differs from the records of "
+                                        f"student-{lang} (its eval_results.json and --results)")
+                if not expected:
+                    r.mismatches.append(f"{lang}: no evaluation record of student-{lang}: its card has no scores "
+                                        "(pass --results FILE)")
                 if data_repo not in info["card_datasets"]:
                     r.mismatches.append(f"{lang}: the card of {model_repo}@{tag} does not name {data_repo} among its "
                                         f"datasets ({info['card_datasets']})")
@@ -257,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-model", metavar="HUB_ID",
                         help="passed to `publish model`: the Hub id of the students' base encoder when their training "
                              "records name no Hub encoder (students trained before start points were recorded)")
+    parser.add_argument("--results", type=Path, action="append", metavar="FILE",
+                        help="results files whose records of each student go into its card's model-index (repeatable), e.g. "
+                             "experiments/results/all_languages/student-ours-pool-p90.json")
     parser.add_argument("--work", type=Path, help="keep the release folder and Hub caches here (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=ROOT / "experiments" / "results" / "release_rehearsal.json")
     args = parser.parse_args(argv)

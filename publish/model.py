@@ -83,6 +83,7 @@ class ModelFolder:
     records: list[dict]
     training: dict | None
     training_args: dict | None
+    extra_files: dict[str, bytes] = field(default_factory=dict)  # files written for the release, not in the folder
 
     @property
     def labels(self) -> list[str]:
@@ -93,6 +94,8 @@ class ModelFolder:
         """The bytes pushed for file ``name``: the project's records and the model config with every machine path
         made portable (:data:`PORTABLE_FILES`), every other file byte for byte (a tokenizer's vocabulary holds
         strings such as ``</s>`` and base64 tables that only look like paths)."""
+        if name in self.extra_files:
+            return self.extra_files[name]
         data = (self.path / name).read_bytes()
         if name not in PORTABLE_FILES:
             return data
@@ -105,6 +108,30 @@ class ModelFolder:
 
     def content(self) -> dict[str, str]:
         return {f: hashlib.sha256(self.payload(f)).hexdigest() for f in self.files}
+
+    def add_records(self, paths) -> int:
+        """Add the records of results files (``eval_results.json`` lists or records JSON lines, as ``silver-ner
+        evaluate --results`` writes them) that name this model (``model`` equal to the folder's name); they are
+        pushed in ``eval_results.json`` and become the card's ``model-index``. A record already in the folder is
+        not added twice. A file with no record of this model is a :class:`UserError`. Returns the number added."""
+        from silver_ner.leaderboard.scoring import read_results_file
+
+        name = self.path.resolve().name
+        added = 0
+        for path in paths:
+            mine = [r for r in portable(read_results_file(path, required=RECORD_KEYS)) if Path(str(r["model"])).name == name]
+            if not mine:
+                raise UserError(f"{path}: no evaluation record names the model {name!r} (records are matched by the "
+                                "model folder's name)")
+            for rec in mine:
+                if rec not in self.records:
+                    self.records.append(rec)
+                    added += 1
+        if added:
+            self.extra_files[EVAL_FILE] = (json.dumps(self.records, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+            if EVAL_FILE not in self.files:
+                self.files.append(EVAL_FILE)
+        return added
 
 
 def load_model_folder(folder: str | Path) -> ModelFolder:
@@ -421,7 +448,8 @@ class ModelPlan:
 
 def plan_model(folder: str | Path, repo_id: str, version: str | Version, *, history: list[dict] | None = None,
                license: str | None = None, base_model: str | None = None, languages: list[str] | None = None,
-               dataset_repo: str | None = None, dataset_release: dict | None = None) -> ModelPlan:
+               dataset_repo: str | None = None, dataset_release: dict | None = None,
+               results: list[str | Path] | None = None) -> ModelPlan:
     """Check the folder, render and check the card, list the files; no network.
 
     ``dataset_repo`` (``ORG/NAME@REVISION``): the dataset release that holds the model's local training
@@ -432,6 +460,8 @@ def plan_model(folder: str | Path, repo_id: str, version: str | Version, *, hist
     check_repo_id(repo_id)
     version = version if isinstance(version, Version) else parse_version(version)
     model = load_model_folder(folder)
+    if results:
+        model.add_records(results)
     if dataset_repo:
         model.training = link_release(model.training, *parse_dataset_repo(dataset_repo), dataset_release)
     content = model.content()
@@ -449,16 +479,18 @@ def publish_model(folder: str | Path, repo_id: str, version: str, *, private: bo
                   license: str | None = None, base_model: str | None = None, languages: list[str] | None = None,
                   token: str | None = None, dry_run: bool = False, revision: str | None = None,
                   commit_message: str | None = None, create_pr: bool = False,
-                  dataset_repo: str | None = None) -> tuple[ReleaseResult, ModelPlan]:
+                  dataset_repo: str | None = None, results: list[str | Path] | None = None) -> tuple[ReleaseResult, ModelPlan]:
     """Publish a trained student as version ``version`` of ``repo_id`` (one commit, verified, then tagged).
 
     ``revision``: the branch to commit to; ``commit_message``: the commit's summary; ``dataset_repo``
     (``ORG/NAME@REVISION``): the dataset release that holds the local build folders the model was trained
-    on, read from the Hub and named in the card for the builds it holds (see :func:`link_release`).
+    on, read from the Hub and named in the card for the builds it holds (see :func:`link_release`);
+    ``results``: results files (leaderboard records) whose records of this model (``model`` equal to the
+    folder's name) join its ``eval_results.json`` (see :meth:`ModelFolder.add_records`).
     """
     from huggingface_hub import CommitOperationAdd
 
-    opts = dict(license=license, base_model=base_model, languages=languages, dataset_repo=dataset_repo)
+    opts = dict(license=license, base_model=base_model, languages=languages, dataset_repo=dataset_repo, results=results)
     plan = plan_model(folder, repo_id, version, **opts)
     v = plan.version
     if dry_run:

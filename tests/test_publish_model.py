@@ -418,3 +418,31 @@ def test_tokenizer_files_are_pushed_byte_for_byte(hub, tmp_path, tiny_bert):
     publish_model(student, "silver-org/student-bytes", "1.0.0")
     after = Path(hf_hub_download("silver-org/student-bytes", "tokenizer.json", revision="v1.0.0")).read_bytes()
     assert after == before
+
+
+def test_records_from_a_results_file_join_the_model_index(hub, tmp_path, tiny_bert, capsys):
+    """`publish model --results FILE`: the records naming this model (by folder name) join eval_results.json and the
+    card's model-index; records of other models stay out; a file without a record of the model is refused."""
+    from huggingface_hub import ModelCard, hf_hub_download
+
+    from silver_ner.cli import main
+
+    student = write_student(tmp_path / "student-ewe", tiny_bert, records=[])
+    (student / "eval_results.json").unlink(missing_ok=True)
+    results = tmp_path / "student-ours.json"
+    results.write_text(json.dumps([{**eval_record(0.775, "ewe"), "model": "student-ewe"},
+                                   {**eval_record(0.66, "kin"), "model": "student-kin"}]), encoding="utf-8")
+    assert main(["publish", "model", str(student), "--repo", "silver-org/student-ewe-results", "--version", "1.0.0",
+                 "--results", str(results), "-q"]) == 0
+    card = ModelCard(Path(hf_hub_download("silver-org/student-ewe-results", "README.md", revision="v1.0.0")).read_text())
+    scores = [m["value"] for res in card.data.to_dict()["model-index"][0]["results"] for m in res["metrics"]
+              if m["type"] == "f1"]
+    assert scores == [0.775]
+    pushed = json.loads(Path(hf_hub_download("silver-org/student-ewe-results", "eval_results.json", revision="v1.0.0")).read_text())
+    assert [r["model"] for r in pushed] == ["student-ewe"]
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps([{**eval_record(0.66, "kin"), "model": "student-kin"}]), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["publish", "model", str(student), "--repo", "silver-org/student-ewe-results2", "--version", "1.0.0",
+                 "--results", str(other), "--dry-run"]) == 2
+    assert "no evaluation record names the model 'student-ewe'" in capsys.readouterr().err

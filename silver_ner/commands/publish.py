@@ -58,6 +58,9 @@ def register(sub) -> None:
     p.add_argument("--license", help="Hub licence id (default: inherited from the training data)")
     p.add_argument("--base-model", help="Hub id of the base encoder when the training record lacks it")
     p.add_argument("--language", action="append", help="language code of the model (repeatable; added to those in the records)")
+    p.add_argument("--results", action="append", type=Path, metavar="FILE",
+                   help="results file (silver-ner evaluate --results) whose records of this model (matched by the folder's "
+                        "name) join its eval_results.json and the card's model-index; repeatable")
     p.add_argument("--dataset-repo", metavar="ORG/NAME@REVISION",
                    help="a silver dataset release (e.g. my-org/silver-ner@v1.0.0) holding the local build folders the "
                         "model was trained on: the card names it as the training data (checked against its release manifest)")
@@ -132,6 +135,7 @@ def run_model(args) -> int:
     result, plan = _guard(lambda: publish_model(
         args.dir, args.repo, args.version, private=args.private, branch=args.branch, license=args.license,
         base_model=args.base_model, languages=args.language, dataset_repo=args.dataset_repo, dry_run=args.dry_run,
+        results=args.results,
         **_release_options(args)), args)
     return _report(args, result, plan)
 
