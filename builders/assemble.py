@@ -38,9 +38,9 @@ from silver_ner import __version__
 from silver_ner.projection.errors import UserError
 
 from .cache import file_digest
-from .corpora import configs_readme, merge_sources, sources_of
-from .manifest import MANIFEST_FORMAT, MANIFEST_NAME, ConfigEntry, Manifest, read_manifest, write_manifest
-from .output import _hide, _prepare_output, _swap_into_place, _unhide, interrupt_guard
+from .corpora import merge_sources, sources_of
+from .manifest import MANIFEST_FORMAT, MANIFEST_NAME, ConfigEntry, Manifest, read_manifest
+from .output import _hide, _prepare_output, finish_output, interrupt_guard
 
 SPLITS = ("train", "validation")
 BUILD_COLUMN = "build"
@@ -286,11 +286,7 @@ def assemble(out: str | os.PathLike, folders: Sequence[str | os.PathLike], *,
                 manifest.configs[lang] = _entry(lang, parts, prefixed)
             guard.check()
             with guard.deferred():
-                write_manifest(tmp, manifest)
-                (tmp / "README.md").write_text(configs_readme(manifest.to_dict()), encoding="utf-8")
-                for lang in manifest.configs:
-                    _unhide(tmp / lang)
-                _swap_into_place(tmp, out)
+                finish_output(tmp, out, manifest)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -51,7 +51,7 @@ from . import cache
 from .manifest import MANIFEST_FORMAT, MANIFEST_NAME, ConfigEntry, Manifest, write_manifest  # noqa: F401 (re-exported)
 from .manifest import read_manifest as read_build_manifest
 from .output import (BuildInterrupted, _hide, _prepare_output, _swap_into_place, _unhide,  # noqa: F401 (re-exported)
-                     check_interrupted, interrupt_guard)
+                     check_interrupted, finish_output, interrupt_guard)
 from .steps import (Align, BackTranslate, Batch, BuildCounters, Conventions, LabelBacktranslation, MapLabels,
                     PostFilter, PreFilter, Project, Step, TagCandidates, ToRows, run_steps)
 from .conll import check_input_file, read_conll, read_text_lines
@@ -1043,17 +1043,11 @@ def build(
                     on_language(spec.lang, entry)
             guard.check()
             with guard.deferred():
-                from .corpora import configs_readme, portable
+                from .corpora import portable
 
                 # paths under the data folder or file names, never this machine's
                 manifest = Manifest.from_dict(portable(manifest.to_dict()))
-                write_manifest(tmp, manifest)
-                written = manifest.to_dict()
-
-                (tmp / "README.md").write_text(configs_readme(written), encoding="utf-8")  # load_dataset(OUTPUT, lang)
-                for lang in manifest.configs:
-                    _unhide(tmp / lang)
-                _swap_into_place(tmp, output_dir)
+                written = finish_output(tmp, output_dir, manifest)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

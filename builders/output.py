@@ -212,3 +212,20 @@ def _swap_into_place(tmp: Path, output_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+
+
+def finish_output(tmp: Path, output_dir: Path, manifest) -> dict:
+    """Complete a partial output folder and put it in place: write ``manifest`` (a typed ``Manifest``) and the
+    configs' README (so ``load_dataset(OUTPUT, lang)`` finds them), make every config loadable again and
+    rename the folder to ``output_dir``. Call it inside ``interrupt_guard().deferred()``. Returns the manifest
+    as written (a dict)."""
+    from .corpora import configs_readme
+    from .manifest import write_manifest
+
+    write_manifest(tmp, manifest)
+    written = manifest.to_dict()
+    (tmp / "README.md").write_text(configs_readme(written), encoding="utf-8")
+    for lang in manifest.configs:
+        _unhide(tmp / lang)
+    _swap_into_place(tmp, output_dir)
+    return written
