@@ -206,7 +206,9 @@ class TranslateTest:
                     continue
                 bt = r.backtranslation
                 tags = spans_to_tags(r.target_spans, len(s.tokens))
-                scores = [float(x) for x in r.projected.scores] if r.projected is not None else []
+                # scores in the order of the spans read back from the tags (by position), not the projection's order
+                score_of = dict(zip(r.projected.spans, r.projected.scores)) if r.projected is not None else {}
+                scores = [float(score_of[sp]) for sp in tags_to_spans(tags)]
                 unprojected = r.projected.unprojected if r.projected is not None else 0
                 info = {"text": bt.text, "tokens": list(bt.tokens),
                         "entities": [{"start": sp.start, "end": sp.end, "label": sp.label,

@@ -295,3 +295,18 @@ def test_translate_test_with_a_translation_file_through_the_command(word_model, 
     got = [line.split() for line in blocks[0].splitlines()]
     assert [w for w, _ in got] == ["John", "Smith", "alikwenda", "Nairobi"]
     assert got[0][1] == "B-PER" and got[3][1] == "B-LOC"
+
+
+def test_entity_scores_follow_the_spans_in_sentence_order():
+    """The projection may return spans in source order; scores are reported in the sentence's order."""
+    from silver_ner.projection.protocols import ProjectionResult
+
+    def reversed_projection(src_tokens, src_spans, tgt_tokens, alignment, **_):
+        # the second source entity first, with its own score
+        return ProjectionResult(spans=[Span(3, 4, "LOC"), Span(0, 1, "PER")], scores=[0.25, 0.75], source_of=[1, 0])
+
+    inp = sentences("Amina yuko huko Mombasa")
+    tr = DictTranslator({"Amina yuko huko Mombasa": "Amina is in Mombasa"})
+    step = ProjectionStep(func=reversed_projection)
+    tagged, _, _ = TranslateTest(tr, LexiconTagger(), SameWordAligner(), step, "swa").run(inp)
+    assert [(e["text"], e["score"]) for e in tagged[0].to_json()["entities"]] == [("Amina", 0.75), ("Mombasa", 0.25)]
