@@ -154,6 +154,17 @@ def tag_direct(tagger, sentences: Sequence[TagInput]) -> tuple[list[TaggedSenten
     return out, rep
 
 
+def check_candidates(projection: ProjectionStep, have_candidates: bool) -> None:
+    """:class:`UserError` when a ``spans-*`` method has no candidate model, or a candidate model a method that
+    makes its own candidates (checked before any model loads)."""
+    if projection.needs_candidates and not have_candidates:
+        raise UserError(f"projection method {projection.name!r} matches candidate spans on the target: "
+                        "name the model that predicts them (--candidates-from MODEL)")
+    if have_candidates and not projection.needs_candidates:
+        raise UserError(f"--candidates-from needs a method that matches given spans (spans-greedy, spans-exact), "
+                        f"not {projection.name!r}")
+
+
 @dataclass
 class TranslateTest:
     """Translate-test tagging through the build's steps (see the module docstring).
@@ -174,9 +185,7 @@ class TranslateTest:
     batch_size: int = 256
 
     def __post_init__(self) -> None:
-        if self.projection.needs_candidates and self.candidate_tagger is None:
-            raise UserError(f"projection method {self.projection.name!r} matches candidate spans on the target: "
-                            "name the model that predicts them (--candidates-from MODEL)")
+        check_candidates(self.projection, self.candidate_tagger is not None)
 
     def steps(self) -> list:
         return [

@@ -310,3 +310,14 @@ def test_entity_scores_follow_the_spans_in_sentence_order():
     step = ProjectionStep(func=reversed_projection)
     tagged, _, _ = TranslateTest(tr, LexiconTagger(), SameWordAligner(), step, "swa").run(inp)
     assert [(e["text"], e["score"]) for e in tagged[0].to_json()["entities"]] == [("Amina", 0.75), ("Mombasa", 0.25)]
+
+
+def test_candidate_model_with_a_method_that_makes_its_own_candidates_is_refused(tmp_path, capsys):
+    f = tmp_path / "in.txt"
+    f.write_text("Amina\n", encoding="utf-8")
+    en = tmp_path / "en.txt"
+    en.write_text("Amina\n", encoding="utf-8")
+    assert main(["tag", str(f), "--lang", "swa", "--translations", str(en), "--tagger", "t", "--method", "ngram-exact",
+                 "--candidates-from", "m", "-o", str(tmp_path / "o.conll")]) == 2
+    assert "--candidates-from needs a method that matches given spans" in capsys.readouterr().err
+    assert not (tmp_path / "o.conll").exists()

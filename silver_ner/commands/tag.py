@@ -122,7 +122,7 @@ def _translate_test(args, lang: str, text):
     from silver_ner.builders.langcodes import check_translatable, normalize_iso3
     from silver_ner.builders.steps import MapLabels
     from silver_ner.builders.tagger import HFTagger
-    from silver_ner.builders.tagging import FileTranslator, TranslateTest
+    from silver_ner.builders.tagging import FileTranslator, TranslateTest, check_candidates
     from silver_ner.projection.labels import resolve_labels
     from silver_ner.projection.step import ProjectionStep
 
@@ -140,12 +140,7 @@ def _translate_test(args, lang: str, text):
         raise UserError(f"--translator-param {', '.join(unknown)}: unknown translator option(s); valid: "
                         f"{', '.join(BACKTRANSLATE_OPTIONS)}")
     projection = ProjectionStep(args.method, params=_key_values(args.method_param, "--method-param"))
-    if projection.needs_candidates and not args.candidates_from:
-        raise UserError(f"projection method {projection.name!r} matches candidate spans on the target: "
-                        "name the model that predicts them (--candidates-from MODEL)")
-    if args.candidates_from and not projection.needs_candidates:
-        raise UserError(f"--candidates-from needs a method that matches given spans (spans-greedy, spans-exact), "
-                        f"not {projection.name!r}")
+    check_candidates(projection, bool(args.candidates_from))  # before any model loads
     cache_dir = default_cache_dir() if args.cache_dir is None else args.cache_dir
     extra = {}
     if args.translations:
