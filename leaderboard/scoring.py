@@ -247,8 +247,13 @@ def read_results(path: str | os.PathLike) -> list[dict]:
     return data
 
 
+RECORD_IDENTITY = ("system", "model", "dataset", "config", "split", "language")
+
+
 def append_results(path: str | os.PathLike, records: Sequence[dict]) -> Path:
-    """Append records to ``path`` (written to a temporary file and renamed into place).
+    """Add records to ``path`` (written to a temporary file and renamed into place). A record of the same
+    system, model, dataset, config, split and language as one already there replaces it (in its place): scoring
+    a model again, e.g. after retraining it, updates its row instead of adding a second one.
 
     Machine paths in the records are made portable (:func:`~silver_ner.builders.corpora.portable`):
     a model folder by its name, a gold file by its path under the data folder.
@@ -256,7 +261,22 @@ def append_results(path: str | os.PathLike, records: Sequence[dict]) -> Path:
     from silver_ner.builders.corpora import portable
 
     path = Path(path)
-    data = read_results(path) + [portable(r) for r in records]
+
+    def identity(r: dict) -> tuple:
+        return tuple(str(r.get(k)) for k in RECORD_IDENTITY)
+
+    new = [portable(r) for r in records]
+    newest = {identity(r): r for r in new}
+    data, placed = [], set()
+    for r in read_results(path):
+        key = identity(r)
+        if key in newest:
+            if key not in placed:
+                data.append(newest[key])
+                placed.add(key)
+        else:
+            data.append(r)
+    data += [r for r in new if identity(r) not in placed and newest[identity(r)] is r]
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".eval_results.", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

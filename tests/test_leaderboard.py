@@ -355,3 +355,17 @@ def test_cli_baseline_cap_and_labels(tmp_path, capsys):
     assert "--baseline nope: no such system" in capsys.readouterr().err
     assert main(["leaderboard", str(folder), "--output", str(tmp_path / "lb"), "--label", "masakhaner2"]) == 2
     assert "--label masakhaner2: expected DATASET=TEXT" in capsys.readouterr().err
+
+
+def test_scoring_a_model_again_replaces_its_record(tmp_path):
+    """append_results: a record of the same system, model, dataset, config, split and language replaces the
+    earlier one in its place; other records stay, new ones are added at the end."""
+    from silver_ner.leaderboard.scoring import append_results
+
+    path = tmp_path / "res.json"
+    append_results(path, [_rec("teacher", "ewe", 0.60), _rec("teacher", "mos", 0.50)])
+    append_results(path, [_rec("teacher", "ewe", 0.70), _rec("teacher", "twi", 0.40)])
+    got = [(r["config"], r["metrics"]["f1"]) for r in read_results(path)]
+    assert got == [("ewe", 0.70), ("mos", 0.50), ("twi", 0.40)]
+    append_results(path, [_rec("student", "ewe", 0.80)])  # another system: a row of its own
+    assert len(read_results(path)) == 4
