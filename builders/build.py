@@ -47,7 +47,7 @@ from silver_ner.projection.protocols import Aligner
 from silver_ner.projection.spans import iob2_names, tags_to_spans
 from silver_ner.projection.step import ProjectionStep
 
-from . import cache
+from . import cache, storage
 from .manifest import MANIFEST_FORMAT, MANIFEST_NAME, ConfigEntry, Manifest, write_manifest  # noqa: F401 (re-exported)
 from .manifest import read_manifest as read_build_manifest
 from .output import (BuildInterrupted, _hide, _prepare_output, _swap_into_place, _unhide,  # noqa: F401 (re-exported)
@@ -197,6 +197,9 @@ class SourceSpec:
         return src, tgt
 
 
+PAIRING_EMBEDDERS = ("aligner", "e5")
+
+
 @dataclass
 class BuildSpec:
     """Everything one target language's silver config depends on."""
@@ -211,6 +214,9 @@ class BuildSpec:
     token_type: str | None = None  # "word" or "bpe"; None: what the projection method was measured with
     align_batch_size: int = 32
     aligner_precision: str = "float32"  # or "bfloat16" (faster on CPUs with BF16 support), "auto": resolved here (models.pick_precision)
+    # re-pairing of a translated corpus: "aligner" embeds each sentence with the word aligner's own pass (encoded
+    # once, the vectors reused for alignment); "e5": multilingual-e5-small, 12 layers, "query: " prefix (a second pass)
+    pairing_embedder: str = "aligner"
     labels: tuple[str, ...] = DEFAULT_LABELS
     label_mapping: dict[str, str | None] = field(default_factory=dict)  # extra renames, e.g. {"PERSON": "PER"}
     filters: FilterOptions = field(default_factory=FilterOptions)
@@ -239,6 +245,8 @@ class BuildSpec:
         from silver_ner.projection.models import pick_precision
 
         self.aligner_precision = pick_precision(self.aligner_precision)  # never "auto" in a cache key or manifest
+        if self.pairing_embedder not in PAIRING_EMBEDDERS:
+            raise UserError(f"pairing embedder must be one of {', '.join(PAIRING_EMBEDDERS)}, got {self.pairing_embedder!r}")
         self.labels = resolve_labels(self.labels)
         for label, phrases in self.span_conventions.items():
             if label not in self.labels:
@@ -407,8 +415,11 @@ def _embedder_identity(precision: str = "float32") -> str:
     return f"meanpool:{path.name}@{fingerprint(path)}:precision={precision}"
 
 
-def load_pairs(spec: BuildSpec, *, progress: bool = False) -> tuple[list[SourcePair], SourceReport]:
-    """Run the source stage of ``spec``: the labelled source sentences paired with target sentences."""
+def load_pairs(spec: BuildSpec, *, progress: bool = False, embedder=None) -> tuple[list[SourcePair], SourceReport]:
+    """Run the source stage of ``spec``: the labelled source sentences paired with target sentences.
+
+    ``embedder`` re-pairs a translated corpus (default: the process's multilingual-e5-small embedder).
+    """
     src = spec.source
     report = SourceReport()
     if src.kind == "parallel":
@@ -436,7 +447,8 @@ def load_pairs(spec: BuildSpec, *, progress: bool = False) -> tuple[list[SourceP
         gold = read_conll(src.files["source_gold"])
         report.note_inputs("iob2_repairs", gold.repair_locations())
         pairs = list(pairing.pairs_from_translated_conll(gold, src.files["translated_conll"], spec.lang, report,
-                                                         _shared_embedder(spec.aligner_precision), source_lang=src.language, **src.params))
+                                                         embedder or _shared_embedder(spec.aligner_precision),
+                                                         source_lang=src.language, **src.params))
     elif src.kind == "parallel-conll":
         from .conll_pairs import pairs_from_conll
 
@@ -500,7 +512,10 @@ class LanguageBuild:
                  pairs: Sequence[SourcePair] | None = None, report: SourceReport | None = None,
                  method: Callable | None = None, chunk_size: int = 512, aligner_options: dict | None = None):
         self.spec = spec
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else cache.default_cache_dir()
+        # the chunk and pairs cache: a local folder (Path) or an fsspec URL (see builders/storage.py); the SQLite
+        # caches need a local filesystem: this folder when it is local, else the node-local cache folder
+        self.cache_dir = storage.location(cache_dir) if cache_dir is not None else cache.default_cache_dir()
+        self.local_cache_dir = storage.local_home(self.cache_dir)
         self.chunk_size = int(chunk_size)
         if self.chunk_size < 1:
             raise UserError("chunk size must be >= 1")
@@ -540,7 +555,7 @@ class LanguageBuild:
             from silver_ner.projection.aligner import EmbeddingAligner
 
             layer, links, token_type = self.spec.link_settings()
-            options = {"cache_dir": os.fspath(self.cache_dir / "aligner"), **self.aligner_options}
+            options = {"cache_dir": os.fspath(self.local_cache_dir / "aligner"), **self.aligner_options}
             self._aligner = EmbeddingAligner(model=self.spec.aligner_model, layer=layer, method=links,
                                              token_type=token_type, batch_size=self.spec.align_batch_size,
                                              precision=self.spec.aligner_precision, **options)
@@ -566,11 +581,24 @@ class LanguageBuild:
         files = cache.files_fingerprint({k: v for k, v in src.files.items()})
         # a parallel source's model tags the unlabelled source side; a translate source's model translates
         model = self._tagger_identity(src.model) if src.kind == "parallel" else self._model_identity(src.model)
-        extra = [_embedder_identity(self.spec.aligner_precision)] if src.kind == "translated-conll" else []
+        extra = [self._pairing_identity()] if src.kind == "translated-conll" else []
         sidecars = _provenance_fingerprint(src.files)
         if sidecars:  # only keyed when present: builds of files without a sidecar keep their keys
             extra.append({"provenance": sidecars})
         return cache.make_key("source", src.kind, self.spec.lang, src.language, files, model, src.params, *extra)
+
+    def _pairing_embedder(self):
+        """The re-pairing embedder of a translated corpus: the aligner's pass (default) or multilingual-e5-small."""
+        if self.spec.pairing_embedder == "e5":
+            return _shared_embedder(self.spec.aligner_precision)
+        from .pairing import AlignerPassEmbedder
+
+        return AlignerPassEmbedder(self.aligner)
+
+    def _pairing_identity(self) -> str:
+        if self.spec.pairing_embedder == "e5":
+            return _embedder_identity(self.spec.aligner_precision)
+        return self._pairing_embedder().identity
 
     @staticmethod
     def _model_identity(model: str | None) -> str | None:
@@ -614,14 +642,15 @@ class LanguageBuild:
 
     def pairs(self) -> list[SourcePair]:
         if self._pairs is None:
-            path = self.cache_dir / "pairs" / f"{self.source_key()}.json"
-            hit = cache.read_json(path)
+            path = storage.join(self.cache_dir, "pairs", f"{self.source_key()}.json")
+            hit = storage.read_json(path)
             if hit is not None and "inputs" in hit["report"]:  # entries without input checks are read again
                 self._pairs = [pair_from_json(d) for d in hit["pairs"]]
                 self._report = SourceReport(**hit["report"])
             else:
-                self._pairs, self._report = load_pairs(self.spec)
-                cache.write_json_atomic(path, {"pairs": [pair_to_json(p) for p in self._pairs],
+                embedder = self._pairing_embedder() if self.spec.source.kind == "translated-conll" else None
+                self._pairs, self._report = load_pairs(self.spec, embedder=embedder)
+                storage.write_json_atomic(path, {"pairs": [pair_to_json(p) for p in self._pairs],
                                                "report": asdict(self._report)})
         if not self._ids_checked:
             seen: set[str] = set()
@@ -683,12 +712,12 @@ class LanguageBuild:
 
     def backtranslator(self):
         """The translator from the target language back into the source language (loaded once); its
-        translations are cached in ``<cache>/translations.sqlite``."""
+        translations are cached in ``translations.sqlite`` of the local cache folder (``<cache>`` when it is local)."""
         if self._backtranslator is None:
             from .translate import HFTranslator
 
             self._backtranslator = HFTranslator(self.spec.backtranslate_model, **self.spec.backtranslation_options(),
-                                                cache_path=self.cache_dir / "translations.sqlite")
+                                                cache_path=self.local_cache_dir / "translations.sqlite")
         return self._backtranslator
 
     def backtranslation_tagger(self):
@@ -736,8 +765,17 @@ class LanguageBuild:
         build's), project, conventions, post-filter, rows. See :mod:`silver_ner.builders.steps`."""
         return [step for stage in STEP_STAGES for step in self.stage_steps(stage, aligner)]
 
-    def _chunk_path(self, index: int) -> Path:
-        return self.cache_dir / "rows" / self.fingerprint() / f"{self.chunk_size}-{index:05d}.json"
+    def _chunk_name(self, index: int) -> str:
+        return f"{self.chunk_size}-{index:05d}.json"
+
+    def _chunk_path(self, index: int) -> storage.Location:
+        return storage.join(self.cache_dir, "rows", self.fingerprint(), self._chunk_name(index))
+
+    def cached_chunks(self) -> set[int]:
+        """The chunks whose rows are in the chunk cache (one listing of the build's folder, not one request per
+        chunk on an object store)."""
+        have = storage.names(storage.join(self.cache_dir, "rows", self.fingerprint()))
+        return {i for i in range(self.num_chunks()) if self._chunk_name(i) in have}
 
     def process_chunk(self, index: int) -> ChunkResult:
         """Rows and counts of chunk ``index`` (cached by the fingerprint)."""
@@ -747,12 +785,12 @@ class LanguageBuild:
         if not 0 <= index < n:
             raise IndexError(f"chunk {index} out of range (0..{n - 1})")
         path = self._chunk_path(index)
-        hit = cache.read_json(path)
+        hit = storage.read_json(path)
         if hit is not None:
             res = ChunkResult(hit["rows"], hit["stats"])
         else:
             res = self._compute_chunk(index)
-            cache.write_json_atomic(path, {"rows": res.rows, "stats": res.stats})
+            storage.write_json_atomic(path, {"rows": res.rows, "stats": res.stats})
         self._chunk_memo = {index: res}  # keep one: both splits read it in turn
         return res
 
@@ -801,7 +839,8 @@ class LanguageBuild:
         Exact when every chunk is computed or cached; otherwise (``datasets``' workers compute
         the chunks) the splits that some pair's id hashes into, which a filter may still empty.
         """
-        if all(i in self._chunk_memo or self._chunk_path(i).exists() for i in range(self.num_chunks())):
+        cached = self.cached_chunks()
+        if all(i in self._chunk_memo or i in cached for i in range(self.num_chunks())):
             counts = self.stats()["num_rows"]
             return [k for k in SPLITS if counts.get(k)]
         frac = self.spec.validation_fraction
@@ -827,6 +866,8 @@ class LanguageBuild:
                 bar.update(min(self.chunk_size, len(self.pairs()) - i * self.chunk_size))
         if bar is not None:
             bar.close()
+        if self._aligner is not None and hasattr(self._aligner, "forget"):
+            self._aligner.forget()  # sentences the re-pairing encoded and no chunk of this rank aligned
         return len(todo)
 
     def rows(self, chunks: Iterable[int], split: str | None = None) -> Iterable[tuple[int, int, dict]]:
@@ -926,6 +967,7 @@ class LanguageBuild:
             "source": source,
             "target_source": target_source,
             "aligner": self.aligner_identity,
+            **({"pairing_embedder": self._pairing_identity()} if s.source.kind == "translated-conll" else {}),
             "method": s.method_name,
             "method_params": dict(s.method_params),
             **({"trim_frequent": {"share": s.trim_frequent, "words": self.frequent_target_words()}}
@@ -965,9 +1007,42 @@ def _check_rows(lang: str, entry: dict, allow_empty: bool) -> None:
                         f"{sum(st['labels_dropped'].values())}); pass --allow-empty to write such a config anyway")
 
 
+DEFAULT_PARQUET_SHARD_ROWS = 500_000  # a split of at most this many rows is one Parquet file, <split>.parquet
+
+
+def parquet_file_names(split: str, num_rows: int, shard_rows: int = DEFAULT_PARQUET_SHARD_ROWS) -> list[str]:
+    """The Parquet files of a split of ``num_rows`` rows: ``<split>.parquet`` when it has at most ``shard_rows``
+    rows, else ``<split>-00000-of-000NN.parquet`` ... of ``shard_rows`` rows each (the last one the rest)."""
+    if shard_rows < 1:
+        raise UserError(f"--parquet-shard-rows must be >= 1, got {shard_rows}")
+    n = max(1, -(-num_rows // shard_rows))
+    return [f"{split}.parquet"] if n == 1 else [f"{split}-{i:05d}-of-{n:05d}.parquet" for i in range(n)]
+
+
+def write_parquet(dd: Any, folder: Path, shard_rows: int = DEFAULT_PARQUET_SHARD_ROWS) -> list[str]:
+    """Write each split of ``dd`` into ``folder`` as the files :func:`parquet_file_names` names, the rows in the
+    split's order (chunk, then position in the chunk), shard ``i`` holding rows ``i*shard_rows`` onwards; each file
+    is written under a temporary name and renamed. Returns the file names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for split, d in dd.items():
+        names = parquet_file_names(split, d.num_rows, shard_rows)
+        for i, name in enumerate(names):
+            part = d if len(names) == 1 else d.select(range(i * shard_rows, min(d.num_rows, (i + 1) * shard_rows)))
+            tmp = folder / f".{name}.tmp-{os.getpid()}"
+            try:
+                part.to_parquet(os.fspath(tmp))
+                os.replace(tmp, folder / name)
+            finally:
+                if tmp.exists():
+                    tmp.unlink()
+            written.append(name)
+    return written
+
+
 @dataclass
 class BuildResult:
-    output_dir: Path
+    output_dir: Path | str  # a local folder, or the URL of the output on another filesystem
     manifest: dict
     datasets: dict[str, Any]  # lang -> DatasetDict (loaded from the final folder)
 
@@ -979,6 +1054,7 @@ def build(
     cache_dir: str | os.PathLike | None = None,
     num_proc: int | None = None,
     parquet: bool = False,
+    parquet_shard_rows: int | None = None,
     progress: bool = False,
     chunk_size: int = 512,
     builds: dict[str, LanguageBuild] | None = None,
@@ -991,6 +1067,13 @@ def build(
     pairs); the other specs get one made here. ``on_language(lang, entry)`` is called when a
     language is done (the command prints its summary row from it).
 
+    ``cache_dir`` and ``output_dir`` may be fsspec URLs (see :mod:`silver_ner.builders.storage`): the chunk
+    cache is then read and written there, and an output on a non-local filesystem is built in a local
+    staging folder and uploaded at the end (:func:`~silver_ner.builders.storage.upload_folder`).
+
+    ``parquet``: also write ``<lang>/parquet/`` (:func:`write_parquet`); ``parquet_shard_rows`` (implies
+    ``parquet``) is the largest number of rows in one Parquet file (default :data:`DEFAULT_PARQUET_SHARD_ROWS`).
+
     A type of a spec's label set that occurs nowhere in its source, a config without rows, and
     (unless ``allow_empty``) a config whose rows hold no entity are :class:`UserError`. Only
     the splits that have rows are written (the manifest's ``splits``). SIGINT and SIGTERM raise
@@ -999,14 +1082,49 @@ def build(
     """
     import datasets
 
-    from .silver import SilverNerBuilder
-
     langs = [s.lang for s in specs]
     if len(set(langs)) != len(langs):
         raise UserError(f"a language is named twice: {', '.join(langs)}")
-    output_dir = Path(output_dir)
-    cache_dir = Path(cache_dir) if cache_dir is not None else cache.default_cache_dir()
+    if parquet_shard_rows is not None:
+        parquet_file_names("train", 0, parquet_shard_rows)  # a bad count stops before any work
+        parquet = True
+    shard_rows = parquet_shard_rows or DEFAULT_PARQUET_SHARD_ROWS
+    cache_loc = storage.location(cache_dir) if cache_dir is not None else cache.default_cache_dir()
+    target = storage.location(output_dir)
+    kwargs = dict(cache_loc=cache_loc, num_proc=num_proc, parquet=parquet, shard_rows=shard_rows, progress=progress,
+                  chunk_size=chunk_size, builds=builds, on_language=on_language, allow_empty=allow_empty)
+    if storage.is_local(target):
+        written = _build_into(specs, Path(target), **kwargs)
+        out: Path | str = Path(target).resolve()
+        configs = written["configs"]
+        loaded = {lang: datasets.load_from_disk(os.fspath(out / lang)) for lang in configs}
+        return BuildResult(out, written, loaded)
+    import tempfile
+
+    storage.check_output(str(target))  # before any work
+    home = storage.local_home(cache_loc)
+    home.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".output-staging-", dir=home))
+    try:
+        written = _build_into(specs, staging / "output", **kwargs)
+        storage.upload_folder(staging / "output", str(target))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    loaded = {lang: datasets.load_from_disk(storage.join(target, lang)) for lang in written["configs"]}
+    return BuildResult(target, written, loaded)
+
+
+def _build_into(specs: Sequence[BuildSpec], output_dir: Path, *, cache_loc: storage.Location, num_proc: int | None,
+                parquet: bool, shard_rows: int, progress: bool, chunk_size: int,
+                builds: dict[str, LanguageBuild] | None, on_language: Callable[[str, dict], None] | None,
+                allow_empty: bool) -> dict:
+    """:func:`build` into the local folder ``output_dir``; returns the manifest as written."""
+    import datasets
+
+    from .silver import SilverNerBuilder
+
     parallel = bool(num_proc and num_proc > 1)
+    datasets_cache = storage.local_home(cache_loc) / "datasets"
     with interrupt_guard() as guard:
         tmp = _prepare_output(output_dir)
         manifest = Manifest(format=MANIFEST_FORMAT, silver_ner_version=__version__,
@@ -1015,9 +1133,9 @@ def build(
             for spec in specs:
                 guard.check()
                 t0 = time.perf_counter()
-                lb = (builds or {}).get(spec.lang) or LanguageBuild(spec, cache_dir=cache_dir, chunk_size=chunk_size)
+                lb = (builds or {}).get(spec.lang) or LanguageBuild(spec, cache_dir=cache_loc, chunk_size=chunk_size)
                 lb.check_labels()
-                builder = SilverNerBuilder.from_build(lb, cache_dir=os.fspath(cache_dir / "datasets"))
+                builder = SilverNerBuilder.from_build(lb, cache_dir=os.fspath(datasets_cache))
                 if parallel:  # datasets' workers compute the chunks
                     builder.download_and_prepare(num_proc=num_proc)
                 else:
@@ -1034,9 +1152,7 @@ def build(
                 dd.save_to_disk(os.fspath(tmp / spec.lang))
                 _hide(tmp / spec.lang)
                 if parquet:
-                    (tmp / spec.lang / "parquet").mkdir()
-                    for k, d in dd.items():
-                        d.to_parquet(os.fspath(tmp / spec.lang / "parquet" / f"{k}.parquet"))
+                    write_parquet(dd, tmp / spec.lang / "parquet", shard_rows)
                 entry["seconds"] = round(time.perf_counter() - t0, 2)
                 manifest.configs[spec.lang] = ConfigEntry.from_dict(entry, f"{spec.lang}: manifest entry")
                 if on_language is not None:
@@ -1051,8 +1167,7 @@ def build(
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    loaded = {lang: datasets.load_from_disk(os.fspath(output_dir / lang)) for lang in manifest.configs}
-    return BuildResult(output_dir.resolve(), written, loaded)
+    return written
 
 
 def read_manifest(output_dir: str | os.PathLike) -> dict:

@@ -91,6 +91,7 @@ class ConfigEntry(_Record):
     source: dict[str, Any]
     target_source: dict[str, Any] | None = None
     aligner: str | None = None
+    pairing_embedder: str | None = None  # what re-paired a translated corpus with its source
     method: str
     method_params: dict[str, Any] | None = None
     filters: dict[str, Any] | None = None

@@ -16,9 +16,11 @@ band is ``n - m + 1 + 2 * max_target_skips`` wide and the whole DP is vectorised
 A pair's score combines
 
 * the cosine of sentence embeddings from ``embedder`` (a callable mapping texts to unit-norm
-  rows; the default is multilingual-e5-small, mean-pooled, via
-  :func:`silver_ner.projection.encoder.resolve_encoder`), standardised so that a typical
-  non-pair scores 0 and a typical best pair 1;
+  rows, e.g. multilingual-e5-small mean-pooled with its ``query:`` prefix,
+  :func:`default_embedder`; or an object whose ``embed_tokens`` maps token lists to rows, e.g.
+  :class:`AlignerPassEmbedder`, which reuses the word aligner's encoder pass and is what a
+  build uses by default), standardised so that a typical non-pair scores 0 and a typical best
+  pair 1;
 * anchors: the Jaccard overlap of numbers and capitalised tokens shared by both sides
   (names usually survive translation);
 * the length ratio: the deviation of ``log(len_t / len_s)`` from its corpus median.
@@ -117,6 +119,41 @@ class CachedEmbedder:
             for t, v in zip(todo, self.embedder(todo)):
                 self.cache[t] = v
         return np.stack([self.cache[t] for t in texts]) if texts else np.zeros((0, 0), np.float32)
+
+
+class AlignerPassEmbedder:
+    """Sentence vectors from the word aligner's own encoder pass, so each sentence is encoded once.
+
+    ``aligner`` is an :class:`~silver_ner.projection.aligner.EmbeddingAligner` (anything with
+    ``encode``, ``remember`` and ``encoding_identity``). A sentence's vector is the unit-norm mean
+    of its subword vectors at the aligner's layer (the words as tokens, no prefix); the encoded
+    sentences are handed to the aligner (``remember``), which then aligns them without encoding
+    them again. Takes token lists (:meth:`embed_tokens`), not texts.
+    """
+
+    def __init__(self, aligner):
+        missing = [a for a in ("encode", "remember", "encoding_identity") if not hasattr(aligner, a)]
+        if missing:
+            raise UserError(f"re-pairing with the aligner's pass needs an embedding aligner; {type(aligner).__name__} "
+                            f"has no {', '.join(missing)} (use the separate sentence embedder: --pairing-embedder e5)")
+        self.aligner = aligner
+
+    @property
+    def identity(self) -> str:
+        return f"aligner-pass:{self.aligner.encoding_identity}:meanpool"
+
+    def embed_tokens(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
+        sentences = [list(s) for s in sentences]
+        nonempty = [k for k, s in enumerate(sentences) if s]
+        encoded = self.aligner.encode([sentences[k] for k in nonempty])
+        self.aligner.remember([sentences[k] for k in nonempty], encoded)
+        out = None
+        for k, (vecs, _) in zip(nonempty, encoded):
+            if out is None:
+                out = np.zeros((len(sentences), vecs.shape[1]), dtype=np.float32)
+            v = vecs.mean(0)
+            out[k] = v / max(float(np.linalg.norm(v)), 1e-12)
+        return out if out is not None else np.zeros((len(sentences), 1), dtype=np.float32)
 
 
 def default_embedder(batch_size: int = 64, precision: str = "float32") -> MeanPoolEmbedder:
@@ -234,8 +271,12 @@ def align_sentences(
         return SentenceAlignment([], [], [], [], list(range(n)), list(range(m)))
     stoks = source_tokens if source_tokens is not None else [t.split() for t in source_texts]
     ttoks = target_tokens if target_tokens is not None else [t.split() for t in target_texts]
-    src_emb = np.asarray(embedder(list(source_texts)), dtype=np.float32)
-    tgt_emb = np.asarray(embedder(list(target_texts)), dtype=np.float32)
+    if hasattr(embedder, "embed_tokens"):  # embeds token lists (the aligner's pass)
+        src_emb = np.asarray(embedder.embed_tokens(stoks), dtype=np.float32)
+        tgt_emb = np.asarray(embedder.embed_tokens(ttoks), dtype=np.float32)
+    else:
+        src_emb = np.asarray(embedder(list(source_texts)), dtype=np.float32)
+        tgt_emb = np.asarray(embedder(list(target_texts)), dtype=np.float32)
     S = max(0, int(max_target_skips))
     d_lo, d_hi = -S, max(0, n - m) + S
     D = d_hi - d_lo + 1

@@ -308,11 +308,14 @@ class EmbeddingAligner:
         self._name: str | None = None
         self._fingerprint: str | None = None
         self._encoder: _Encoder | None = None
-        self.stats = dict(pairs=0, cached=0, sentences=0, windows=0, windowed_sentences=0, empty_words=0)
+        # sentences encoded ahead of alignment (remember()), used once by encode() and then let go
+        self._encoded: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self.stats = dict(pairs=0, cached=0, sentences=0, windows=0, windowed_sentences=0, empty_words=0, reused=0)
 
     def __getstate__(self):  # picklable for worker processes; the model is loaded again there
         state = dict(self.__dict__)
         state["_encoder"] = None
+        state["_encoded"] = {}
         return state
 
     # -- identity -----------------------------------------------------------------
@@ -339,6 +342,17 @@ class EmbeddingAligner:
     @property
     def identity(self) -> str:
         return self.identity_for(self.method)
+
+    @property
+    def encoding_identity(self) -> str:
+        """What :meth:`encode` computes: encoder and its digest, layer, window and precision (no link settings)."""
+        self._resolve()
+        parts = [f"embedding:{self._name}@{self._fingerprint}", f"layer={self.layer}"]
+        if self.max_subwords is not None:
+            parts.append(f"window={self.max_subwords}")
+        if self.precision != "float32":
+            parts.append(f"precision={self.precision}")
+        return ":".join(parts)
 
     # -- public -------------------------------------------------------------------
 
@@ -398,13 +412,38 @@ class EmbeddingAligner:
                 )
         return self._encoder
 
+    def remember(self, sentences: Sequence[Sequence[str]], encoded: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+        """Keep what :meth:`encode` returned for ``sentences``, so that aligning them does not encode them again.
+
+        Each kept sentence is used once (the next :meth:`encode` that needs it takes it out); the
+        re-pairing of a build embeds every sentence with this pass before the sentences are aligned.
+        """
+        for sent, item in zip(sentences, encoded):
+            self._encoded[tuple(sent)] = item
+
+    def forget(self) -> None:
+        """Let go of every sentence kept by :meth:`remember`."""
+        self._encoded.clear()
+
     def encode(self, sentences: Sequence[Sequence[str]]) -> list[tuple[np.ndarray, np.ndarray]]:
         """For each sentence, ``(subword vectors, word index of each subword)`` at ``layer``."""
-        enc = self._load()
-        width = self.max_subwords or enc.max_content
         sentences = [list(s) for s in sentences]
         if not sentences:
             return []
+        if self._encoded:
+            kept = {k: self._encoded.pop(tuple(s)) for k, s in enumerate(sentences) if tuple(s) in self._encoded}
+            if kept:
+                self.stats["reused"] += len(kept)
+                todo = [k for k in range(len(sentences)) if k not in kept]
+                fresh = dict(zip(todo, self._encode_now([sentences[k] for k in todo]))) if todo else {}
+                return [kept[k] if k in kept else fresh[k] for k in range(len(sentences))]
+        return self._encode_now(sentences)
+
+    def _encode_now(self, sentences: list[list[str]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        if not sentences:
+            return []
+        enc = self._load()
+        width = self.max_subwords or enc.max_content
         ids, word_ids = self._tokenize(enc, sentences)
         # windows -> sequences
         seqs: list[list[int]] = []

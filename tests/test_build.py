@@ -428,12 +428,12 @@ def test_repairing_cache_key_follows_the_sentence_encoder(tmp_path, monkeypatch)
     monkeypatch.setattr(encoder, "resolve_encoder", lambda name: str(enc))
     gold = SAMPLES_DIR / "eng.conll"
     spec = BuildSpec("swa", SourceSpec("translated-conll", {"source_gold": str(gold), "translated_conll": str(gold)}),
-                     method="naive")
+                     method="naive", pairing_embedder="e5")
     first = make_build(spec, tmp_path).source_key()
     assert make_build(spec, tmp_path).source_key() == first
     (enc / "config.json").write_text('{"hidden_size": 8}')  # a rebuilt encoder re-pairs
     assert make_build(spec, tmp_path).source_key() != first
-    bf16 = BuildSpec("swa", spec.source, method="naive", aligner_precision="bfloat16")
+    bf16 = BuildSpec("swa", spec.source, method="naive", aligner_precision="bfloat16", pairing_embedder="e5")
     assert make_build(bf16, tmp_path).source_key() != make_build(spec, tmp_path).source_key()
 
 

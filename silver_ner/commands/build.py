@@ -178,7 +178,8 @@ def specs_from_args(args):
         BuildSpec(lang, source, method=args.method, method_params=_key_values(args.method_param, "--method-param"),
                   aligner_model=args.aligner_model, layer=args.layer, align_method=args.align_method,
                   token_type=args.token_type,
-                  align_batch_size=args.batch_size, aligner_precision=args.precision, labels=args.labels, label_mapping=_label_map(args.label_map),
+                  align_batch_size=args.batch_size, aligner_precision=args.precision,
+                  pairing_embedder=getattr(args, "pairing_embedder", "aligner"), labels=args.labels, label_mapping=_label_map(args.label_map),
                   filters=filters, validation_fraction=args.validation_fraction, licenses=licenses,
                   source_license=getattr(args, "source_license", None),
                   reference=reference, span_conventions=conventions.get(lang, {}),
@@ -244,7 +245,8 @@ def run(args) -> int:
         raise UserError("--output DIR is required")
     rows: list[list[str]] = []
     t0 = time.perf_counter()
-    common = dict(cache_dir=args.cache_dir, parquet=args.parquet, progress=not args.no_progress,
+    common = dict(cache_dir=args.cache_dir, parquet=args.parquet, parquet_shard_rows=args.parquet_shard_rows,
+                  progress=not args.no_progress,
                   chunk_size=args.chunk_size, on_language=lambda lang, entry: rows.append(summary_row(lang, entry)),
                   allow_empty=args.allow_empty)
     ray_report = None
@@ -298,7 +300,9 @@ def register(sub) -> None:
     p.add_argument("--allow-unlisted-lang", action="store_true",
                    help="accept a lower-case three-letter --lang missing from the ISO 639-3 table (e.g. a private-use "
                         "code qaa..qtz)")
-    p.add_argument("--output", "-o", metavar="DIR", help="output folder (replaced atomically at the end)")
+    p.add_argument("--output", "-o", metavar="DIR",
+                   help="output folder (replaced atomically at the end), or an fsspec URL (s3://BUCKET/PATH, ...: built "
+                        "locally, then uploaded file by file, the manifest last)")
     src = p.add_argument_group("source of sentence pairs")
     src.add_argument("--demo", action="store_true", help="use the embedded offline sample (30 sentences; swa, deu)")
     src.add_argument("--source-gold", metavar="FILE", help="labelled source sentences: a CoNLL file or a gold spec")
@@ -372,10 +376,14 @@ def register(sub) -> None:
     pr.add_argument("--token-type", choices=["word", "bpe"], default=None,
                     help="compare word vectors or subword vectors (default: the method's)")
     pr.add_argument("--batch-size", type=int, default=32, help="sentence pairs per encoder batch (default 32)")
-    pr.add_argument("--precision", choices=["float32", "bfloat16", "auto"], default="float32",
-                    help="encoder precision for re-pairing and alignment: bfloat16 is faster on CPUs with BF16 support; "
-                         "auto: bfloat16 where the CPU (avx512_bf16/amx_bf16) or GPU runs it natively, else float32; "
-                         "the manifest records the precision used (default float32, the same rows on every machine)")
+    pr.add_argument("--precision", choices=["float32", "bfloat16", "auto"], default="auto",
+                    help="encoder precision for re-pairing and alignment: auto (default) is bfloat16 where the CPU "
+                         "(avx512_bf16/amx_bf16) or GPU runs it natively, else float32; bfloat16 elsewhere is slow; "
+                         "float32 gives the same rows on every machine; the manifest records the precision used")
+    pr.add_argument("--pairing-embedder", choices=["aligner", "e5"], default="aligner",
+                    help="sentence vectors that re-pair a translated corpus (--translated-conll) with its source: "
+                         "aligner (default): the word aligner's own pass, mean-pooled, so each sentence is encoded "
+                         "once; e5: multilingual-e5-small, all 12 layers with its 'query: ' prefix (a second pass)")
     lab = p.add_argument_group("labels")
     lab.add_argument("--labels", default="conll",
                      help="label set: conll (PER,ORG,LOC), conll+misc, masakhaner (adds DATE) or a comma list "
@@ -403,9 +411,16 @@ def register(sub) -> None:
     out.add_argument("--source-license", metavar="ID",
                      help="Hub licence id (e.g. cc-by-4.0) of input files that are no known corpus; recorded per source "
                           "in the manifest (known corpora such as CoNLL-2003 or MasakhaNER carry their own)")
-    out.add_argument("--parquet", action="store_true", help="also write <lang>/parquet/{train,validation}.parquet")
+    out.add_argument("--parquet", action="store_true",
+                     help="also write <lang>/parquet/: <split>.parquet, or <split>-00000-of-000NN.parquet shards for a "
+                          "split larger than --parquet-shard-rows")
+    out.add_argument("--parquet-shard-rows", type=int, default=None, metavar="N",
+                     help="most rows in one Parquet file (implies --parquet); a larger split is written as shards of N "
+                          "rows in chunk and position order (default 500000)")
     out.add_argument("--num-proc", type=int, default=None, help="processes for datasets' sharded generation")
-    out.add_argument("--cache-dir", metavar="DIR", default=None, help="cache folder (default: the user cache, or $SILVER_NER_CACHE)")
+    out.add_argument("--cache-dir", metavar="DIR", default=None,
+                     help="cache folder (default: the user cache, or $SILVER_NER_CACHE), or an fsspec URL for the pairs "
+                          "and chunk cache (s3://BUCKET/PATH, ...; the SQLite caches then stay in the user cache)")
     out.add_argument("--chunk-size", type=int, default=512, help="sentence pairs per cached chunk (default 512)")
     out.add_argument("--rank", type=int, default=None, help="run only this share of the alignment stage (with --world-size)")
     out.add_argument("--world-size", type=int, default=None, help="number of shares for --rank")
