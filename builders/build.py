@@ -17,11 +17,13 @@ tokens. So
   can spread the work.
 
 :func:`build` writes the output folder: ``OUTPUT/<lang>/`` (``DatasetDict.save_to_disk``),
-optional ``OUTPUT/<lang>/parquet/{train,validation}.parquet``, and the manifest
+optional ``OUTPUT/<lang>/parquet/<split>.parquet`` (or ``<split>-00000-of-000NN.parquet`` shards of a split
+larger than ``parquet_shard_rows``), and the manifest
 ``OUTPUT/silver_ner_build.json`` (its ``sources`` name each corpus read, with licence and citation),
 and ``OUTPUT/README.md`` whose ``configs:`` make ``datasets.load_dataset(OUTPUT, lang)`` load one config
 per language, as from the published repository. It writes into a temporary folder beside ``OUTPUT`` and
-renames it into place at the end, so an interrupted build never leaves a dataset that loads.
+renames it into place at the end, so an interrupted build never leaves a dataset that loads. The cache
+folder and ``OUTPUT`` may be fsspec URLs (:mod:`silver_ner.builders.storage`).
 """
 
 from __future__ import annotations

@@ -27,6 +27,11 @@ plus room for the tasks, into the cluster (never more than it has: actors that t
 the tasks none, and the pipeline hangs). The aligner's SQLite cache stays off in workers (SQLite
 does not work on network filesystems).
 
+The chunk cache and the output may be fsspec URLs (:mod:`silver_ner.builders.storage`): the ``finish``
+tasks write each chunk with one put, the driver lists the cached chunks with one listing and uploads the
+assembled output; the SQLite caches then stay in each node's local cache folder. A ``memory://`` cache is
+refused (Ray's workers are other processes).
+
 Ray is optional: ``pip install 'silver-ner[ray]'``.
 """
 
@@ -39,7 +44,6 @@ import os
 import pickle
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from silver_ner.projection.errors import UserError
@@ -203,7 +207,7 @@ def _run_stage(stage: str, builds: dict, batch: dict, *, actor: bool) -> dict:
     on as data in ``error`` (later stages pass that chunk through untouched; the driver raises it), and
     ``trace`` collects each stage's process, seconds and peak memory. The ``finish`` stage writes the
     chunk cache and hands on the row count instead of the records."""
-    from . import cache
+    from . import storage
     from .steps import run_steps
 
     out: dict[str, list] = {k: [] for k in ("lang", "chunk", "path", "batch", "error", "trace", "rows")}
@@ -217,7 +221,8 @@ def _run_stage(stage: str, builds: dict, batch: dict, *, actor: bool) -> dict:
                 records = run_steps(lb.stage_steps(stage), pickle.loads(data))
                 if stage == "finish":
                     res = {"rows": [r.row for r in records.records], "stats": records.counters.to_dict()}
-                    cache.write_json_atomic(Path(path), res)  # the checkpoint: a retry rewrites the same content
+                    # the checkpoint: a retry rewrites the same content (a rename locally, one put on an object store)
+                    storage.write_json_atomic(storage.location(path), res)
                     data, rows = b"", len(res["rows"])
                 else:
                     data = pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
@@ -319,7 +324,8 @@ def compute_chunks(builds: Sequence[Any], options: RayOptions | None = None, *,
     todo, cached = [], {}
     for lb in builds:
         lb.check_labels()  # a label set that matches nothing stops before any cluster work
-        missing = [i for i in range(lb.num_chunks()) if not lb._chunk_path(i).exists()]
+        have = lb.cached_chunks()  # one listing of the cache folder
+        missing = [i for i in range(lb.num_chunks()) if i not in have]
         cached[lb.spec.lang] = lb.num_chunks() - len(missing)
         pairs = lb.pairs()
         for i in missing:
@@ -390,10 +396,14 @@ def build_on_ray(specs: Sequence[Any], output_dir: str | os.PathLike, options: R
     """:func:`~silver_ner.builders.build.build` with the chunks computed on Ray; returns its result and the
     :class:`RayReport`. The output folder (``parquet=True`` included), manifest and rows are those of the
     local engine."""
-    from . import cache
+    from . import cache, storage
     from .build import LanguageBuild, build
 
-    cache_dir = Path(cache_dir) if cache_dir is not None else cache.default_cache_dir()
+    cache_dir = storage.location(cache_dir) if cache_dir is not None else cache.default_cache_dir()
+    storage.location(output_dir)  # a URL without an installed filesystem stops before any work
+    if storage.protocol(cache_dir) == "memory":
+        raise UserError(f"{cache_dir}: a memory:// cache lives in one process and Ray's workers are other "
+                        "processes; give the Ray engine a folder or URL that every worker reaches")
     builds = {s.lang: LanguageBuild(s, cache_dir=cache_dir, chunk_size=chunk_size) for s in specs}
     if aligner_factory is not None:  # the driver's assembly needs the aligner's identity only
         for s in specs:

@@ -37,17 +37,22 @@ def specs():
 
 
 def everything(folder, langs=("swa", "deu")):
-    """Rows and features of every split, the manifest's statistics and the Parquet files (name -> rows)."""
+    """Rows and features of every split, the manifest's statistics and the Parquet files (name -> rows); ``folder``
+    may be a path or an fsspec URL."""
+    import fsspec
     import pyarrow.parquet as pq
 
+    fs, root = fsspec.core.url_to_fs(os.fspath(folder))
     out = {}
     for lang in langs:
-        dd = datasets.load_from_disk(os.fspath(Path(folder) / lang))
+        dd = datasets.load_from_disk(f"{os.fspath(folder)}/{lang}")
         out[lang] = {k: (dd[k].to_list(), dd[k].features.to_dict()) for k in dd}
-    manifest = json.loads((Path(folder) / MANIFEST_NAME).read_text())
+    manifest = json.loads(fs.cat_file(f"{root}/{MANIFEST_NAME}"))
     stats = {lang: c["stats"] for lang, c in manifest["configs"].items()}
-    parquet = {os.fspath(p.relative_to(folder)): pq.read_table(p).to_pylist()
-               for p in sorted(Path(folder).glob("*/parquet/*.parquet"))}
+    parquet = {}
+    for p in sorted(fs.glob(f"{root}/*/parquet/*.parquet")):
+        with fs.open(p, "rb") as fh:
+            parquet[p[len(root.rstrip("/")) + 1:]] = pq.read_table(fh).to_pylist()
     return out, stats, parquet
 
 
@@ -200,3 +205,181 @@ def test_original_error_unwraps_a_cause_chain():
     assert original_error(outer) is inner
     plain = RuntimeError("a bug")
     assert original_error(plain) is plain
+
+
+# -- Parquet shards --------------------------------------------------------------------------------------------------
+
+
+def parquet_rows(folder, lang, split):
+    """The rows of every Parquet file of one split, in file-name order, and the file names."""
+    import pyarrow.parquet as pq
+
+    files = sorted(p for p in (Path(folder) / lang / "parquet").iterdir() if p.name.startswith(f"{split}"))
+    return [row for p in files for row in pq.read_table(p).to_pylist()], [p.name for p in files]
+
+
+def test_parquet_shards_concatenated_are_the_unsharded_rows_in_as_many_files_as_asked(tmp_path):
+    from silver_ner.builders.build import LanguageBuild
+    from silver_ner.publish.dataset import load_built_dataset
+
+    def local(out, **kwargs):
+        the_specs = specs()
+        builds = {s.lang: LanguageBuild(s, cache_dir=tmp_path / "cache", aligner=ray_fakes.SameWordAligner())
+                  for s in the_specs}
+        return build(the_specs, tmp_path / out, cache_dir=tmp_path / "cache", builds=builds, **kwargs)
+
+    whole = local("whole", parquet=True)
+    local("sharded", parquet_shard_rows=5)  # implies --parquet
+    for lang in ("swa", "deu"):
+        for split, n in whole.manifest["configs"][lang]["num_rows"].items():
+            rows, names = parquet_rows(tmp_path / "whole", lang, split)
+            assert names == [f"{split}.parquet"] and len(rows) == n  # the default keeps one file for a small split
+            shards, names = parquet_rows(tmp_path / "sharded", lang, split)
+            assert shards == rows  # row for row, in chunk and position order
+            count = -(-n // 5)
+            assert names == ([f"{split}.parquet"] if count == 1 else
+                             [f"{split}-{i:05d}-of-{count:05d}.parquet" for i in range(count)])
+            assert count > 1 or n <= 5
+    assert len(parquet_rows(tmp_path / "sharded", "swa", "train")[1]) == 6  # 27 rows in shards of 5
+    assert not list((tmp_path / "sharded").rglob(".*.tmp-*"))  # no temporary file left behind
+    # publish reads the save_to_disk folders, which shards do not change
+    built = load_built_dataset(tmp_path / "sharded")
+    assert {lang: c.num_rows for lang, c in built.configs.items()} == {
+        lang: c["num_rows"] for lang, c in whole.manifest["configs"].items()}
+    with pytest.raises(UserError, match=r"^--parquet-shard-rows must be >= 1, got 0$"):
+        local("bad", parquet_shard_rows=0)
+    assert not (tmp_path / "bad").exists()
+
+
+def test_the_command_hands_the_shard_size_to_either_engine(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    import silver_ner.builders.build as build_module
+    import silver_ner.builders.ray_engine as ray_module
+    from silver_ner.cli import main
+
+    seen = []
+
+    def fake_build(specs, output, **kw):
+        seen.append(("local", kw["parquet_shard_rows"], kw["cache_dir"], output))
+        return SimpleNamespace(manifest={"configs": {}}, output_dir=output)
+
+    def fake_ray(specs, output, options, **kw):
+        seen.append(("ray", kw["parquet_shard_rows"], kw["cache_dir"], output))
+        return SimpleNamespace(manifest={"configs": {}}, output_dir=output), ray_module.RayReport({}, {}, 0, 0, 0, [], [])
+
+    monkeypatch.setattr(build_module, "build", fake_build)
+    monkeypatch.setattr(ray_module, "build_on_ray", fake_ray)
+    argv = ["build", "--demo", "--parquet-shard-rows", "7", "--cache-dir", "s3://bucket/cache", "--output"]
+    assert main([*argv, "s3://bucket/out"]) == 0
+    assert main([*argv, "s3://bucket/out", "--engine", "ray"]) == 0
+    assert seen == [("local", 7, "s3://bucket/cache", "s3://bucket/out"), ("ray", 7, "s3://bucket/cache", "s3://bucket/out")]
+
+
+# -- fsspec locations ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(120)
+def test_ray_build_with_cache_and_output_under_file_urls_equals_the_local_build(local_ray, tmp_path):
+    opts = RayOptions(actors=1, cpus_per_actor=1)
+    cache_url, out_url = (tmp_path / "ray-cache").as_uri(), (tmp_path / "ray").as_uri()
+    assert cache_url.startswith("file://")
+    res, report = build_on_ray(specs(), out_url, opts, cache_dir=cache_url, chunk_size=15,
+                               aligner_factory=ray_fakes.same_word, parquet_shard_rows=5)
+    assert report.computed == {"swa": 2, "deu": 2} and res.output_dir == tmp_path / "ray"
+    assert len(list((tmp_path / "ray-cache" / "rows").glob("*/15-*.json"))) == 4  # the URL's folder holds the chunks
+    ray_out = everything(out_url)
+    assert "swa/parquet/train-00005-of-00006.parquet" in ray_out[2]
+    assert ray_out == local_build(tmp_path, parquet_shard_rows=5)  # rows, statistics and the same Parquet shards
+
+
+def test_chunk_cache_and_output_under_memory_urls_are_reused_within_the_process(tmp_path, monkeypatch, caplog):
+    """The fsspec layer without Ray (memory:// is one process's; Ray's workers could not share it)."""
+    import fsspec
+
+    from silver_ner.builders.build import LanguageBuild
+
+    class MustNotAlign(ray_fakes.SameWordAligner):
+        def align(self, pairs):
+            raise AssertionError("a cached chunk was aligned again")
+
+    monkeypatch.setenv("SILVER_NER_CACHE", os.fspath(tmp_path / "node-local"))
+    root = f"memory://{tmp_path.name}"
+    cache_url, out_url = f"{root}/cache", f"{root}/out"
+    fs = fsspec.filesystem("memory")
+    try:
+        def memory_build(aligner, **kwargs):
+            the_specs = specs()
+            builds = {s.lang: LanguageBuild(s, cache_dir=cache_url, aligner=aligner, chunk_size=8) for s in the_specs}
+            return build(the_specs, out_url, cache_dir=cache_url, builds=builds, **kwargs), builds
+
+        with caplog.at_level("INFO", logger="silver_ner.builders.build"):
+            res, builds = memory_build(ray_fakes.SameWordAligner(), parquet_shard_rows=5)
+        # the SQLite caches and the datasets cache are node-local, and a log line says so
+        assert builds["swa"].local_cache_dir == tmp_path / "node-local"
+        assert any(f"cache {cache_url} is not a local folder" in r.getMessage() for r in caplog.records)
+        assert res.output_dir == out_url and not (tmp_path / "node-local" / "rows").exists()
+        assert len(fs.glob(f"/{tmp_path.name}/cache/rows/*/8-*.json")) == 8  # the chunks went to the URL
+        assert not fs.exists(f"/{tmp_path.name}/out/.silver-ner-uploading")
+        first = everything(out_url)
+        assert first == local_build(tmp_path, parquet_shard_rows=5)
+        assert [p.name for p in (tmp_path / "node-local").iterdir()] == ["datasets"]  # staging removed
+        # a rerun in the same process finds every chunk in the memory:// cache and aligns nothing; it replaces the
+        # previous output, whose shards it does not write again
+        res, _ = memory_build(MustNotAlign(), parquet=True)
+        again = everything(out_url)
+        assert again[:2] == first[:2]
+        assert sorted(again[2]) == ["deu/parquet/train.parquet", "deu/parquet/validation.parquet",
+                                    "swa/parquet/train.parquet", "swa/parquet/validation.parquet"]
+    finally:
+        if fs.exists(f"/{tmp_path.name}"):
+            fs.rm(f"/{tmp_path.name}", recursive=True)
+
+
+def test_chunk_cache_layer_on_memory_urls():
+    import fsspec
+
+    from silver_ner.builders import storage
+
+    fs = fsspec.filesystem("memory")
+    base = storage.location("memory://chunk-layer/cache/")
+    assert base == "memory://chunk-layer/cache" and storage.location("file:///x/y") == Path("/x/y")
+    path = storage.join(base, "rows", "fp", "8-00000.json")
+    try:
+        assert storage.read_json(path) is None and storage.names(storage.join(base, "rows", "fp")) == set()
+        storage.write_json_atomic(path, {"rows": [{"id": "a"}], "stats": {}})
+        assert storage.read_json(path) == {"rows": [{"id": "a"}], "stats": {}}
+        assert storage.exists(path) and storage.names(storage.join(base, "rows", "fp")) == {"8-00000.json"}
+        fs.pipe_file("/chunk-layer/cache/rows/fp/8-00001.json", b'{"rows": [')  # unreadable: recomputed
+        assert storage.read_json(storage.join(base, "rows", "fp", "8-00001.json")) is None
+        # an output folder that is not a build is refused; one whose upload was cut short is replaced
+        fs.pipe_file("/chunk-layer/other/notes.txt", b"mine")
+        with pytest.raises(UserError, match=r"^memory://chunk-layer/other: exists and is not a silver-ner build folder"):
+            storage.check_output("memory://chunk-layer/other")
+        fs.pipe_file("/chunk-layer/cut/.silver-ner-uploading", b"")
+        fs.pipe_file("/chunk-layer/cut/swa/train/data-00000-of-00001.arrow", b"partial")
+        storage.check_output("memory://chunk-layer/cut")
+    finally:
+        fs.rm("/chunk-layer", recursive=True)
+
+
+def test_a_url_without_a_filesystem_stops_with_the_package_to_install(tmp_path):
+    import importlib.util
+
+    from silver_ner.builders.build import LanguageBuild
+
+    with pytest.raises(UserError, match=r"^nosuch://x/cache: no fsspec implementation knows the protocol 'nosuch'$"):
+        build_on_ray(specs(), tmp_path / "out", cache_dir="nosuch://x/cache")
+    if importlib.util.find_spec("s3fs") is None:
+        with pytest.raises(UserError, match=r"^s3://bucket/cache: the fsspec implementation of 's3' is not installed: "
+                                            r"pip install s3fs$"):
+            build_on_ray(specs(), tmp_path / "out", cache_dir="s3://bucket/cache")
+        with pytest.raises(UserError, match=r"pip install s3fs$"):
+            LanguageBuild(specs()[0], cache_dir="s3://bucket/cache")
+    if importlib.util.find_spec("gcsfs") is None:
+        with pytest.raises(UserError, match=r"^gs://bucket/out: .* pip install gcsfs$"):
+            build(specs(), "gs://bucket/out", cache_dir=tmp_path / "cache")
+    # a memory:// cache cannot reach Ray's worker processes: refused before Ray starts
+    with pytest.raises(UserError, match=r"^memory://c: a memory:// cache lives in one process"):
+        build_on_ray(specs(), tmp_path / "out", cache_dir="memory://c")
+    assert not (tmp_path / "out").exists()
