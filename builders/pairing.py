@@ -129,31 +129,39 @@ class AlignerPassEmbedder:
     of its subword vectors at the aligner's layer (the words as tokens, no prefix); the encoded
     sentences are handed to the aligner (``remember``), which then aligns them without encoding
     them again. Takes token lists (:meth:`embed_tokens`), not texts.
+
+    ``center`` (default on): the mean vector of the sentences of one call (one side of the
+    corpus, so one language) is subtracted before normalising. A middle layer's mean-pooled
+    vectors share a large common component, part of it the language's own; removing it per
+    language spreads the cosines of true pairs away from the rest.
     """
 
-    def __init__(self, aligner):
+    def __init__(self, aligner, *, center: bool = True):
         missing = [a for a in ("encode", "remember", "encoding_identity") if not hasattr(aligner, a)]
         if missing:
             raise UserError(f"re-pairing with the aligner's pass needs an embedding aligner; {type(aligner).__name__} "
                             f"has no {', '.join(missing)} (use the separate sentence embedder: --pairing-embedder e5)")
         self.aligner = aligner
+        self.center = bool(center)
 
     @property
     def identity(self) -> str:
-        return f"aligner-pass:{self.aligner.encoding_identity}:meanpool"
+        return f"aligner-pass:{self.aligner.encoding_identity}:meanpool" + (":centered" if self.center else "")
 
     def embed_tokens(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
         sentences = [list(s) for s in sentences]
         nonempty = [k for k, s in enumerate(sentences) if s]
         encoded = self.aligner.encode([sentences[k] for k in nonempty])
         self.aligner.remember([sentences[k] for k in nonempty], encoded)
-        out = None
-        for k, (vecs, _) in zip(nonempty, encoded):
-            if out is None:
-                out = np.zeros((len(sentences), vecs.shape[1]), dtype=np.float32)
-            v = vecs.mean(0)
-            out[k] = v / max(float(np.linalg.norm(v)), 1e-12)
-        return out if out is not None else np.zeros((len(sentences), 1), dtype=np.float32)
+        if not encoded:
+            return np.zeros((len(sentences), 1), dtype=np.float32)
+        pooled = np.stack([vecs.mean(0) for vecs, _ in encoded]).astype(np.float32)
+        if self.center and len(pooled) > 1:
+            pooled -= pooled.mean(0, keepdims=True)
+        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        out = np.zeros((len(sentences), pooled.shape[1]), dtype=np.float32)
+        out[nonempty] = pooled
+        return out
 
 
 def default_embedder(batch_size: int = 64, precision: str = "float32") -> MeanPoolEmbedder:

@@ -328,6 +328,8 @@ def compute_chunks(builds: Sequence[Any], options: RayOptions | None = None, *,
         missing = [i for i in range(lb.num_chunks()) if i not in have]
         cached[lb.spec.lang] = lb.num_chunks() - len(missing)
         pairs = lb.pairs()
+        if lb._aligner is not None and hasattr(lb._aligner, "forget"):
+            lb._aligner.forget()  # the re-pairing's encodings: the actors align, not this process
         for i in missing:
             part = pairs[i * lb.chunk_size:(i + 1) * lb.chunk_size]
             todo.append({"lang": lb.spec.lang, "chunk": i, "path": os.fspath(lb._chunk_path(i)),

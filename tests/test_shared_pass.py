@@ -51,16 +51,19 @@ def test_aligner_pass_embedder_mean_pools_the_aligner_vectors_and_hands_them_ove
     calls = []
     al = _counting_aligner(tiny_bert, calls)
     emb = AlignerPassEmbedder(al)
-    sents = [["John", "Smith", "visited", "Paris"], ["Rais", "Kenyatta"]]
+    sents = [["John", "Smith", "visited", "Paris"], ["Rais", "Kenyatta"], ["Amina"]]
     rows = emb.embed_tokens(sents)
-    vecs, _ = EmbeddingAligner(model=str(tiny_bert), layer=2, num_threads=1).encode(sents[:1])[0]
-    want = vecs.mean(0) / np.linalg.norm(vecs.mean(0))
-    assert np.allclose(rows[0], want, atol=1e-5)
-    assert np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)
+    fresh = EmbeddingAligner(model=str(tiny_bert), layer=2, num_threads=1)
+    pooled = np.stack([v.mean(0) for v, _ in fresh.encode(sents)])
+    centered = pooled - pooled.mean(0)  # the mean of this call's sentences (one language) removed
+    assert np.allclose(rows, centered / np.linalg.norm(centered, axis=1, keepdims=True), atol=1e-5)
+    plain = AlignerPassEmbedder(fresh, center=False).embed_tokens(sents)
+    assert np.allclose(plain, pooled / np.linalg.norm(pooled, axis=1, keepdims=True), atol=1e-5)
+    assert not np.allclose(plain, rows, atol=1e-3)
     calls.clear()
     al.align([(sents[0], sents[1])])
     assert calls == [] and al.stats["reused"] == 2  # the alignment encoded nothing
-    assert emb.identity == f"aligner-pass:{al.encoding_identity}:meanpool"
+    assert emb.identity == f"aligner-pass:{al.encoding_identity}:meanpool:centered"
     assert "method" not in al.encoding_identity and "layer=2" in al.encoding_identity
 
 
@@ -108,7 +111,7 @@ def test_translated_conll_build_encodes_each_sentence_once(tiny_bert, tmp_path):
     assert al.stats["reused"] == len(encoded)  # alignment took every sentence from the re-pairing pass
     assert al._encoded == {}
     entry = lb.config_entry()
-    assert entry["pairing_embedder"] == f"aligner-pass:{al.encoding_identity}:meanpool"
+    assert entry["pairing_embedder"] == f"aligner-pass:{al.encoding_identity}:meanpool:centered"
 
 
 def test_pairing_embedder_choice_is_checked_and_keys_the_source(tiny_bert, tmp_path):
