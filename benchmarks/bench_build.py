@@ -150,10 +150,12 @@ def main() -> None:
 
 
 def describe(args) -> dict:
+    from silver_ner.builders.corpora import portable_path
+
     return {
         "lang": args.lang,
-        "source_gold": args.source_gold if not args.limit else f"first {args.limit + 200} sentences",
-        "translated": args.translated if not args.limit else f"first {args.limit} sentences",
+        "source_gold": portable_path(args.source_gold) if not args.limit else f"first {args.limit + 200} sentences",
+        "translated": portable_path(args.translated) if not args.limit else f"first {args.limit} sentences",
         "machine": {"cpus": os.cpu_count(), "affinity": len(os.sched_getaffinity(0)), "platform": platform.platform(),
                     "python": platform.python_version(), "cpu_bf16": cpu_has_native_bf16()},
     }
