@@ -417,55 +417,149 @@ def _embedder_identity(precision: str = "float32") -> str:
     return f"meanpool:{path.name}@{fingerprint(path)}:precision={precision}"
 
 
-def load_pairs(spec: BuildSpec, *, progress: bool = False, embedder=None) -> tuple[list[SourcePair], SourceReport]:
-    """Run the source stage of ``spec``: the labelled source sentences paired with target sentences.
+SOURCE_WORK = ("translate", "tag")  # the model work a source stage may hold (source_work)
 
-    ``embedder`` re-pairs a translated corpus (default: the process's multilingual-e5-small embedder).
-    """
+
+def source_work(spec: BuildSpec) -> str | None:
+    """The model work of ``spec``'s source stage: ``"translate"`` (a translate source: the labelled sentences
+    machine-translated), ``"tag"`` (a parallel source without source labels: its source side tagged by a
+    token-classification model), else ``None`` (the re-pairing of a translated corpus stays with the reading)."""
+    src = spec.source
+    if src.kind == "translate":
+        return "translate"
+    if src.kind == "parallel" and not src.files.get("source_labels"):
+        return "tag"
+    return None
+
+
+@dataclass
+class SourceRead:
+    """A source stage with its files read: what is left is the model work ``work`` (:func:`source_work`) over
+    ``batches`` (the model's inputs, one list per batch, in line order; ``lines`` holds each batch's line numbers),
+    which :func:`run_source_batch` does wherever the model is loaded, and :meth:`assemble`.
+
+    Both engines go through it: :func:`load_pairs` runs the batches in this process, the Ray engine on actors;
+    either way :meth:`assemble` makes the same pairs and report from the outputs."""
+
+    work: str | None
+    batches: list[list]
+    lines: list[list[int]]
+    report: SourceReport
+    finish: Callable[[str | None, list], list[SourcePair]]  # (model identity, outputs in line order) -> pairs
+
+    def assemble(self, results: Sequence[tuple[str, list]]) -> tuple[list[SourcePair], SourceReport]:
+        """The pairs and report from ``results``: ``(model identity, outputs)`` of every batch, in batch order."""
+        if len(results) != len(self.batches):
+            raise ValueError(f"{len(results)} results for {len(self.batches)} source batches")
+        identity = results[0][0] if results else None
+        return self.finish(identity, [out for _, outputs in results for out in outputs]), self.report
+
+
+def read_source(spec: BuildSpec, *, embedder=None) -> SourceRead:
+    """The read part of ``spec``'s source stage (every kind: a source without model work is done here, with
+    ``embedder`` re-pairing a translated corpus, default the process's multilingual-e5-small embedder)."""
     src = spec.source
     report = SourceReport()
+    target = None
+    work, batches, lines = source_work(spec), [], []
     if src.kind == "parallel":
-        from .parallel import pairs_from_parallel
+        from . import parallel
 
-        if src.files.get("source_labels"):
-            labeller = read_conll(src.files["source_labels"])
-        else:
-            from .tagger import HFTagger  # noqa: PLC0415
+        gold = read_conll(src.files["source_labels"]) if src.files.get("source_labels") else None
+        read = parallel.read_parallel(src.files["source_text"], src.files["target_text"], spec.lang, report, gold=gold,
+                                      source_lang=src.language,
+                                      source_labels_tokens=bool(src.params.get("source_labels_tokens")))
+        if gold is None:
+            batches, lines = read.batches(), read.batch_lines()
 
-            labeller = HFTagger(src.model)
-        pairs = list(pairs_from_parallel(src.files["source_text"], src.files["target_text"], spec.lang, labeller,
-                                         report, source_lang=src.language,
-                                         source_labels_tokens=bool(src.params.get("source_labels_tokens"))))
+        def made(identity, spans):
+            return list(read.pairs(read.gold_spans() if gold is not None else spans, report, identity))
     elif src.kind == "translate":
         from . import translate as mt
 
         gold = read_conll(src.files["source_gold"])
         report.note_inputs("iob2_repairs", gold.repair_locations())
-        pairs = list(mt.pairs_from_translation(gold, src.model, spec.lang, report, source_lang=src.language,
-                                               **src.params))
-    elif src.kind == "translated-conll":
-        from . import pairing
+        chunk, _ = mt.translation_options(src.params)
+        batches, lines = mt.translation_batches(gold, chunk), mt.translation_batch_lines(gold, chunk)
 
-        gold = read_conll(src.files["source_gold"])
-        report.note_inputs("iob2_repairs", gold.repair_locations())
-        pairs = list(pairing.pairs_from_translated_conll(gold, src.files["translated_conll"], spec.lang, report,
-                                                         embedder or _shared_embedder(spec.aligner_precision),
-                                                         source_lang=src.language, **src.params))
-    elif src.kind == "parallel-conll":
-        from .conll_pairs import pairs_from_conll
-
-        target = read_conll(src.files["target_conll"])
-        pairs = list(pairs_from_conll(read_conll(src.files["source_gold"]), target, spec.lang, report,
-                                      source_lang=src.language))
+        def made(identity, translations):
+            return list(mt.translated_pairs(gold, translations, identity, spec.lang, report, source_lang=src.language))
     else:
-        raise ValueError("a 'pairs' source has no files to read; hand the pairs to LanguageBuild")
-    if src.more_sources():
-        from .conll_pairs import attach_more_sources
+        if src.kind == "translated-conll":
+            from . import pairing
 
-        n_targets = (len(target) if src.kind == "parallel-conll"
-                     else len(read_text_lines(src.files["target_text"], what="target text")))
-        attach_more_sources(pairs, [(read_conll(path), code) for code, path in src.more_sources()], n_targets, report)
-    return pairs, report
+            gold = read_conll(src.files["source_gold"])
+            report.note_inputs("iob2_repairs", gold.repair_locations())
+            done = list(pairing.pairs_from_translated_conll(gold, src.files["translated_conll"], spec.lang, report,
+                                                            embedder or _shared_embedder(spec.aligner_precision),
+                                                            source_lang=src.language, **src.params))
+        elif src.kind == "parallel-conll":
+            from .conll_pairs import pairs_from_conll
+
+            target = read_conll(src.files["target_conll"])
+            done = list(pairs_from_conll(read_conll(src.files["source_gold"]), target, spec.lang, report,
+                                         source_lang=src.language))
+        else:
+            raise ValueError("a 'pairs' source has no files to read; hand the pairs to LanguageBuild")
+
+        def made(identity, outputs):
+            return done
+
+    def finish(identity, outputs):
+        pairs = made(identity, outputs)
+        if src.more_sources():
+            from .conll_pairs import attach_more_sources
+
+            n_targets = (len(target) if src.kind == "parallel-conll"
+                         else len(read_text_lines(src.files["target_text"], what="target text")))
+            attach_more_sources(pairs, [(read_conll(path), code) for code, path in src.more_sources()], n_targets,
+                                report)
+        return pairs
+
+    return SourceRead(work, batches, lines, report, finish)
+
+
+def load_source_model(spec: BuildSpec):
+    """The model of ``spec``'s source stage, as both engines load it: a translate source's translator
+    (:class:`~silver_ner.builders.translate.HFTranslator` with the source's options; its translations cached in the
+    node-local ``translations.sqlite``), a parallel source's tagger (:class:`~silver_ner.builders.tagger.HFTagger`)."""
+    work = source_work(spec)
+    if work == "translate":
+        from . import translate as mt
+
+        _, options = mt.translation_options(spec.source.params)
+        return mt.HFTranslator(spec.source.model, **options)
+    if work == "tag":
+        from . import tagger
+
+        return tagger.HFTagger(spec.source.model)
+    raise ValueError(f"a {spec.source.kind!r} source has no model work")
+
+
+def run_source_batch(spec: BuildSpec, model, inputs: Sequence) -> tuple[str, list]:
+    """The model part of ``spec``'s source stage on one batch of :attr:`SourceRead.batches`, with the model of
+    :func:`load_source_model`: ``(model identity, outputs)`` (translations, or each sentence's spans)."""
+    if source_work(spec) == "translate":
+        from .translate import translate_batch
+
+        return model.identity, translate_batch(model, inputs, spec.source.language, spec.lang)
+    from .parallel import tag_batch
+
+    return model.identity, tag_batch(model, inputs)
+
+
+def load_pairs(spec: BuildSpec, *, progress: bool = False, embedder=None) -> tuple[list[SourcePair], SourceReport]:
+    """Run the source stage of ``spec`` in this process: the labelled source sentences paired with target sentences.
+
+    ``embedder`` re-pairs a translated corpus (default: the process's multilingual-e5-small embedder). The
+    files are read (:func:`read_source`), the model work runs batch by batch here, and the pairs are assembled.
+    """
+    read = read_source(spec, embedder=embedder)
+    results = []
+    if read.work is not None:
+        model = load_source_model(spec)
+        results = [run_source_batch(spec, model, batch) for batch in read.batches]
+    return read.assemble(results)
 
 
 def pair_to_json(p: SourcePair) -> dict:
@@ -642,18 +736,35 @@ class LanguageBuild:
 
     # -- stage 1: pairs --------------------------------------------------------------------
 
-    def pairs(self) -> list[SourcePair]:
+    def _pairs_path(self) -> storage.Location:
+        return storage.join(self.cache_dir, "pairs", f"{self.source_key()}.json")
+
+    def pairs_cached(self) -> bool:
+        """Whether the source stage's pairs are at hand (given, already read, or in the pairs cache, which this
+        reads)."""
         if self._pairs is None:
-            path = storage.join(self.cache_dir, "pairs", f"{self.source_key()}.json")
-            hit = storage.read_json(path)
+            hit = storage.read_json(self._pairs_path())
             if hit is not None and "inputs" in hit["report"]:  # entries without input checks are read again
                 self._pairs = [pair_from_json(d) for d in hit["pairs"]]
                 self._report = SourceReport(**hit["report"])
-            else:
-                embedder = self._pairing_embedder() if self.spec.source.kind == "translated-conll" else None
-                self._pairs, self._report = load_pairs(self.spec, embedder=embedder)
-                storage.write_json_atomic(path, {"pairs": [pair_to_json(p) for p in self._pairs],
-                                               "report": asdict(self._report)})
+        return self._pairs is not None
+
+    def read_source(self) -> SourceRead:
+        """The read part of the source stage (:func:`read_source`), for an engine that runs its model work
+        elsewhere and hands the assembled pairs to :meth:`set_pairs`."""
+        embedder = self._pairing_embedder() if self.spec.source.kind == "translated-conll" else None
+        return read_source(self.spec, embedder=embedder)
+
+    def set_pairs(self, pairs: list[SourcePair], report: SourceReport) -> None:
+        """The source stage's result: kept, and written to the pairs cache."""
+        self._pairs, self._report = list(pairs), report
+        storage.write_json_atomic(self._pairs_path(), {"pairs": [pair_to_json(p) for p in self._pairs],
+                                                       "report": asdict(self._report)})
+
+    def pairs(self) -> list[SourcePair]:
+        if not self.pairs_cached():
+            embedder = self._pairing_embedder() if self.spec.source.kind == "translated-conll" else None
+            self.set_pairs(*load_pairs(self.spec, embedder=embedder))
         if not self._ids_checked:
             seen: set[str] = set()
             for p in self._pairs:

@@ -4,6 +4,8 @@ Signatures::
 
     pairs_from_parallel(src_path, tgt_path, target_lang, labeller, report,
                         source_lang="eng", batch_size=256) -> Iterator[SourcePair]
+        # in three parts: read_parallel(...) -> ParallelLines; tag_batch(tagger, batch) per
+        #                 lines.batches(); lines.pairs(spans, report, tagger_identity)
     mafand_paths(lang, split, data_root=None) -> (english_path, target_path)
 
 Line ``i`` of ``src_path`` translates line ``i`` of ``tgt_path`` (one sentence a line, no
@@ -32,10 +34,12 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from silver_ner.projection.protocols import Tagger
+from silver_ner.projection.spans import Span
 
 from silver_ner.projection.errors import UserError
 
@@ -129,6 +133,89 @@ def check_label_tokens(gold: ConllFile, src_lines: list[str], src_name: str, rep
     report.note_inputs("label_token_mismatches", where)
 
 
+TAG_BATCH = 256  # source sentences handed to the tagger at once
+
+
+@dataclass
+class ParallelLines:
+    """The read part of :func:`pairs_from_parallel`: the line pairs of two line-aligned files that are kept (both
+    sides non-empty), tokenised, in line order, and the empty ones dropped (already counted in the report)."""
+
+    src_name: str
+    tgt_name: str
+    target_lang: str
+    source_lang: str
+    gold: ConllFile | None  # the sentence-parallel source labels, else the source side is tagged
+    kept: list[tuple[int, list[str], list[str]]] = field(default_factory=list)  # (line index, source, target tokens)
+    empty: dict[str, list[int]] = field(default_factory=dict)  # reason -> line numbers
+
+    def batches(self, batch_size: int = TAG_BATCH) -> list[list[list[str]]]:
+        """The tagger's inputs: the kept source sentences in batches of ``batch_size``, in line order."""
+        toks = [stoks for _, stoks, _ in self.kept]
+        return [toks[b : b + batch_size] for b in range(0, len(toks), batch_size)]
+
+    def batch_lines(self, batch_size: int = TAG_BATCH) -> list[list[int]]:
+        """The source line numbers of each batch of :meth:`batches`."""
+        lines = [i + 1 for i, _, _ in self.kept]
+        return [lines[b : b + batch_size] for b in range(0, len(lines), batch_size)]
+
+    def gold_spans(self) -> list[list[Span]]:
+        """The label file's spans of every kept line."""
+        return [self.gold.sentences[i].spans for i, _, _ in self.kept]
+
+    def pairs(self, spans: Sequence[Sequence[Span]], report: SourceReport,
+              tagger_identity: str | None = None) -> Iterator[SourcePair]:
+        """The assemble part: one :class:`SourcePair` per kept line with ``spans[k]`` for its ``k``-th source
+        sentence (from the label file, or from the tagger ``tagger_identity``); the drops' notes last."""
+        if len(spans) != len(self.kept):
+            raise ValueError(f"{self.src_name}: {len(spans)} labelled sentences for {len(self.kept)} lines")
+        for (i, stoks, ttoks), sent_spans in zip(self.kept, spans):
+            origin = {"source_file": self.src_name, "source_line": i + 1, "target_file": self.tgt_name,
+                      "target_line": i + 1}
+            if self.gold is not None:
+                origin["labels"] = f"{self.gold.path}:{self.gold.sentences[i].line}"
+            else:
+                origin["labels"] = f"tagger:{tagger_identity}"
+            report.paired += 1
+            yield SourcePair(f"{Path(self.tgt_name).name}:{i + 1}", list(stoks), list(sent_spans), ttoks,
+                             self.source_lang, self.target_lang, origin)
+        for reason, lines in self.empty.items():
+            shown = ", ".join(map(str, lines[:20])) + (" ..." if len(lines) > 20 else "")
+            report.notes.append(f"{self.src_name} / {self.tgt_name}: {reason} at line(s) {shown} ({len(lines)} dropped)")
+
+
+def read_parallel(src_path: str | os.PathLike, tgt_path: str | os.PathLike, target_lang: str, report: SourceReport,
+                  *, gold: ConllFile | None = None, source_lang: str = "eng",
+                  source_labels_tokens: bool = False) -> ParallelLines:
+    """Read both files (and check ``gold`` against the source lines), tokenise, drop and count the empty lines:
+    everything of :func:`pairs_from_parallel` but the labels."""
+    src_lines, tgt_lines = read_parallel_lines(src_path, tgt_path)
+    src_name, tgt_name = os.fspath(src_path), os.fspath(tgt_path)
+    if gold is not None:
+        check_label_tokens(gold, src_lines, src_name, report, source_labels_tokens, source_lang)
+    report.read += len(src_lines)
+    out = ParallelLines(src_name, tgt_name, target_lang, source_lang, gold)
+    for i, (s, t) in enumerate(zip(src_lines, tgt_lines)):
+        s_empty, t_empty = not s.strip(), not t.strip()
+        if s_empty or t_empty:
+            reason = "empty line on both sides" if s_empty and t_empty else (
+                "empty source line" if s_empty else "empty target line")
+            report.drop(reason)
+            out.empty.setdefault(reason, []).append(i + 1)
+            continue
+        ttoks = tokenize(t)
+        stoks = gold.sentences[i].tokens if gold is not None else tokenize(s)
+        if gold is None and source_lang == "fra":
+            stoks = split_elisions(stoks)
+        out.kept.append((i, stoks, ttoks))
+    return out
+
+
+def tag_batch(tagger: Tagger, sentences: Sequence[Sequence[str]]) -> list[list[Span]]:
+    """The model part of :func:`pairs_from_parallel` with a tagger: one batch of :meth:`ParallelLines.batches`."""
+    return tagger.tag([list(s) for s in sentences])
+
+
 def pairs_from_parallel(
     src_path: str | os.PathLike,
     tgt_path: str | os.PathLike,
@@ -137,55 +224,20 @@ def pairs_from_parallel(
     report: SourceReport,
     *,
     source_lang: str = "eng",
-    batch_size: int = 256,
+    batch_size: int = TAG_BATCH,
     source_labels_tokens: bool = False,
 ) -> Iterator[SourcePair]:
-    """Yield one :class:`SourcePair` per non-empty line pair (see the module docstring)."""
-    src_lines, tgt_lines = read_parallel_lines(src_path, tgt_path)
-    src_name, tgt_name = os.fspath(src_path), os.fspath(tgt_path)
+    """Yield one :class:`SourcePair` per non-empty line pair (see the module docstring).
+
+    In three parts, which an engine that tags elsewhere calls: :func:`read_parallel`, :func:`tag_batch` per
+    batch of :meth:`ParallelLines.batches` (or the label file's spans), :meth:`ParallelLines.pairs`."""
     gold = labeller if isinstance(labeller, ConllFile) else None
     if gold is None and not isinstance(labeller, Tagger):
         raise TypeError(f"labeller must be a ConllFile or a Tagger, got {type(labeller).__name__}")
+    lines = read_parallel(src_path, tgt_path, target_lang, report, gold=gold, source_lang=source_lang,
+                          source_labels_tokens=source_labels_tokens)
     if gold is not None:
-        check_label_tokens(gold, src_lines, src_name, report, source_labels_tokens, source_lang)
-    report.read += len(src_lines)
-    empty: dict[str, list[int]] = {}
-    todo: list[tuple[int, list[str], list[str]]] = []
-
-    def flush() -> Iterator[SourcePair]:
-        if not todo:
-            return
-        if gold is not None:
-            spans_list = [gold.sentences[i].spans for i, _, _ in todo]
-        else:
-            spans_list = labeller.tag([toks for _, toks, _ in todo])
-        for (i, stoks, ttoks), spans in zip(todo, spans_list):
-            origin = {"source_file": src_name, "source_line": i + 1, "target_file": tgt_name, "target_line": i + 1}
-            if gold is not None:
-                origin["labels"] = f"{gold.path}:{gold.sentences[i].line}"
-            else:
-                origin["labels"] = f"tagger:{labeller.identity}"
-            report.paired += 1
-            yield SourcePair(f"{Path(tgt_name).name}:{i + 1}", list(stoks), list(spans), ttoks,
-                             source_lang, target_lang, origin)
-        todo.clear()
-
-    for i, (s, t) in enumerate(zip(src_lines, tgt_lines)):
-        s_empty, t_empty = not s.strip(), not t.strip()
-        if s_empty or t_empty:
-            reason = "empty line on both sides" if s_empty and t_empty else (
-                "empty source line" if s_empty else "empty target line")
-            report.drop(reason)
-            empty.setdefault(reason, []).append(i + 1)
-            continue
-        ttoks = tokenize(t)
-        stoks = gold.sentences[i].tokens if gold is not None else tokenize(s)
-        if gold is None and source_lang == "fra":
-            stoks = split_elisions(stoks)
-        todo.append((i, stoks, ttoks))
-        if len(todo) >= batch_size:
-            yield from flush()
-    yield from flush()
-    for reason, lines in empty.items():
-        shown = ", ".join(map(str, lines[:20])) + (" ..." if len(lines) > 20 else "")
-        report.notes.append(f"{src_name} / {tgt_name}: {reason} at line(s) {shown} ({len(lines)} dropped)")
+        yield from lines.pairs(lines.gold_spans(), report)
+        return
+    spans = [s for batch in lines.batches(batch_size) for s in tag_batch(labeller, batch)]
+    yield from lines.pairs(spans, report, labeller.identity)

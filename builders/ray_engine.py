@@ -1,8 +1,11 @@
 """The build on Ray Data: the same steps as the local engine, one Ray Data operator per stage.
 
-The driver runs the source stage of every language (its pairs land in the content-keyed cache),
-lists the chunks whose rows are not cached yet, and hands them to a Ray Data pipeline whose
-operators are the stages of :data:`~silver_ner.builders.build.STEP_STAGES`:
+The source stage of every language whose pairs are not cached comes first (:func:`run_source_stage`): the
+driver reads the files; the stage's model work (a translate source's translator, a parallel source's tagger)
+runs on an actor pool per work, over batches of source sentences numbered by line (the batches the local
+engine hands its model); the driver assembles the pairs in line order into the content-keyed pairs cache. It
+then lists the chunks whose rows are not cached yet and hands them to a Ray Data pipeline whose operators are
+the stages of :data:`~silver_ner.builders.build.STEP_STAGES`:
 
     chunks ──► prepare        (tasks: map labels, pre-filter)
            ──► candidates     (actor pool, when a spec names a candidate tagger)
@@ -262,6 +265,161 @@ class StageWorker:
         return _run_stage(self.stage, self.builds, batch, actor=True)
 
 
+# -- the source stage's model work, as Ray Data sees it ---------------------------------------------
+
+# what the command reports in one line (a UserError, a path the user named): an actor hands it back as data
+INPUT_ERRORS = (UserError, FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
+def source_model_key(spec: Any) -> str:
+    """Languages whose source stages load the same model with the same options share it in an actor."""
+    src = spec.source
+    params = src.params if src.kind == "translate" else {}
+    return json.dumps([src.kind, src.model, params], sort_keys=True, default=str)
+
+
+class SourceWorker:
+    """A Ray Data actor of one source-stage model work (``translate`` or ``tag``): loads each language's model once
+    (:func:`~silver_ner.builders.build.load_source_model`, shared by languages with the same model and options) and
+    runs :func:`~silver_ner.builders.build.run_source_batch` on each batch; rows of the other work pass through.
+    A row whose batch is ``None`` only loads the model (a source without sentences still reports a bad model)."""
+
+    def __init__(self, work: str, specs: dict, threads: int):
+        import torch
+
+        torch.set_num_threads(threads)
+        self.work, self.specs, self.models = work, specs, {}
+
+    def __call__(self, batch: dict) -> dict:
+        from .build import load_source_model, run_source_batch
+
+        out: dict[str, list] = {k: [] for k in batch}
+        for i in range(len(batch["lang"])):
+            row = {k: batch[k][i] for k in batch}
+            if str(row["work"]) == self.work and not row["error"]:
+                t0 = time.perf_counter()
+                spec = self.specs[str(row["lang"])]
+                try:
+                    key = source_model_key(spec)
+                    if key not in self.models:
+                        self.models[key] = load_source_model(spec)
+                    inputs = pickle.loads(row["data"])
+                    if inputs is None:
+                        identity, outputs = self.models[key].identity, None
+                    else:
+                        identity, outputs = run_source_batch(spec, self.models[key], inputs)
+                    row["data"], row["identity"] = pickle.dumps(outputs, protocol=pickle.HIGHEST_PROTOCOL), identity
+                except INPUT_ERRORS as exc:  # travels as data: the driver raises it as the local engine would
+                    row["data"], row["error"] = b"", pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL)
+                trace = json.loads(str(row["trace"]))
+                trace.append({"stage": self.work, "pid": os.getpid(), "seconds": time.perf_counter() - t0,
+                              "actor": True, "peak_rss_mb": peak_rss_mb()})
+                row["trace"] = json.dumps(trace)
+            for k in out:
+                out[k].append(row[k])
+        return out
+
+
+def _input_error(data: bytes) -> BaseException:
+    try:
+        exc = pickle.loads(data)
+    except Exception:  # pragma: no cover - an exception class that does not unpickle
+        return UserError("the source stage failed on a Ray actor (its error could not be read back)")
+    return exc if isinstance(exc, BaseException) else UserError(str(exc))
+
+
+@dataclass
+class SourceStageReport:
+    """What the source stage did on Ray: model batches computed per language, the actor pools, time per work."""
+
+    computed: dict[str, int] = field(default_factory=dict)
+    stages: list[dict] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    pids: list[int] = field(default_factory=list)
+
+
+def run_source_stage(builds: Sequence[Any], options: RayOptions, t0: float | None = None) -> SourceStageReport:
+    """The source stage of every language whose pairs are not cached: the driver reads the files
+    (:meth:`LanguageBuild.read_source`), actor pools (one per model work: ``translate``, ``tag``) run the model on
+    the batches, whose line numbers travel with them, and the driver assembles each language's pairs in line order
+    and writes its pairs cache (:meth:`LanguageBuild.set_pairs`), language by language. An input error is raised as
+    the local engine meets it: the first language's (an error reading a language's files after the model work of the
+    languages before it), within a language the first batch's. A source without model work is read (and re-paired)
+    here."""
+    t0 = time.perf_counter() if t0 is None else t0
+    report = SourceStageReport()
+    reads, rows = {}, []
+    unread: BaseException | None = None  # a language's input error while reading: raised after the languages before it
+    for lb in builds:
+        try:
+            if lb.pairs_cached():
+                continue
+            read = lb.read_source()
+            if read.work is None:
+                lb.set_pairs(*read.assemble([]))
+                continue
+        except INPUT_ERRORS as exc:
+            unread = exc
+            break
+        lang = lb.spec.lang
+        reads[lang] = (lb, read)
+        report.computed[lang] = len(read.batches)
+        batches = read.batches if read.batches else [None]  # no sentence: the actor still loads the model
+        lines = read.lines if read.batches else [[]]
+        for k, (batch, ids) in enumerate(zip(batches, lines)):
+            rows.append({"lang": lang, "index": k, "work": read.work, "lines": json.dumps(ids),
+                         "data": pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL), "identity": "",
+                         "error": b"", "trace": "[]"})
+    if not rows:
+        if unread is not None:
+            raise unread
+        return report
+    ray = start(options)
+    resources = ray.cluster_resources()
+    from .build import SOURCE_WORK
+
+    works = [w for w in SOURCE_WORK if any(read.work == w for _, read in reads.values())]
+    n, c = plan_pools(options, float(resources.get("CPU", 1)), len(rows), len(works), float(resources.get("GPU", 0)))
+    g = float(options.gpus_per_actor or 0.0)
+    report.stages = [asdict(StagePlan(w, "actors", c, g, n)) for w in works]
+    specs = {lang: lb.spec for lang, (lb, _) in reads.items()}
+    ds = ray.data.from_items(rows, override_num_blocks=len(rows))
+    for w in works:
+        ds = ds.map_batches(SourceWorker, batch_size=1, compute=ray.data.ActorPoolStrategy(size=n),
+                            fn_constructor_kwargs={"work": w, "specs": specs, "threads": max(1, int(math.floor(c)))},
+                            num_cpus=c, num_gpus=g or None, max_restarts=3, max_task_retries=3)
+    done: dict[tuple[str, int], dict] = {}
+    try:
+        for row in ds.iter_rows():
+            done[(str(row["lang"]), int(row["index"]))] = row
+            for t in json.loads(row["trace"]):
+                report.seconds[t["stage"]] = round(report.seconds.get(t["stage"], 0.0) + t["seconds"], 3)
+                report.pids.append(int(t["pid"]))
+            if options.timeout_s is not None and time.perf_counter() - t0 > options.timeout_s:
+                raise UserError(f"the Ray engine stopped after {options.timeout_s:g} s in the source stage with "
+                                f"{len(done)} of {len(rows)} batches done; rerun to resume")
+    except UserError:
+        raise
+    except Exception as exc:  # a model's own error comes back as that error, not a Ray traceback
+        err = original_error(exc)
+        if err is not exc:
+            raise err from None
+        raise
+    for lang, (lb, read) in reads.items():  # in the languages' order, as the local engine meets them
+        results = [done[(lang, k)] for k in range(max(1, len(read.batches)))]
+        for row in results:
+            if row["error"]:
+                raise _input_error(row["error"])
+        for row, ids in zip(results, read.lines):
+            if json.loads(row["lines"]) != ids:  # pragma: no cover - the rows are keyed by batch
+                raise RuntimeError(f"{lang}: source batch {row['index']} came back with other lines")
+        outputs = [(str(row["identity"]), pickle.loads(row["data"])) for row in results[:len(read.batches)]]
+        lb.set_pairs(*read.assemble(outputs))
+    if unread is not None:
+        raise unread
+    return report
+
+
 def original_error(exc: BaseException) -> BaseException:
     """The project's own error inside a Ray error chain (a stage's clear message), else ``exc``."""
     seen = set()
@@ -284,9 +442,10 @@ def original_error(exc: BaseException) -> BaseException:
 class RayReport:
     """What the Ray engine did: chunks per language that it computed, the ones already cached, timings.
 
-    ``actors``: model-stage actors over every pool; ``chunk_seconds``: each computed chunk's time summed
-    over its stages; ``pids``: the aligner actor that aligned each chunk; ``stage_seconds``: time per stage
-    summed over chunks; ``stages``: the operators as planned."""
+    ``actors``: model-stage actors over every pool of the chunk pipeline; ``chunk_seconds``: each computed chunk's
+    time summed over its stages; ``pids``: the aligner actor that aligned each chunk; ``stage_seconds``: time per
+    stage summed over chunks; ``stages``: the operators as planned; ``source``: the source stage's model work
+    (:class:`SourceStageReport`)."""
 
     computed: dict[str, int]
     cached: dict[str, int]
@@ -298,6 +457,7 @@ class RayReport:
     actor_peak_rss_mb: dict[int, float] | None = None  # per actor process
     stage_seconds: dict[str, float] = field(default_factory=dict)
     stages: list[dict] = field(default_factory=list)
+    source: SourceStageReport = field(default_factory=SourceStageReport)  # the source stage's model work on actors
 
 
 def plan_stages(builds: Sequence[Any], options: RayOptions, cluster_cpus: float, chunks: int,
@@ -317,13 +477,18 @@ def compute_chunks(builds: Sequence[Any], options: RayOptions | None = None, *,
     ``aligner_factory(spec)`` builds the aligner in each aligner actor (default: the build's embedding
     aligner); it must be importable by the workers.
     """
+    from .build import source_work
     from .steps import Batch
 
     options = options or RayOptions()
     t0 = time.perf_counter()
+    for lb in builds:
+        if source_work(lb.spec) != "tag":  # a tagged source's types are those of its tagged pairs
+            lb.check_labels()  # a label set that matches nothing stops before any cluster work
+    source = run_source_stage(builds, options, t0)
     todo, cached = [], {}
     for lb in builds:
-        lb.check_labels()  # a label set that matches nothing stops before any cluster work
+        lb.check_labels()
         have = lb.cached_chunks()  # one listing of the cache folder
         missing = [i for i in range(lb.num_chunks()) if i not in have]
         cached[lb.spec.lang] = lb.num_chunks() - len(missing)
@@ -337,7 +502,7 @@ def compute_chunks(builds: Sequence[Any], options: RayOptions | None = None, *,
                          "error": "", "trace": "[]", "rows": 0})
     computed = {lb.spec.lang: 0 for lb in builds}
     if not todo:
-        return RayReport(computed, cached, 0, time.perf_counter() - t0, 0.0, [], [])
+        return RayReport(computed, cached, 0, time.perf_counter() - t0, 0.0, [], [], source=source)
     ray = start(options)
     startup = time.perf_counter() - t0
     resources = ray.cluster_resources()
@@ -389,7 +554,7 @@ def compute_chunks(builds: Sequence[Any], options: RayOptions | None = None, *,
         raise
     n_actors = sum(st.actors for st in plan)
     return RayReport(computed, cached, n_actors, time.perf_counter() - t0, startup, chunk_seconds, pids, rss,
-                     {k: round(v, 3) for k, v in stage_seconds.items()}, [asdict(st) for st in plan])
+                     {k: round(v, 3) for k, v in stage_seconds.items()}, [asdict(st) for st in plan], source)
 
 
 def build_on_ray(specs: Sequence[Any], output_dir: str | os.PathLike, options: RayOptions | None = None, *,

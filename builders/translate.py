@@ -7,6 +7,8 @@ Signatures::
         .translate(sentences, source_lang, target_lang) -> list[str]
         .at_max_length(sentences, source_lang, target_lang) -> list[bool]  # cut outputs, from the cache
     pairs_from_translation(gold, translator, target_lang, report, source_lang="eng") -> Iterator[SourcePair]
+        # in three parts: translation_batches(gold) -> translate_batch(translator, batch, ...) per batch
+        #                 -> translated_pairs(gold, translations, identity, target_lang, report)
     translate_with_markers(sentences, translator, source_lang, target_lang) -> list[MarkedTranslation]
     TranslationCache(path)  # sqlite, keyed by (translator identity, source lang, target lang, text)
 
@@ -293,6 +295,58 @@ class HFTranslator:
 # --------------------------------------------------------------------------- sources
 
 
+TRANSLATION_BATCH = 256  # gold sentences handed to the translator at once (its cache and length sorting work within)
+
+
+def translation_options(params: dict) -> tuple[int, dict]:
+    """A translate source's parameters as ``(chunk, translator options)``: ``chunk`` (sentences per
+    :meth:`HFTranslator.translate` call, default :data:`TRANSLATION_BATCH`) and the rest for :class:`HFTranslator`."""
+    options = dict(params)
+    return options.pop("chunk", TRANSLATION_BATCH), options
+
+
+def translation_batches(gold: ConllFile, chunk: int = TRANSLATION_BATCH) -> list[list[str]]:
+    """The read part of :func:`pairs_from_translation`: each gold sentence detokenised, in batches of ``chunk``
+    sentences in file order (batch ``k`` holds sentences ``k*chunk`` onwards, the translator's unit of work)."""
+    texts = [detokenize(s.tokens) for s in gold.sentences]
+    return [texts[b : b + chunk] for b in range(0, len(texts), chunk)]
+
+
+def translation_batch_lines(gold: ConllFile, chunk: int = TRANSLATION_BATCH) -> list[list[int]]:
+    """The line numbers of the sentences of each batch of :func:`translation_batches`."""
+    lines = [s.line for s in gold.sentences]
+    return [lines[b : b + chunk] for b in range(0, len(lines), chunk)]
+
+
+def translate_batch(translator: Translator, texts: Sequence[str], source_lang: str, target_lang: str) -> list[str]:
+    """The model part of :func:`pairs_from_translation`: one batch of :func:`translation_batches` translated."""
+    return translator.translate(list(texts), source_lang, target_lang)
+
+
+def translated_pairs(gold: ConllFile, translations: Sequence[str], identity: str, target_lang: str,
+                     report: SourceReport, *, source_lang: str = "eng") -> Iterator[SourcePair]:
+    """The assemble part of :func:`pairs_from_translation`: gold sentence ``i`` paired with ``translations[i]``
+    (tokenised) by the translator ``identity``; an empty translation drops the pair, counted and located in
+    ``report``."""
+    if len(translations) != len(gold.sentences):
+        raise ValueError(f"{gold.path}: {len(translations)} translations for {len(gold.sentences)} sentences")
+    report.read += len(gold.sentences)
+    empty: list[int] = []
+    for sent, text in zip(gold.sentences, translations):
+        toks = tokenize(text)
+        if not toks:
+            report.drop("empty translation")
+            empty.append(sent.line)
+            continue
+        report.paired += 1
+        yield SourcePair(
+            f"{Path(gold.path).name}:{sent.line}", list(sent.tokens), sent.spans, toks, source_lang, target_lang,
+            {"source_file": gold.path, "source_line": sent.line, "translator": identity, "translation": text},
+        )
+    if empty:
+        report.notes.append(f"{gold.path}: empty translation for the sentences at lines {', '.join(map(str, empty))}")
+
+
 def pairs_from_translation(
     gold: ConllFile,
     translator: Translator | str | os.PathLike,
@@ -300,38 +354,24 @@ def pairs_from_translation(
     report: SourceReport,
     *,
     source_lang: str = "eng",
-    chunk: int = 256,
+    chunk: int = TRANSLATION_BATCH,
     **translator_options,
 ) -> Iterator[SourcePair]:
     """Translate each gold sentence (detokenised) and pair it with its tokenised translation.
 
     ``translator`` is a ``Translator`` or a model name/folder for :class:`HFTranslator`
     (built with ``translator_options``: ``batch_size``, ``num_beams``, ``max_length``, ...).
-    An empty translation drops the pair, counted and located in ``report``.
+    An empty translation drops the pair, counted and located in ``report``. The three parts
+    (:func:`translation_batches`, :func:`translate_batch` per batch, :func:`translated_pairs`) are what an
+    engine that translates elsewhere calls.
     """
     if isinstance(translator, (str, os.PathLike)):
         translator = HFTranslator(translator, **translator_options)
     elif translator_options:
         raise TypeError(f"options {sorted(translator_options)} apply only when the translator is a model name")
-    empty: list[int] = []
-    for b in range(0, len(gold.sentences), chunk):
-        sents = gold.sentences[b : b + chunk]
-        report.read += len(sents)
-        outs = translator.translate([detokenize(s.tokens) for s in sents], source_lang, target_lang)
-        for sent, text in zip(sents, outs):
-            toks = tokenize(text)
-            if not toks:
-                report.drop("empty translation")
-                empty.append(sent.line)
-                continue
-            report.paired += 1
-            yield SourcePair(
-                f"{Path(gold.path).name}:{sent.line}", list(sent.tokens), sent.spans, toks, source_lang, target_lang,
-                {"source_file": gold.path, "source_line": sent.line, "translator": translator.identity,
-                 "translation": text},
-            )
-    if empty:
-        report.notes.append(f"{gold.path}: empty translation for the sentences at lines {', '.join(map(str, empty))}")
+    outputs = [text for texts in translation_batches(gold, chunk)
+               for text in translate_batch(translator, texts, source_lang, target_lang)]
+    yield from translated_pairs(gold, outputs, translator.identity, target_lang, report, source_lang=source_lang)
 
 
 # --------------------------------------------------------------------------- marker translation

@@ -87,9 +87,19 @@ def test_iob2_repairs_of_a_translated_gold_file_are_counted(tmp_path, monkeypatc
 
     gold = tmp_path / "gold.conll"
     gold.write_text("John O\nSmith I-PER\n\nParis B-LOC\n", encoding="utf-8")
-    monkeypatch.setattr(translate, "pairs_from_translation", lambda *a, **k: iter(()))
-    _, report = load_pairs(BuildSpec("yor", SourceSpec("translate", {"source_gold": str(gold)}, model="m")))
+    class Silent:  # translates every sentence into nothing: every pair is dropped
+        identity = "silent"
+
+        def __init__(self, *a, **k):
+            pass
+
+        def translate(self, sentences, source_lang, target_lang):
+            return [""] * len(sentences)
+
+    monkeypatch.setattr(translate, "HFTranslator", Silent)
+    pairs, report = load_pairs(BuildSpec("yor", SourceSpec("translate", {"source_gold": str(gold)}, model="m")))
     assert report.inputs["iob2_repairs"] == {"count": 1, "at": [f"{gold}:2: I-PER without B- turned into B-"]}
+    assert pairs == [] and report.dropped == {"empty translation": 2}
 
 
 def test_a_cached_source_without_input_checks_is_read_again(corpus, tmp_path):

@@ -22,10 +22,16 @@ TESTS = str(Path(__file__).resolve().parent)
 
 
 @pytest.fixture(scope="module")
-def local_ray():
+def node_cache(tmp_path_factory):
+    """The workers' node-local cache folder ($SILVER_NER_CACHE: their translations.sqlite), apart from the driver's."""
+    return tmp_path_factory.mktemp("ray-node-cache")
+
+
+@pytest.fixture(scope="module")
+def local_ray(node_cache):
     if not ray.is_initialized():
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": TESTS}})
+                 runtime_env={"env_vars": {"PYTHONPATH": TESTS, "SILVER_NER_CACHE": os.fspath(node_cache)}})
     yield ray
     ray.shutdown()
 
@@ -147,6 +153,127 @@ def test_model_stages_as_actor_pools_equal_the_local_build(local_ray, tmp_path, 
                             aligner_factory=ray_fakes.same_word, allow_empty=True)
     assert again.computed == {"deu": 0, "fra": 0, "nld": 0} and again.stages == []  # no operator starts
     assert everything(tmp_path / "ray2", langs) == ray_out
+
+
+# -- the source stage's model work on actors ---------------------------------------------------------------------------
+
+GOLD = ("John B-PER\nSmith I-PER\nvisited O\nParis B-LOC\n.\tO\n\nThe O\nCommission B-ORG\nmet O\n.\tO\n\n"
+        "Amina B-PER\nis O\nin O\nNairobi B-LOC\n\nBunge B-ORG\nla I-ORG\nUlaya I-ORG\n\nAde B-PER\nleft O\n")
+
+
+def source_specs(tmp_path, translator, tagger, *, lines=300):
+    """swa: the gold file machine-translated (2 sentences a batch: 3 batches); deu: a parallel text whose source
+    side a tagger labels (an empty source line, dropped; 256 lines a batch: 2 batches)."""
+    from silver_ner.builders.build import SourceSpec
+
+    (tmp_path / "gold.conll").write_text(GOLD, encoding="utf-8")
+    src = ["John Smith met Amina in Nairobi .", "The ẹ̀kọ́ of Nairobi is new .", "Smith left ."]
+    tgt = ["John Smith alikutana na Amina Nairobi .", "Die ẹ̀kọ́ von Nairobi ist neu .", "Smith ging ."]
+    src_lines = [src[i % 3] for i in range(lines)]
+    src_lines[4] = ""
+    (tmp_path / "par.en").write_text("\n".join(src_lines) + "\n", encoding="utf-8")
+    (tmp_path / "par.de").write_text("\n".join(tgt[i % 3] for i in range(lines)) + "\n", encoding="utf-8")
+    translate = SourceSpec("translate", {"source_gold": str(tmp_path / "gold.conll")}, model=translator,
+                           params={"num_beams": 1, "max_length": 40, "chunk": 2})
+    tagged = SourceSpec("parallel", {"source_text": str(tmp_path / "par.en"), "target_text": str(tmp_path / "par.de")},
+                        model=tagger)
+    return [BuildSpec("swa", translate, method="ngram-exact", labels="PER,ORG,LOC"),
+            BuildSpec("deu", tagged, method="ngram-exact", labels="PER,ORG,LOC")]
+
+
+def pairs_files(cache):
+    return {p.name: p.read_bytes() for p in sorted((Path(cache) / "pairs").glob("*.json"))}
+
+
+@pytest.mark.timeout(180)
+def test_source_translation_and_tagging_on_actors_equal_the_local_build(local_ray, node_cache, tmp_path, monkeypatch,
+                                                                       tiny_m2m100, word_model):
+    from silver_ner.builders.build import LanguageBuild
+
+    monkeypatch.setenv("SILVER_NER_CACHE", os.fspath(tmp_path / "driver-node"))  # the driver's translation cache
+    langs = ("swa", "deu")
+    opts = RayOptions(actors=1, cpus_per_actor=0.75)
+    the_specs = source_specs(tmp_path, tiny_m2m100, str(word_model))
+    _, report = build_on_ray(the_specs, tmp_path / "ray", opts, cache_dir=tmp_path / "ray-cache", chunk_size=512,
+                             aligner_factory=ray_fakes.same_word, allow_empty=True)
+    # the model work ran on two actor pools (one per work), the driver only read and assembled
+    assert [(s["stage"], s["kind"], s["actors"], s["cpus"]) for s in report.source.stages] == [
+        ("translate", "actors", 1, 0.75), ("tag", "actors", 1, 0.75)]
+    assert report.source.computed == {"swa": 3, "deu": 2}
+    assert os.getpid() not in report.source.pids and len(report.source.pids) == 5
+    assert (node_cache / "translations.sqlite").exists() and not (tmp_path / "driver-node").exists()
+    assert report.computed == {"swa": 1, "deu": 1}
+    ray_out = everything(tmp_path / "ray", langs)
+    # the local engine translates (into the driver's own cache) and tags in this process
+    builds = {s.lang: LanguageBuild(s, cache_dir=tmp_path / "local-cache", aligner=ray_fakes.SameWordAligner())
+              for s in source_specs(tmp_path, tiny_m2m100, str(word_model))}
+    build(list(source_specs(tmp_path, tiny_m2m100, str(word_model))), tmp_path / "local",
+          cache_dir=tmp_path / "local-cache", builds=builds, allow_empty=True)
+    assert (tmp_path / "driver-node" / "translations.sqlite").exists()
+    assert ray_out == everything(tmp_path / "local", langs)  # rows, features, statistics (the source report too)
+    assert pairs_files(tmp_path / "ray-cache") == pairs_files(tmp_path / "local-cache")  # same keys, same bytes
+    assert len(pairs_files(tmp_path / "ray-cache")) == 2
+    stats = ray_out[1]
+    assert stats["deu"]["source_dropped"] == {"empty source line": 1} and stats["deu"]["sentences_in"] == 299
+    # the tagger's labels (John Smith PER, Nairobi LOC, ẹ̀kọ́ ORG, a lone Smith PER) on every kept line
+    assert stats["deu"]["source_entities_per_class"] == {"LOC": 199, "ORG": 99, "PER": 200}
+    assert stats["swa"]["source_report"]["read"] == 5
+    origins = [json.loads(r["origin"]) for split in ray_out[0]["swa"].values() for r in split[0]]
+    assert {o["translator"].split("@")[0] for o in origins} == {Path(tiny_m2m100).name}  # portable in the rows
+    # a rerun finds the pairs (and the chunks) cached: no actor starts
+    _, again = build_on_ray(the_specs, tmp_path / "ray2", opts, cache_dir=tmp_path / "ray-cache", chunk_size=512,
+                            aligner_factory=ray_fakes.same_word, allow_empty=True)
+    assert again.source.computed == {} and again.source.stages == [] and again.stages == []
+    assert again.computed == {"swa": 0, "deu": 0}
+    assert everything(tmp_path / "ray2", langs) == ray_out
+
+
+def local_error(tmp_path, the_specs):
+    from silver_ner.builders.build import LanguageBuild
+
+    builds = {s.lang: LanguageBuild(s, cache_dir=tmp_path / "local-cache", aligner=ray_fakes.SameWordAligner())
+              for s in the_specs}
+    with pytest.raises(UserError) as local:
+        build(the_specs, tmp_path / "local", cache_dir=tmp_path / "local-cache", builds=builds, allow_empty=True)
+    return local.value
+
+
+@pytest.mark.timeout(180)
+def test_a_bad_source_input_is_the_same_one_line_error_as_locally(local_ray, tmp_path, tiny_m2m100, word_model):
+    from dataclasses import replace
+
+    swa, deu = source_specs(tmp_path, tiny_m2m100, str(word_model), lines=6)
+    opts = RayOptions(actors=1, cpus_per_actor=0.5)
+
+    def ray_error(*the_specs):
+        with pytest.raises(UserError) as err:
+            build_on_ray(list(the_specs), tmp_path / "ray", opts, cache_dir=tmp_path / "ray-cache",
+                         aligner_factory=ray_fakes.same_word, allow_empty=True)
+        assert "\n" not in str(err.value) and not (tmp_path / "ray").exists()
+        assert not list((tmp_path / "ray-cache").glob("pairs/*.json"))  # nothing of the failed stage is cached
+        return err.value
+
+    # a tagging model folder that does not exist: found while keying the source stage, before Ray
+    missing = replace(deu, source=replace(deu.source, model=str(tmp_path / "no-such-model")))
+    err = ray_error(missing)
+    assert str(err) == str(local_error(tmp_path, [missing])) == f"{tmp_path / 'no-such-model'}: no such model folder"
+    # a folder that holds no tagger: the actor fails loading it, and the driver raises its error as it is
+    not_a_tagger = replace(deu, source=replace(deu.source, model=tiny_m2m100))
+    err = ray_error(not_a_tagger)
+    local = local_error(tmp_path, [not_a_tagger])
+    assert (type(err), str(err)) == (type(local), str(local)) and str(err).startswith(f"{tiny_m2m100}: config id2label")
+    # sentences too long for the translator in the second and third batch: the first batch's error in line order,
+    # and before the error of a later language's files (the local engine meets the languages in turn)
+    def long(n):
+        return "\n".join(f"Word{i} O" for i in range(n))
+
+    gold = tmp_path / "gold.conll"  # sentences 3 and 4 too long: the second batch's second, the third batch's first
+    gold.write_text(GOLD.replace("Amina B-PER\nis O\nin O\nNairobi B-LOC\n\nBunge",
+                                 f"Amina B-PER\n\n{long(40)}\n\n{long(50)}\n\nBunge"), encoding="utf-8")
+    unread = replace(deu, source=replace(deu.source, files={**deu.source.files, "target_text": str(tmp_path / "gone.de")}))
+    err = ray_error(swa, unread)
+    assert str(err) == str(local_error(tmp_path, [swa, unread]))
+    assert str(err).startswith("sentence 1: ") and "more than max_length=40" in str(err)
 
 
 def test_actor_plan_never_asks_for_more_cpus_than_the_cluster_has():

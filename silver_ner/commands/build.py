@@ -261,8 +261,11 @@ def run(args) -> int:
         result = build(specs, args.output, num_proc=args.num_proc, **common)
     print(format_table(rows))
     if ray_report is not None:
-        print(f"ray: {sum(ray_report.computed.values())} chunk(s) computed, {sum(ray_report.cached.values())} found "
-              f"cached; {ray_report.actors} actor(s); {ray_report.seconds:.1f}s")
+        source = (f"{sum(ray_report.source.computed.values())} source batch(es) translated or tagged; "
+                  if ray_report.source.computed else "")
+        print(f"ray: {source}{sum(ray_report.computed.values())} chunk(s) computed, {sum(ray_report.cached.values())} "
+              f"found cached; {ray_report.actors + sum(st['actors'] for st in ray_report.source.stages)} actor(s); "
+              f"{ray_report.seconds:.1f}s")
     for lang, entry in result.manifest["configs"].items():
         st = entry["stats"]
         if st["labels_dropped"]:
@@ -325,7 +328,7 @@ def register(sub) -> None:
     eng.add_argument("--ray-address", metavar="ADDR", default=None,
                      help="with --engine ray: a running cluster (auto, ray://HOST:10001); default a local Ray")
     eng.add_argument("--ray-actors", type=int, default=None, metavar="N",
-                     help="with --engine ray: actors per model stage (aligner; candidate tagger and back-translator when configured; default: as many as the CPUs hold)")
+                     help="with --engine ray: actors per model stage (aligner; the source's translator or tagger, candidate tagger and back-translator when configured; default: as many as the CPUs hold)")
     eng.add_argument("--ray-cpus-per-actor", type=float, default=1.0, metavar="X",
                      help="with --engine ray: CPUs per actor, fractions allowed; torch threads follow (default 1)")
     eng.add_argument("--ray-gpus-per-actor", type=float, default=0.0, metavar="X",
