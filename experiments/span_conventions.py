@@ -14,7 +14,11 @@ For each language the script
    left over an immediately preceding trigger word of T.
 
 Step 1 uses target-language gold labels, so the second score is an analysis of the convention
-gap, not a zero-shot system. ``--conventions-out FILE`` writes the trigger words as a declaration
+gap, not a zero-shot system. With ``--model`` the report also sorts every test error
+(:func:`error_breakdown`): predicted spans that are right, right but with other boundaries,
+right boundaries with another type, overlapping with another type, or touching no gold span
+(spurious), and gold spans no prediction touches (missed); ``--baseline MODEL`` adds the same
+for a second model (e.g. direct transfer). ``--conventions-out FILE`` writes the trigger words as a declaration
 for ``silver-ner build --span-conventions`` (step 3 is skipped without ``--model``).
 
     python experiments/span_conventions.py --data ../shared/data --silver ../runs/silver-tpmt \\
@@ -76,11 +80,44 @@ def extend_left(tokens, tags, trig: dict[str, list[str]]) -> list[str]:
     return tags
 
 
+def error_breakdown(tokens, pred_tags, gold_tags, top: int = 15) -> dict:
+    """Predicted spans by kind (exact, boundary, type, type+boundary, spurious) and missed gold spans;
+    the most frequent spurious span texts, and the share of spurious spans that start with a capital."""
+    kinds: Counter = Counter()
+    spurious_text: Counter = Counter()
+    capital = 0
+    for toks, p, g in zip(tokens, pred_tags, gold_tags):
+        ps = [sp for sp in tags_to_spans(p) if sp.label in TYPES]
+        gs = [sp for sp in tags_to_spans(g) if sp.label in TYPES]
+        for sp in ps:
+            over = [q for q in gs if q.start < sp.end and sp.start < q.end]
+            if any(q.start == sp.start and q.end == sp.end and q.label == sp.label for q in over):
+                kinds["exact"] += 1
+            elif any(q.start == sp.start and q.end == sp.end for q in over):
+                kinds["type"] += 1
+            elif any(q.label == sp.label for q in over):
+                kinds["boundary"] += 1
+            elif over:
+                kinds["type+boundary"] += 1
+            else:
+                kinds["spurious"] += 1
+                spurious_text[(" ".join(toks[sp.start:sp.end]), sp.label)] += 1
+                capital += toks[sp.start][:1].isupper()
+        kinds["missed"] += sum(1 for q in gs if not any(sp.start < q.end and q.start < sp.end for sp in ps))
+        kinds["gold"] += len(gs)
+    out = dict(kinds)
+    out["predicted"] = sum(kinds[k] for k in ("exact", "type", "boundary", "type+boundary", "spurious"))
+    out["spurious_capitalised_share"] = round(capital / kinds["spurious"], 3) if kinds["spurious"] else None
+    out["top_spurious"] = [[text, label, n] for (text, label), n in spurious_text.most_common(top)]
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, help="folder holding masakhaner2/<lang>/{train,test}.txt")
     ap.add_argument("--lang", action="append", required=True)
     ap.add_argument("--model", help="model folder; {lang} is filled in (without it, no test scores)")
+    ap.add_argument("--baseline", help="a second model folder ({lang} filled in) whose errors are sorted too")
     ap.add_argument("--silver", action="append", default=[], help="silver build folder (repeatable)")
     ap.add_argument("--min-count", type=int, default=20)
     ap.add_argument("--min-inside", type=float, default=0.9)
@@ -124,7 +161,13 @@ def main(argv=None) -> int:
             "test_f1_extended": extended["f1"],
             "per_type_f1": {t: as_is["per_type"].get(t, {}).get("f1") for t in TYPES},
             "per_type_f1_extended": {t: extended["per_type"].get(t, {}).get("f1") for t in TYPES},
+            "errors": error_breakdown(tokens, pred, gold),
         }
+        if args.baseline:
+            base = args.baseline.format(lang=lang)
+            base_pred = predict_tags(load_token_classifier(base), tokens).tags
+            report["languages"][lang]["baseline"] = {"model": base, "test_f1": score_tags(base_pred, gold)["f1"],
+                                                     "errors": error_breakdown(tokens, base_pred, gold)}
         print(f"{lang}: triggers {trig}; test F1 {100 * as_is['f1']:.1f} -> {100 * extended['f1']:.1f} with spans extended",
               file=sys.stderr)
     if args.output:
