@@ -47,7 +47,7 @@ import os
 import pickle
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from silver_ner.projection.errors import UserError
 
@@ -338,6 +338,23 @@ class SourceStageReport:
     pids: list[int] = field(default_factory=list)
 
 
+def _rows(ds, options: RayOptions, t0: float, done: Callable[[], str]) -> Iterator[dict]:
+    """The rows of the dataset ``ds`` as they arrive. An error raised inside a stage comes back as that error
+    (not a Ray traceback); past ``options.timeout_s`` a one-line UserError says how far it got (``done()``)."""
+    try:
+        for row in ds.iter_rows():
+            yield row
+            if options.timeout_s is not None and time.perf_counter() - t0 > options.timeout_s:
+                raise UserError(f"the Ray engine stopped after {options.timeout_s:g} s {done()}; rerun to resume")
+    except UserError:
+        raise
+    except Exception as exc:
+        err = original_error(exc)
+        if err is not exc:
+            raise err from None
+        raise
+
+
 def run_source_stage(builds: Sequence[Any], options: RayOptions, t0: float | None = None) -> SourceStageReport:
     """The source stage of every language whose pairs are not cached: the driver reads the files
     (:meth:`LanguageBuild.read_source`), actor pools (one per model work: ``translate``, ``tag``) run the model on
@@ -389,22 +406,11 @@ def run_source_stage(builds: Sequence[Any], options: RayOptions, t0: float | Non
                             fn_constructor_kwargs={"work": w, "specs": specs, "threads": max(1, int(math.floor(c)))},
                             num_cpus=c, num_gpus=g or None, max_restarts=3, max_task_retries=3)
     done: dict[tuple[str, int], dict] = {}
-    try:
-        for row in ds.iter_rows():
-            done[(str(row["lang"]), int(row["index"]))] = row
-            for t in json.loads(row["trace"]):
-                report.seconds[t["stage"]] = round(report.seconds.get(t["stage"], 0.0) + t["seconds"], 3)
-                report.pids.append(int(t["pid"]))
-            if options.timeout_s is not None and time.perf_counter() - t0 > options.timeout_s:
-                raise UserError(f"the Ray engine stopped after {options.timeout_s:g} s in the source stage with "
-                                f"{len(done)} of {len(rows)} batches done; rerun to resume")
-    except UserError:
-        raise
-    except Exception as exc:  # a model's own error comes back as that error, not a Ray traceback
-        err = original_error(exc)
-        if err is not exc:
-            raise err from None
-        raise
+    for row in _rows(ds, options, t0, lambda: f"in the source stage with {len(done)} of {len(rows)} batches done"):
+        done[(str(row["lang"]), int(row["index"]))] = row
+        for t in json.loads(row["trace"]):
+            report.seconds[t["stage"]] = round(report.seconds.get(t["stage"], 0.0) + t["seconds"], 3)
+            report.pids.append(int(t["pid"]))
     for lang, (lb, read) in reads.items():  # in the languages' order, as the local engine meets them
         results = [done[(lang, k)] for k in range(max(1, len(read.batches)))]
         for row in results:
@@ -529,29 +535,18 @@ def compute_chunks(builds: Sequence[Any], options: RayOptions | None = None, *,
                 max_task_retries=3,
             )
     chunk_seconds, pids, rss, stage_seconds = [], [], {}, {st.stage: 0.0 for st in plan}
-    try:
-        for row in ds.iter_rows():
-            if row["error"]:
-                raise UserError(row["error"])
-            computed[row["lang"]] += 1
-            trace = json.loads(row["trace"])
-            chunk_seconds.append(sum(t["seconds"] for t in trace))
-            for t in trace:
-                stage_seconds[t["stage"]] += t["seconds"]
-                if t["actor"]:
-                    rss[int(t["pid"])] = max(rss.get(int(t["pid"]), 0.0), float(t["peak_rss_mb"]))
-                if t["stage"] == "align":
-                    pids.append(int(t["pid"]))
-            if options.timeout_s is not None and time.perf_counter() - t0 > options.timeout_s:
-                raise UserError(f"the Ray engine stopped after {options.timeout_s:g} s with "
-                                f"{sum(computed.values())} of {len(todo)} chunks done; rerun to resume")
-    except UserError:
-        raise
-    except Exception as exc:  # a stage's own error comes back as that error, not a Ray traceback
-        err = original_error(exc)
-        if err is not exc:
-            raise err from None
-        raise
+    for row in _rows(ds, options, t0, lambda: f"with {sum(computed.values())} of {len(todo)} chunks done"):
+        if row["error"]:
+            raise UserError(row["error"])
+        computed[row["lang"]] += 1
+        trace = json.loads(row["trace"])
+        chunk_seconds.append(sum(t["seconds"] for t in trace))
+        for t in trace:
+            stage_seconds[t["stage"]] += t["seconds"]
+            if t["actor"]:
+                rss[int(t["pid"])] = max(rss.get(int(t["pid"]), 0.0), float(t["peak_rss_mb"]))
+            if t["stage"] == "align":
+                pids.append(int(t["pid"]))
     n_actors = sum(st.actors for st in plan)
     return RayReport(computed, cached, n_actors, time.perf_counter() - t0, startup, chunk_seconds, pids, rss,
                      {k: round(v, 3) for k, v in stage_seconds.items()}, [asdict(st) for st in plan], source)

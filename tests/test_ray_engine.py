@@ -3,6 +3,7 @@
 
 import json
 import os
+import time
 from pathlib import Path
 
 import datasets
@@ -510,3 +511,36 @@ def test_a_url_without_a_filesystem_stops_with_the_package_to_install(tmp_path):
     with pytest.raises(UserError, match=r"^memory://c: a memory:// cache lives in one process"):
         build_on_ray(specs(), tmp_path / "out", cache_dir="memory://c")
     assert not (tmp_path / "out").exists()
+
+
+def test_rows_of_a_stage_stop_at_the_timeout_and_unwrap_a_stage_error():
+    """No Ray needed: the row loop of both pipelines (source batches and chunks)."""
+    from silver_ner.builders.ray_engine import RayOptions, _rows
+
+    class Rows:
+        def __init__(self, items, fail=None):
+            self.items, self.fail = items, fail
+
+        def iter_rows(self):
+            yield from self.items
+            if self.fail is not None:
+                raise self.fail
+
+    got = list(_rows(Rows([{"a": 1}, {"a": 2}]), RayOptions(), time.perf_counter(), lambda: "-"))
+    assert got == [{"a": 1}, {"a": 2}]
+    seen = []
+    with pytest.raises(UserError, match=r"^the Ray engine stopped after 0 s with 1 of 2 chunks done; rerun to resume$"):
+        for row in _rows(Rows([{"a": 1}, {"a": 2}]), RayOptions(timeout_s=0), time.perf_counter() - 1,
+                         lambda: f"with {len(seen)} of 2 chunks done"):
+            seen.append(row)
+    assert seen == [{"a": 1}]
+
+    class Wrapped(Exception):  # how Ray hands back an error raised inside a task
+        def __init__(self, cause):
+            super().__init__("ray traceback wall")
+            self.cause = cause
+
+    with pytest.raises(UserError, match=r"^bad\.conll:3: broken$"):
+        list(_rows(Rows([], Wrapped(UserError("bad.conll:3: broken"))), RayOptions(), time.perf_counter(), lambda: ""))
+    with pytest.raises(Wrapped):  # anything else is not hidden
+        list(_rows(Rows([], Wrapped(ValueError("bug"))), RayOptions(), time.perf_counter(), lambda: ""))
