@@ -691,6 +691,10 @@ class LanguageBuild:
 
         return AlignerPassEmbedder(self.aligner)
 
+    def _source_embedder(self):
+        """The re-pairing embedder when the source is a translated corpus, else ``None``."""
+        return self._pairing_embedder() if self.spec.source.kind == "translated-conll" else None
+
     def _pairing_identity(self) -> str:
         if self.spec.pairing_embedder == "e5":
             return _embedder_identity(self.spec.aligner_precision)
@@ -752,8 +756,7 @@ class LanguageBuild:
     def read_source(self) -> SourceRead:
         """The read part of the source stage (:func:`read_source`), for an engine that runs its model work
         elsewhere and hands the assembled pairs to :meth:`set_pairs`."""
-        embedder = self._pairing_embedder() if self.spec.source.kind == "translated-conll" else None
-        return read_source(self.spec, embedder=embedder)
+        return read_source(self.spec, embedder=self._source_embedder())
 
     def set_pairs(self, pairs: list[SourcePair], report: SourceReport) -> None:
         """The source stage's result: kept, and written to the pairs cache."""
@@ -763,8 +766,7 @@ class LanguageBuild:
 
     def pairs(self) -> list[SourcePair]:
         if not self.pairs_cached():
-            embedder = self._pairing_embedder() if self.spec.source.kind == "translated-conll" else None
-            self.set_pairs(*load_pairs(self.spec, embedder=embedder))
+            self.set_pairs(*load_pairs(self.spec, embedder=self._source_embedder()))
         if not self._ids_checked:
             seen: set[str] = set()
             for p in self._pairs:
