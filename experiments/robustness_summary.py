@@ -202,15 +202,20 @@ def _side_reports(folder: Path) -> dict[str, dict]:
     return out
 
 
-def _timings(folder: Path) -> dict[str, float]:
-    """``lang -> seconds`` summed over the stages in ``timings.jsonl`` (stages of several languages left out)."""
+def _timings(folder: Path) -> dict[str, dict[str, float]]:
+    """``lang -> {stage: seconds}`` summed over ``timings.jsonl`` (``all`` holds the stages of no one language,
+    the teacher's training: the last one recorded, not a sum over machines)."""
     path = folder / "timings.jsonl"
-    out: dict[str, float] = {}
+    out: dict[str, dict[str, float]] = {}
     if path.is_file():
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 rec = json.loads(line)
-                out[rec["lang"]] = out.get(rec["lang"], 0.0) + rec["seconds"]
+                stages = out.setdefault(rec["lang"], {})
+                if rec["lang"] == "all":  # the teacher, trained again on each new machine: the last one
+                    stages[rec["stage"]] = rec["seconds"]
+                else:
+                    stages[rec["stage"]] = stages.get(rec["stage"], 0.0) + rec["seconds"]
     return out
 
 
@@ -246,7 +251,8 @@ def per_language(folder: Path, published: dict, student: str, langs: list[str] |
             "published_model_transfer": mt.get(lang), "best_translate_test": best[0], "best_translate_test_method": best[1],
             "wikiann_direct_transfer": ood[BASELINE], "wikiann_student": ood[student],
             "wikiann": lang in wiki,
-            "seconds": seconds.get(lang),
+            "seconds": sum(seconds[lang].values()) if lang in seconds else None,
+            "build_seconds": seconds.get(lang, {}).get("build"), "train_seconds": seconds.get(lang, {}).get("train"),
         })
     done = [r for r in rows if r["gain"] is not None]
     # compared at the published precision (one decimal)
@@ -267,6 +273,11 @@ def per_language(folder: Path, published: dict, student: str, langs: list[str] |
         "mean_student_on_published": mean(r["student"] for r in vs_mt) if vs_mt else None,
         "mean_model_transfer_on_published": mean(r["published_model_transfer"] for r in vs_mt) if vs_mt else None,
         "mean_best_translate_test_on_published": mean(r["best_translate_test"] for r in vs_tt) if vs_tt else None,
+        "timed": sum(1 for r in done if r["seconds"] is not None),
+        "wall_seconds": sum(r["seconds"] for r in done if r["seconds"] is not None) if done else None,
+        "build_seconds": sum(r["build_seconds"] or 0.0 for r in done) if done else None,
+        "train_seconds": sum(r["train_seconds"] or 0.0 for r in done) if done else None,
+        "teacher_seconds": seconds.get("all", {}).get("train"),
         "wikiann_measured": len(ood),
         "wikiann_mean_gain": mean(r["wikiann_student"] - r["wikiann_direct_transfer"] for r in ood) if ood else None,
     }
@@ -282,13 +293,32 @@ def _count(n):
     return f"{n:,}" if n is not None else MISSING
 
 
+def _minutes(seconds):
+    return f"{seconds / 60:.1f}" if seconds is not None else MISSING
+
+
+def _wall_line(table: dict) -> str:
+    """Total wall time of the measured languages (2 CPU cores), and the teacher's training, run once."""
+    if table["wall_seconds"] is None:
+        return "Wall time: no language measured yet."
+    timed = (f"the {table['measured']} measured languages" if table["timed"] == table["measured"]
+             else f"the {table['timed']} of {table['measured']} measured languages with timings")
+    line = (f"Wall time over {timed}: **{table['wall_seconds'] / 3600:.2f} h** "
+            f"(silver builds {_minutes(table['build_seconds'])} min, student training {_minutes(table['train_seconds'])} min; "
+            "the rest is the leakage filter and the evaluations of teacher and student)")
+    if table["teacher_seconds"] is not None:
+        line += (f", plus the teacher's training, once for all languages (the last one recorded): "
+                 f"{_minutes(table['teacher_seconds'])} min")
+    return line + "."
+
+
 def per_language_markdown(table: dict) -> str:
     st = table["student"]
     lines = [f"## Per language: direct transfer vs `{st}` on MasakhaNER 2.0 test (F1 x 100, PER/ORG/LOC, strict IOB2)", "",
              "| lang | MAFAND pair | pool pairs | student rows | direct transfer | student | gain | published model "
              "transfer (XLM-R-large) | student - model transfer | best published translate-test | student - best "
-             "translate-test | wall time (min) |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "translate-test | build (min) | training (min) | wall time (min) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in table["rows"]:
         pub, best, student = r["published_model_transfer"], r["best_translate_test"], r["student"]
 
@@ -301,7 +331,7 @@ def per_language_markdown(table: dict) -> str:
                  _cell(r["direct_transfer"]), _cell(student), _cell(r["gain"], signed=True),
                  _cell(pub, missing=NOT_AVAILABLE), diff(pub),
                  f"{best:.1f} ({r['best_translate_test_method']})" if best is not None else NOT_AVAILABLE, diff(best),
-                 f"{r['seconds'] / 60:.1f}" if r["seconds"] is not None else MISSING]
+                 _minutes(r["build_seconds"]), _minutes(r["train_seconds"]), _minutes(r["seconds"])]
         lines.append("| " + " | ".join(cells) + " |")
     mt, tt = table["student_vs_model_transfer"], table["student_vs_best_translate_test"]
     lines += [
@@ -316,6 +346,7 @@ def per_language_markdown(table: dict) -> str:
         f"{_cell(table['mean_model_transfer_on_published'])}.",
         f"Student >= the best published translate-test row of the language: **{tt['at_least']} of {tt['measured']}**; "
         f"mean of those best rows {_cell(table['mean_best_translate_test_on_published'])}.",
+        _wall_line(table),
         "Comparisons with published figures are made at their precision (one decimal). Published: "
         "experiments/published_masakhaner2.csv (translate-test: NLLB-200-3.3B, XLM-R-large, projection back; "
         "a different teacher and test-time translation, so a reference point rather than a like-for-like row).",

@@ -52,7 +52,9 @@ def test_per_language_table_marks_missing_languages_and_counts_against_published
         {"n_sentences": 3000, "training_data": [{"config": "ewe"}]}))
     (folder / "mafand_pool_overlap-ewe.json").write_text(json.dumps({"ewe": {"pair": "fr-ewe", "pool_pairs": 3507}}))
     (folder / "timings.jsonl").write_text('{"stage": "train", "lang": "ewe", "what": "student-ewe", "seconds": 90.0}\n'
-                                          '{"stage": "build", "lang": "ewe", "what": "silver-pool-ewe", "seconds": 30}\n')
+                                          '{"stage": "build", "lang": "ewe", "what": "silver-pool-ewe", "seconds": 30}\n'
+                                          '{"stage": "train", "lang": "all", "what": "teacher", "seconds": 900}\n'
+                                          '{"stage": "train", "lang": "all", "what": "teacher", "seconds": 600}\n')
     table = summary.per_language(folder, summary.load_published(PUBLISHED), "student-ours-pool-p90",
                                  ["kin", "hau", "ewe", "bbj"], wikiann_langs=["kin"])
     assert [r["lang"] for r in table["rows"]] == ["bbj", "ewe", "hau", "kin"]
@@ -66,12 +68,18 @@ def test_per_language_table_marks_missing_languages_and_counts_against_published
     ewe = table["rows"][1]
     assert ewe["best_translate_test"] == 77.8 and ewe["best_translate_test_method"] == "heuristic (SimAlign)"
     assert ewe["pair"] == "fr-ewe" and ewe["student_sentences"] == 3000 and ewe["seconds"] == 120.0
+    assert (ewe["build_seconds"], ewe["train_seconds"]) == (30, 90.0)
+    # the total counts the measured languages (ewe only has timings), the teacher apart
+    assert (table["wall_seconds"], table["build_seconds"], table["train_seconds"], table["teacher_seconds"]) == (120.0, 30, 90.0, 600)
     md = summary.per_language_markdown(table)
     kin_row = next(line for line in md.splitlines() if line.startswith("| kin |"))
-    assert kin_row.count("missing") == 9 and "0.0" not in kin_row and "44.6" in kin_row
+    assert kin_row.count("missing") == 11 and "0.0" not in kin_row and "44.6" in kin_row
     bbj_row = next(line for line in md.splitlines() if line.startswith("| bbj |"))
     assert "| 30.0 | 35.0 | +5.0 | n/a | n/a | n/a | n/a |" in bbj_row
     assert "**1 of 2** languages measured (the published figures cover 3)" in md
+    assert "| 0.5 | 1.5 | 2.0 |" in next(line for line in md.splitlines() if line.startswith("| ewe |"))
+    assert "the 1 of 3 measured languages with timings: **0.03 h** (silver builds 0.5 min, student training 1.5 min;" in md
+    assert "teacher's training, once for all languages (the last one recorded): 10.0 min." in md
     assert "| kin | 20.0 | missing | missing |" in md  # WikiANN: the student not scored yet
     drawn = summary.plot_per_language(table, tmp_path / "per_language.png")
     assert drawn["student"] == ["bbj", "ewe", "hau"] and drawn["direct_transfer"] == ["bbj", "ewe", "hau"]
