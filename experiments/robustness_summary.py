@@ -244,6 +244,7 @@ def per_language(folder: Path, published: dict, student: str, langs: list[str] |
         best = max(((v[lang], m) for m, v in tt.items() if lang in v), default=(None, None))
         dt, st = f1(BASELINE, IN_DOMAIN, lang), f1(student, IN_DOMAIN, lang)
         ood = {s: f1(s, OUT_OF_DOMAIN, lang) for s in (BASELINE, student)}
+        stages = seconds.get(lang, {})
         rows.append({
             "lang": lang, "pair": sides.get(lang, {}).get("pair"), "pool_pairs": sides.get(lang, {}).get("pool_pairs"),
             "student_sentences": training.get(lang), "direct_transfer": dt, "student": st,
@@ -251,14 +252,15 @@ def per_language(folder: Path, published: dict, student: str, langs: list[str] |
             "published_model_transfer": mt.get(lang), "best_translate_test": best[0], "best_translate_test_method": best[1],
             "wikiann_direct_transfer": ood[BASELINE], "wikiann_student": ood[student],
             "wikiann": lang in wiki,
-            "seconds": sum(seconds[lang].values()) if lang in seconds else None,
-            "build_seconds": seconds.get(lang, {}).get("build"), "train_seconds": seconds.get(lang, {}).get("train"),
+            "seconds": sum(stages.values()) if stages else None,
+            "build_seconds": stages.get("build"), "train_seconds": stages.get("train"),
         })
     done = [r for r in rows if r["gain"] is not None]
     # compared at the published precision (one decimal)
     vs_mt = [r for r in rows if r["student"] is not None and r["published_model_transfer"] is not None]
     vs_tt = [r for r in rows if r["student"] is not None and r["best_translate_test"] is not None]
     ood = [r for r in rows if r["wikiann_student"] is not None and r["wikiann_direct_transfer"] is not None]
+    timed = [r for r in done if r["seconds"] is not None]
     return {
         "student": student, "rows": rows, "languages": len(rows), "measured": len(done),
         "missing": [r["lang"] for r in rows if r["student"] is None or r["direct_transfer"] is None],
@@ -273,8 +275,8 @@ def per_language(folder: Path, published: dict, student: str, langs: list[str] |
         "mean_student_on_published": mean(r["student"] for r in vs_mt) if vs_mt else None,
         "mean_model_transfer_on_published": mean(r["published_model_transfer"] for r in vs_mt) if vs_mt else None,
         "mean_best_translate_test_on_published": mean(r["best_translate_test"] for r in vs_tt) if vs_tt else None,
-        "timed": sum(1 for r in done if r["seconds"] is not None),
-        "wall_seconds": sum(r["seconds"] for r in done if r["seconds"] is not None) if done else None,
+        "timed": len(timed),
+        "wall_seconds": sum(r["seconds"] for r in timed) if timed else None,
         "build_seconds": sum(r["build_seconds"] or 0.0 for r in done) if done else None,
         "train_seconds": sum(r["train_seconds"] or 0.0 for r in done) if done else None,
         "teacher_seconds": seconds.get("all", {}).get("train"),
@@ -300,7 +302,7 @@ def _minutes(seconds):
 def _wall_line(table: dict) -> str:
     """Total wall time of the measured languages (2 CPU cores), and the teacher's training, run once."""
     if table["wall_seconds"] is None:
-        return "Wall time: no language measured yet."
+        return "Wall time: no measured language has timings yet."
     timed = (f"the {table['measured']} measured languages" if table["timed"] == table["measured"]
              else f"the {table['timed']} of {table['measured']} measured languages with timings")
     line = (f"Wall time over {timed}: **{table['wall_seconds'] / 3600:.2f} h** "
