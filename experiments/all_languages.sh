@@ -34,7 +34,9 @@
 #
 # Knobs: LANGS, STUDENT_EPOCHS (1), TEACHER_EPOCHS (3), PRECISION of the aligner (bfloat16),
 # THREADS (2: torch/OpenMP threads of the single job), CLI (the silver-ner command; a stub that
-# echoes makes a dry run), OUT.
+# echoes makes a dry run), OUT, BUILD_ONLY (1: the silver builds of the languages and nothing else:
+# no evaluation, no student, times to timings-build-only.jsonl; e.g. to release every language's data
+# where not every student is trained).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=experiments/stages.sh
@@ -50,6 +52,7 @@ STUDENT_EPOCHS=${STUDENT_EPOCHS:-1}
 TEACHER_EPOCHS=${TEACHER_EPOCHS:-3}
 PRECISION=${PRECISION:-bfloat16}
 THREADS=${THREADS:-2}
+BUILD_ONLY=${BUILD_ONLY:-0}
 export OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS  # torch takes its intra-op thread count from OMP_NUM_THREADS
 SYSTEM=student-ours-pool-p90
 TEACHER=$RUNS/teacher
@@ -57,6 +60,8 @@ INIT=$TEACHER PREFIX=""
 A=$RUNS/all
 mkdir -p "$OUT" "$A"
 TIMINGS=$OUT/timings.jsonl
+# builds made only for a release (the students' own builds, and their times, are in timings.jsonl)
+if [ "$BUILD_ONLY" = 1 ]; then TIMINGS=$OUT/timings-build-only.jsonl; fi
 
 source_side() {  # source_side LANG: en or fr, the side MAFAND-MT pairs LANG with
   if [ -d "$DATA/mafand/en-$1" ]; then echo en
@@ -88,8 +93,10 @@ cp "$TEACHER/silver_ner_training.json" "$OUT/training-direct-transfer.json"
 ALL=$LANGS
 for lang in $ALL; do
   stamp "== $lang"
-  evaluate "$TEACHER" direct-transfer "$lang"
-  evaluate_dev "$TEACHER" direct-transfer "$lang"
+  if [ "$BUILD_ONLY" != 1 ]; then
+    evaluate "$TEACHER" direct-transfer "$lang"
+    evaluate_dev "$TEACHER" direct-transfer "$lang"
+  fi
   side=$(source_side "$lang")
   datasets=()
   if [ -f "$DATA/tprojection_mt/$lang.train.txt" ]; then
@@ -101,9 +108,12 @@ for lang in $ALL; do
   LANGS=$lang SOURCE_SIDE=$side build_pool "$A/silver-pool-$lang" "mafand-pool-$lang" "$A/mafand-pool" \
     "$OUT/mafand_pool_overlap-$lang.json" "${source_lang[@]}"
   datasets+=(--dataset "$A/silver-pool-$lang")
+  if [ "$BUILD_ONLY" = 1 ]; then continue; fi
   student all/student "$SYSTEM" "$lang" "${datasets[@]}" --config "$lang" --mask-with "$TEACHER" --mask-min-prob 0.9
   summarise || stamp "summary failed (see above); the run goes on, the summary is made again at the end"
 done
+
+if [ "$BUILD_ONLY" = 1 ]; then stamp "done (silver builds only)"; exit 0; fi
 
 # Table, plot and summary.
 $CLI leaderboard "$OUT"/direct-transfer.json "$OUT/$SYSTEM.json" --output "$OUT/leaderboard" \

@@ -1,9 +1,12 @@
 """Rehearse the release of every language's silver data and student against the local Hub-compatible server.
 
-    python experiments/release_rehearsal.py [--runs ../runs] [--langs kin,swa] [--version 1.0.0]
-        [--source-license ID] [--base-model HUB_ID] [--out experiments/results/release_rehearsal.json]
+    python experiments/release_rehearsal.py [--runs ../runs] [--langs kin,swa] [--dataset-only hau,lug]
+        [--version 1.0.0] [--source-license ID] [--base-model HUB_ID]
+        [--out experiments/results/release_rehearsal.json]
 
-For the languages with a student folder ``RUNS/all/student-<lang>`` (or ``--langs``), in one process:
+For the languages with a student folder ``RUNS/all/student-<lang>`` (or ``--langs``), plus the languages of
+``--dataset-only`` (released as dataset configs without a student: steps 4 and the pipeline and model card of
+5 are left out for them, and the record says so), in one process:
 
 1. start the Hub-compatible server of ``tests/hub_server.py`` on loopback (in-memory storage) and point
    ``huggingface_hub``, ``datasets`` and ``transformers`` at it (``HF_ENDPOINT``, ``HF_HUB_DISABLE_XET=1``);
@@ -127,19 +130,21 @@ def _cli(argv: list[str]) -> str:
     return out.getvalue()
 
 
-def find_inputs(runs: Path, langs: list[str] | None) -> tuple[list[str], dict[str, list[Path]], list[str]]:
-    """(languages, their build folders, problems) under ``runs/all``."""
+def find_inputs(runs: Path, langs: list[str] | None,
+                dataset_only: list[str] = ()) -> tuple[list[str], dict[str, list[Path]], list[str]]:
+    """(languages, their build folders, problems) under ``runs/all``; ``dataset_only`` languages need no student."""
     from silver_ner.builders.manifest import MANIFEST_NAME
 
     base = runs / "all"
     if langs is None:
         langs = sorted(p.name[len("student-"):] for p in base.glob("student-*") if p.is_dir()) if base.is_dir() else []
+    langs = sorted(set(langs) | set(dataset_only))
     problems, parts = [], {}
     for lang in langs:
         parts[lang] = sorted(p for p in base.glob(f"silver-*-{lang}") if (p / MANIFEST_NAME).is_file())
         if not parts[lang]:
             problems.append(f"{lang}: no build folder {base / f'silver-*-{lang}'} with a {MANIFEST_NAME}")
-        if not (base / f"student-{lang}").is_dir():
+        if lang not in dataset_only and not (base / f"student-{lang}").is_dir():
             problems.append(f"{lang}: no student folder {base / f'student-{lang}'}")
     return langs, parts, problems
 
@@ -155,7 +160,7 @@ def rehearse(args, runs: Path, langs: list[str], parts: dict[str, list[Path]], w
     hub_gen = running_hub(work / "hf-home")
     next(hub_gen)
     try:
-        from datasets import load_dataset, load_from_disk
+        from datasets import load_from_disk
         from huggingface_hub import DatasetCard, ModelCard, hf_hub_download
 
         from silver_ner.builders.manifest import read_manifest
@@ -179,6 +184,14 @@ def rehearse(args, runs: Path, langs: list[str], parts: dict[str, list[Path]], w
             entry = manifest.configs[lang]
             info = {"builds": [p["build"] for p in entry.parts or []], "rows_release_folder": dict(entry.num_rows)}
             r.languages[lang] = info
+            loaded = r.step("load_dataset", lambda lang=lang: _load_rows(data_repo, lang, tag), lang=lang)
+            info["rows_loaded"] = loaded
+            if loaded is not None and loaded != dict(entry.num_rows):
+                r.mismatches.append(f"{lang}: load_dataset({data_repo!r}, {lang!r}, revision={tag!r}) gave rows {loaded}, "
+                                    f"the release folder has {dict(entry.num_rows)}")
+            if lang in args.dataset_only:
+                info["student"] = None  # released as a dataset config only
+                continue
             student = runs / "all" / f"student-{lang}"
             model_repo = f"{args.org}/silver-ner-student-{lang}"
             info["model_repo"] = model_repo
@@ -189,16 +202,6 @@ def rehearse(args, runs: Path, langs: list[str], parts: dict[str, list[Path]], w
             for f in args.results or []:
                 model_args += ["--results", str(f)]
             r.step("publish model", lambda: _cli(model_args), lang=lang, repo=model_repo)
-
-            def load(lang=lang, model_repo=model_repo):
-                ds = load_dataset(data_repo, lang, revision=tag)
-                return {split: ds[split].num_rows for split in ds}
-
-            loaded = r.step("load_dataset", load, lang=lang)
-            info["rows_loaded"] = loaded
-            if loaded is not None and loaded != dict(entry.num_rows):
-                r.mismatches.append(f"{lang}: load_dataset({data_repo!r}, {lang!r}, revision={tag!r}) gave rows {loaded}, "
-                                    f"the release folder has {dict(entry.num_rows)}")
 
             def predict(lang=lang, model_repo=model_repo):
                 from transformers import pipeline
@@ -244,6 +247,14 @@ def rehearse(args, runs: Path, langs: list[str], parts: dict[str, list[Path]], w
     return r
 
 
+def _load_rows(repo: str, lang: str, tag: str) -> dict[str, int]:
+    """Rows per split of ``load_dataset(repo, lang, revision=tag)``."""
+    from datasets import load_dataset
+
+    ds = load_dataset(repo, lang, revision=tag)
+    return {split: ds[split].num_rows for split in ds}
+
+
 def _release_sources(repo: str, tag: str) -> list[dict]:
     from huggingface_hub import hf_hub_download
 
@@ -258,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=Path, default=ROOT.parent / "runs", help="the runs folder (default ../runs)")
     parser.add_argument("--langs", help="comma-separated languages (default: every RUNS/all/student-<lang>)")
+    parser.add_argument("--dataset-only", metavar="LANGS",
+                        help="comma-separated languages released as dataset configs without a student (no student "
+                             "folder needed; no model published for them)")
     parser.add_argument("--version", default="1.0.0", help="release version (default 1.0.0; tag v1.0.0)")
     parser.add_argument("--org", default="silver-org", help="namespace of the repositories (the local server's org)")
     parser.add_argument("--dataset-name", default="silver-ner", help="name of the dataset repository (default silver-ner)")
@@ -274,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "experiments" / "results" / "release_rehearsal.json")
     args = parser.parse_args(argv)
     langs = [x.strip() for x in args.langs.split(",") if x.strip()] if args.langs else None
-    langs, parts, problems = find_inputs(args.runs, langs)
+    args.dataset_only = [x.strip() for x in (args.dataset_only or "").split(",") if x.strip()]
+    langs, parts, problems = find_inputs(args.runs, langs, args.dataset_only)
     if not langs:
         problems.append(f"{args.runs / 'all'}: no student-<lang> folder")
     if problems:
@@ -288,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         r = rehearse(args, args.runs, langs, parts, work)
     total = round(time.perf_counter() - t0, 2)
     cmd = ["python", "experiments/release_rehearsal.py", "--runs", _relative(args.runs), "--langs", ",".join(langs),
-           "--version", args.version] + (["--source-license", args.source_license] if args.source_license else []) + (
+           "--version", args.version] + (["--dataset-only", ",".join(args.dataset_only)] if args.dataset_only else []) + (["--source-license", args.source_license] if args.source_license else []) + (
               ["--base-model", args.base_model] if args.base_model else [])
     record = {
         "command": " ".join(cmd),
@@ -296,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
                     "load_average_1m": round(os.getloadavg()[0], 2)},
         "version": args.version,
         "langs": langs,
+        "students": [lang for lang in langs if lang not in args.dataset_only],
+        "dataset_only": args.dataset_only,
         "builds": {lang: [p.name for p in parts[lang]] for lang in langs},
         "dataset": getattr(r, "dataset", None),
         "steps": r.steps,

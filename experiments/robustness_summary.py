@@ -203,19 +203,21 @@ def _side_reports(folder: Path) -> dict[str, dict]:
 
 
 def _timings(folder: Path) -> dict[str, dict[str, float]]:
-    """``lang -> {stage: seconds}`` summed over ``timings.jsonl`` (``all`` holds the stages of no one language,
-    the teacher's training: the last one recorded, not a sum over machines)."""
+    """``lang -> {stage: seconds}`` from ``timings.jsonl``: per stage the sum over its outputs (``what``). A stage
+    run again from the start (on a new machine) replaces its earlier record; a resumed training (``"resumed":
+    true``) adds to it. ``all`` holds the stages of no one language (the teacher's training: the last one)."""
     path = folder / "timings.jsonl"
-    out: dict[str, dict[str, float]] = {}
+    runs: dict[tuple[str, str, str], float] = {}
     if path.is_file():
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 rec = json.loads(line)
-                stages = out.setdefault(rec["lang"], {})
-                if rec["lang"] == "all":  # the teacher, trained again on each new machine: the last one
-                    stages[rec["stage"]] = rec["seconds"]
-                else:
-                    stages[rec["stage"]] = stages.get(rec["stage"], 0.0) + rec["seconds"]
+                key = (rec["lang"], rec["stage"], rec.get("what", ""))
+                runs[key] = (runs.get(key, 0.0) if rec.get("resumed") else 0.0) + rec["seconds"]
+    out: dict[str, dict[str, float]] = {}
+    for (lang, stage, _), seconds in runs.items():
+        stages = out.setdefault(lang, {})
+        stages[stage] = stages.get(stage, 0.0) + seconds
     return out
 
 

@@ -23,6 +23,7 @@ import hashlib
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -809,6 +810,12 @@ class ClientEnvironment:
             module = importlib.import_module(module_name)
             self._saved.append((module, attr, getattr(module, attr)))
             setattr(module, attr, value(endpoint, self.home))
+        # transformers keeps one HfApi, made on first use with the endpoint of that moment: drop it so that it is
+        # made again against this endpoint, and drop the one made here on restore
+        hub = sys.modules.get("transformers.utils.hub")
+        self._transformers_api = getattr(hub, "_hf_api", None)
+        if hub is not None:
+            hub._hf_api = None
 
     def set_token(self, token: str | None) -> None:
         env = __import__("os").environ
@@ -821,6 +828,9 @@ class ClientEnvironment:
         env = __import__("os").environ
         for module, attr, value in reversed(self._saved):
             setattr(module, attr, value)
+        hub = sys.modules.get("transformers.utils.hub")
+        if hub is not None:
+            hub._hf_api = self._transformers_api
         for key, value in self._saved_env.items():
             if value is None:
                 env.pop(key, None)

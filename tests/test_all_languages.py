@@ -242,3 +242,36 @@ def test_a_failing_summary_does_not_stop_the_languages(dry):
     assert proc.returncode != 0  # the final summary reports it
     assert any("student-ewe" in c for c in calls) and calls[-1].startswith("leaderboard")
     assert proc.stderr.count("summary failed") == 2
+
+
+def test_build_only_runs_the_silver_builds_and_nothing_else(dry):
+    tmp, run = dry
+    proc, calls = run(BUILD_ONLY="1")
+    assert proc.returncode == 0, proc.stderr
+    runs = tmp / "runs"
+    # the teacher (the builds' tagger) and the three builds: no evaluation, no student, no leaderboard
+    assert [c.split()[0] for c in calls] == ["train", "build", "build", "build"]
+    assert f"--output {runs}/teacher " in calls[0]
+    assert not (runs / "all" / "student-kin").exists()
+    timings = [json.loads(line) for line in (tmp / "out" / "timings-build-only.jsonl").read_text().splitlines()]
+    assert {t["stage"] for t in timings} == {"train", "build", "filter"} and not (tmp / "out" / "timings.jsonl").exists()
+    # the full run afterwards keeps the builds and adds the rest
+    proc, calls = run()
+    assert proc.returncode == 0, proc.stderr
+    assert not [c for c in calls if c.startswith("build")] and [c for c in calls if c.startswith("train --dataset")]
+
+
+def test_timings_a_rerun_stage_replaces_its_record_a_resumed_training_adds_to_it(tmp_path):
+    summary = _load("robustness_summary")
+    lines = [
+        {"stage": "build", "lang": "yor", "what": "tpmt-yor", "seconds": 188.0},        # first machine
+        {"stage": "build", "lang": "yor", "what": "silver-pool-yor", "seconds": 369.0},
+        {"stage": "build", "lang": "yor", "what": "tpmt-yor", "seconds": 13.0},         # built again on the next one
+        {"stage": "build", "lang": "yor", "what": "silver-pool-yor", "seconds": 191.0},
+        {"stage": "train", "lang": "yor", "what": "student-yor", "seconds": 100.0, "resumed": False},
+        {"stage": "train", "lang": "yor", "what": "student-yor", "seconds": 50.0, "resumed": True},
+        {"stage": "train", "lang": "all", "what": "teacher", "seconds": 900.0, "resumed": False},
+        {"stage": "train", "lang": "all", "what": "teacher", "seconds": 700.0, "resumed": False},
+    ]
+    (tmp_path / "timings.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert summary._timings(tmp_path) == {"yor": {"build": 204.0, "train": 150.0}, "all": {"train": 700.0}}

@@ -99,3 +99,25 @@ def test_rehearsal_fails_on_a_mismatch_and_on_missing_inputs(runs, tmp_path, cap
     assert mod.main(["--runs", str(copy), "--out", str(tmp_path / "x.json")]) == 2
     assert "kin: no build folder" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_dataset_only_languages_are_released_and_loaded_without_a_student(runs, tmp_path, capsys):
+    mod = load_script("experiments", "release_rehearsal")
+    copy = tmp_path / "runs"
+    shutil.copytree(runs, copy)
+    shutil.rmtree(copy / "all" / "student-deu")
+    # deu has a build but no student: asked for as a full language, nothing runs
+    assert mod.main(["--runs", str(copy), "--langs", "swa,deu", "--out", str(tmp_path / "x.json")]) == 2
+    assert "deu: no student folder" in capsys.readouterr().err
+    out = tmp_path / "rehearsal.json"
+    assert mod.main(["--runs", str(copy), "--dataset-only", "deu", "--out", str(out)]) == 0
+    rec = json.loads(out.read_text())
+    assert rec["ok"] and rec["langs"] == ["deu", "swa"] and rec["students"] == ["swa"] and rec["dataset_only"] == ["deu"]
+    assert "--dataset-only deu" in rec["command"]
+    deu = rec["languages"]["deu"]
+    assert deu["student"] is None and "model_index" not in deu and "pipeline" not in deu
+    assert deu["rows_loaded"] == deu["rows_release_folder"] and sum(deu["rows_loaded"].values()) > 0
+    steps = {(s["step"], s.get("lang")) for s in rec["steps"]}
+    assert ("load_dataset", "deu") in steps and ("publish model", "deu") not in steps
+    assert ("publish model", "swa") in steps and rec["languages"]["swa"]["model_index"]
+    assert sorted(rec["dataset"]["configs"]) == ["deu", "swa"]
