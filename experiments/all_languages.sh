@@ -35,7 +35,7 @@
 # Knobs: LANGS, STUDENT_EPOCHS (1), TEACHER_EPOCHS (3), PRECISION of the aligner (bfloat16),
 # THREADS (2: torch/OpenMP threads of the single job), CLI (the silver-ner command; a stub that
 # echoes makes a dry run), OUT, BUILD_ONLY (1: the silver builds of the languages and nothing else:
-# no evaluation, no student, times to timings-build-only.jsonl; e.g. to release every language's data
+# no evaluation, no student; its records go to OUT/build-only/; e.g. to release every language's data
 # where not every student is trained).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -60,8 +60,13 @@ INIT=$TEACHER PREFIX=""
 A=$RUNS/all
 mkdir -p "$OUT" "$A"
 TIMINGS=$OUT/timings.jsonl
-# builds made only for a release (the students' own builds, and their times, are in timings.jsonl)
-if [ "$BUILD_ONLY" = 1 ]; then TIMINGS=$OUT/timings-build-only.jsonl; fi
+# Builds made only for a release keep their records apart (build manifests, leakage reports, times in
+# $OUT/build-only/): the records beside the students describe the builds the students were trained on.
+if [ "$BUILD_ONLY" = 1 ]; then
+  OUT=$OUT/build-only
+  TIMINGS=$OUT/timings.jsonl
+  mkdir -p "$OUT"
+fi
 
 source_side() {  # source_side LANG: en or fr, the side MAFAND-MT pairs LANG with
   if [ -d "$DATA/mafand/en-$1" ]; then echo en

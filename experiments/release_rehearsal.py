@@ -304,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     total = round(time.perf_counter() - t0, 2)
     cmd = ["python", "experiments/release_rehearsal.py", "--runs", _relative(args.runs), "--langs", ",".join(langs),
            "--version", args.version] + (["--dataset-only", ",".join(args.dataset_only)] if args.dataset_only else []) + (["--source-license", args.source_license] if args.source_license else []) + (
-              ["--base-model", args.base_model] if args.base_model else [])
+              ["--base-model", args.base_model] if args.base_model else []) + [
+              a for f in args.results or [] for a in ("--results", _relative(f))]
     record = {
         "command": " ".join(cmd),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
