@@ -303,9 +303,13 @@ def main(argv: list[str] | None = None) -> int:
         r = rehearse(args, args.runs, langs, parts, work)
     total = round(time.perf_counter() - t0, 2)
     cmd = ["python", "experiments/release_rehearsal.py", "--runs", _relative(args.runs), "--langs", ",".join(langs),
-           "--version", args.version] + (["--dataset-only", ",".join(args.dataset_only)] if args.dataset_only else []) + (["--source-license", args.source_license] if args.source_license else []) + (
-              ["--base-model", args.base_model] if args.base_model else []) + [
-              a for f in args.results or [] for a in ("--results", _relative(f))]
+           "--version", args.version]
+    for flag, value in (("--dataset-only", ",".join(args.dataset_only)), ("--source-license", args.source_license),
+                        ("--base-model", args.base_model)):
+        if value:
+            cmd += [flag, value]
+    for f in args.results or []:
+        cmd += ["--results", _relative(f)]
     record = {
         "command": " ".join(cmd),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
