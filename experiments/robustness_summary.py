@@ -202,18 +202,46 @@ def _side_reports(folder: Path) -> dict[str, dict]:
     return out
 
 
-def _timings(folder: Path) -> dict[str, dict[str, float]]:
-    """``lang -> {stage: seconds}`` from ``timings.jsonl``: per stage the sum over its outputs (``what``). A stage
-    run again from the start (on a new machine) replaces its earlier record; a resumed training (``"resumed":
-    true``) adds to it. ``all`` holds the stages of no one language (the teacher's training: the last one)."""
-    path = folder / "timings.jsonl"
-    runs: dict[tuple[str, str, str], float] = {}
+def _read_stage_records(path: Path) -> list[dict]:
+    recs = []
     if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
                 rec = json.loads(line)
-                key = (rec["lang"], rec["stage"], rec.get("what", ""))
-                runs[key] = (runs.get(key, 0.0) if rec.get("resumed") else 0.0) + rec["seconds"]
+                rec["lang"], rec["stage"], rec["seconds"]
+            except (ValueError, KeyError, TypeError) as err:
+                raise SystemExit(f"{path}:{number}: not a stage record ({err!r}): {line[:80]}") from None
+            recs.append(rec)
+    return recs
+
+
+def _timing_records(folder: Path) -> list[dict]:
+    """The stage records of ``timings.jsonl``, with the build and filter records of ``build-only/timings.jsonl`` that
+    started before the language's last student training there (builds a later full run trained on without building
+    them again; a build-only run after it made data for a release, not for that student); oldest first by
+    ``started``, records without it in file order, those of ``timings.jsonl`` last."""
+    main = _read_stage_records(folder / "timings.jsonl")
+    trained: dict[str, str] = {}
+    for rec in main:
+        if rec["stage"] == "train" and rec["lang"] != "all" and rec.get("started"):
+            trained[rec["lang"]] = max(trained.get(rec["lang"], ""), rec["started"])
+    extra = [rec for rec in _read_stage_records(folder / "build-only" / "timings.jsonl")
+             if rec["stage"] in ("build", "filter")
+             and not (rec.get("started") and rec["lang"] in trained and rec["started"] > trained[rec["lang"]])]
+    return sorted(extra + main, key=lambda rec: rec.get("started") or "")
+
+
+def _timings(folder: Path) -> dict[str, dict[str, float]]:
+    """``lang -> {stage: seconds}`` from the stage records (:func:`_timing_records`): per stage the sum over its
+    outputs (``what``). A stage run again from the start (on a new machine, or as a build-only run whose build a
+    full run then used) replaces its earlier record; a resumed training (``"resumed": true``) adds to it. ``all``
+    holds the stages of no one language (the teacher's training: the last one)."""
+    runs: dict[tuple[str, str, str], float] = {}
+    for rec in _timing_records(folder):
+        key = (rec["lang"], rec["stage"], rec.get("what", ""))
+        runs[key] = (runs.get(key, 0.0) if rec.get("resumed") else 0.0) + rec["seconds"]
     out: dict[str, dict[str, float]] = {}
     for (lang, stage, _), seconds in runs.items():
         stages = out.setdefault(lang, {})

@@ -279,3 +279,38 @@ def test_timings_a_rerun_stage_replaces_its_record_a_resumed_training_adds_to_it
     ]
     (tmp_path / "timings.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     assert summary._timings(tmp_path) == {"yor": {"build": 204.0, "train": 150.0}, "all": {"train": 700.0}}
+
+
+def test_timings_take_the_build_times_of_a_build_only_run_a_later_full_run_trained_on(tmp_path):
+    summary = _load("robustness_summary")
+    (tmp_path / "build-only").mkdir()
+
+    def write(path, recs):
+        path.write_text("".join(json.dumps(x) + "\n" for x in recs))
+
+    write(tmp_path / "build-only" / "timings.jsonl", [
+        {"stage": "train", "lang": "all", "what": "teacher", "seconds": 800.0, "started": "2026-12-03T06:00:00Z"},
+        {"stage": "filter", "lang": "kin", "what": "f-kin", "seconds": 1.0, "started": "2026-12-03T06:30:00Z"},
+        {"stage": "build", "lang": "kin", "what": "pool-kin", "seconds": 160.0, "started": "2026-12-03T06:30:01Z"},
+        {"stage": "build", "lang": "ewe", "what": "pool-ewe", "seconds": 170.0, "started": "2026-12-03T06:40:00Z"},
+        # hau: built again for a release after its student was trained on an earlier build
+        {"stage": "build", "lang": "hau", "what": "pool-hau", "seconds": 150.0, "started": "2026-12-03T06:50:00Z"},
+    ])
+    write(tmp_path / "timings.jsonl", [
+        # kin: built on an earlier machine, built again by the build-only run, which the student then used
+        {"stage": "build", "lang": "kin", "what": "pool-kin", "seconds": 240.0, "started": "2026-12-02T08:44:00Z"},
+        {"stage": "train", "lang": "kin", "what": "student-kin", "seconds": 400.0, "started": "2026-12-03T07:00:00Z"},
+        # ewe: built again by a full run after the build-only one
+        {"stage": "build", "lang": "ewe", "what": "pool-ewe", "seconds": 2260.0, "started": "2026-12-03T08:00:00Z"},
+        {"stage": "train", "lang": "all", "what": "teacher", "seconds": 900.0, "started": "2026-12-02T08:00:00Z"},
+        {"stage": "build", "lang": "hau", "what": "pool-hau", "seconds": 430.0, "started": "2026-12-01T10:00:00Z"},
+        {"stage": "train", "lang": "hau", "what": "student-hau", "seconds": 1780.0, "started": "2026-12-01T10:08:00Z"},
+    ])
+    # the build-only run's teacher is not a stage of the recorded runs: only its builds and filters count
+    assert summary._timings(tmp_path) == {"kin": {"build": 160.0, "filter": 1.0, "train": 400.0},
+                                          "ewe": {"build": 2260.0}, "hau": {"build": 430.0, "train": 1780.0},
+                                          "all": {"train": 900.0}}
+    with (tmp_path / "build-only" / "timings.jsonl").open("a") as f:
+        f.write('{"stage": "build", "lang": "kin"}\n')
+    with pytest.raises(SystemExit, match=r"build-only/timings.jsonl:6: not a stage record"):
+        summary._timings(tmp_path)
