@@ -54,15 +54,41 @@ def test_labels_on_first_subword_only(tiny_bert):
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(tiny_bert)
-    enc, cut = encode_sentences(tok, [["Johnxyz", "Paris"]], [[1, 5]], max_length=64)
+    enc, stats = encode_sentences(tok, [["Johnxyz", "Paris"]], [[1, 5]], max_length=64)
     words = enc.get("input_ids")[0]
     labels = enc["labels"][0]
-    assert cut == 0 and len(labels) == len(words)
+    assert stats["truncated_words"] == 0 and len(labels) == len(words)
     assert labels[0] == -100 and labels[-1] == -100  # [CLS], [SEP]
     assert [x for x in labels if x != -100] == [1, 5]
     assert labels[1] == 1 and labels[2] == -100  # "Johnxyz" is several subwords, labelled once
-    enc, cut = encode_sentences(tok, [["John"] * 10], [[1] * 10], max_length=6)
-    assert cut == 6  # 4 of 10 words fit between [CLS] and [SEP]
+    enc, stats = encode_sentences(tok, [["John"] * 10], [[1] * 10], max_length=6)
+    assert stats == {"truncated_words": 6, "windowed_sentences": 0, "windows": 0}  # 4 of 10 words fit between [CLS] and [SEP]
+
+
+def test_windows_label_every_word_once(tiny_bert):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_bert)
+    short = [["Johnxyz", "Paris", "visited"], ["Ada"]]
+    short_ids = [[1, 5, 0], [1]]
+    # sentences that fit: the same rows as truncation gives
+    assert encode_sentences(tok, short, short_ids, 64, "window") == encode_sentences(tok, short, short_ids, 64)
+    # a long sentence: several rows of at most max_length subwords, each word's label exactly once, in order
+    words = ["Johnxyz", "went", "to", "Paris", "and", "Lagosqq", "with", "Ada"] * 3
+    ids = list(range(len(words)))
+    enc, stats = encode_sentences(tok, [words, ["Ada"]], [ids, [3]], 12, "window")
+    assert stats["windowed_sentences"] == 1 and stats["windows"] == len(enc["input_ids"]) - 1 > 2
+    assert stats["truncated_words"] == 0
+    assert all(len(x) <= 12 and len(x) == len(lab) == len(m) for x, lab, m in zip(enc["input_ids"], enc["labels"], enc["attention_mask"]))
+    assert [x for row in enc["labels"][:-1] for x in row if x != -100] == ids
+    assert all(row[0] == tok.cls_token_id and row[-1] == tok.sep_token_id for row in enc["input_ids"])
+    # each row holds whole words, and consecutive windows overlap (context on both sides of a cut)
+    decoded = [tok.convert_ids_to_tokens(row[1:-1]) for row in enc["input_ids"][:-1]]
+    assert all(not d[0].startswith("##") for d in decoded)
+    first = tok(words, is_split_into_words=True, add_special_tokens=False)["input_ids"]
+    assert sum(len(row) - 2 for row in enc["input_ids"][:-1]) > len(first)
+    with pytest.raises(ValueError, match="long_sentences must be one of truncate, window"):
+        encode_sentences(tok, short, short_ids, 64, "split")
 
 
 def test_teacher_from_conll_writes_model_and_record(tiny_bert, tmp_path):
@@ -88,6 +114,26 @@ def test_teacher_from_conll_writes_model_and_record(tiny_bert, tmp_path):
     assert saved["hyperparameters"]["seed"] == 42 and saved["role"] == "teacher"
     with pytest.raises(ValueError, match="already holds a trained model"):
         train_token_classifier(data, out, encoder=str(tiny_bert), settings=TrainSettings(**FAST), show_progress=False)
+
+
+def test_windowed_training_records_its_windows(tiny_bert, tmp_path, capsys):
+    conll = tmp_path / "long.txt"
+    long_sentence = [("Ada", "B-PER"), ("Lovelace", "I-PER"), ("visited", "O"), ("Lagos", "B-LOC"), ("today", "O")] * 6
+    conll.write_text("\n".join(f"{w} {t}" for w, t in long_sentence) + "\n\nAda B-PER\nslept O\n")
+    out = tmp_path / "windowed"
+    code = main(["train", "--conll", str(conll), "--model", str(tiny_bert), "--output", str(out), "--max-length", "16",
+                 "--long-sentences", "window", "--max-steps", "1", "--batch-size", "4", "--no-progress"])
+    assert code == 0
+    rec = json.loads((out / "silver_ner_training.json").read_text())
+    assert rec["hyperparameters"]["long_sentences"] == "window" and rec["hyperparameters"]["max_length"] == 16
+    assert rec["truncated_words"] == 0 and rec["windowed_sentences"] == 1 and rec["n_sentences"] == 2
+    assert rec["training_rows"] > 3
+    assert f"1 long sentences split into overlapping windows ({rec['training_rows']} training rows in all)" in capsys.readouterr().out
+    cut = tmp_path / "cut"
+    assert main(["train", "--conll", str(conll), "--model", str(tiny_bert), "--output", str(cut), "--max-length", "16",
+                 "--max-steps", "1", "--batch-size", "4", "--no-progress"]) == 0
+    rec = json.loads((cut / "silver_ner_training.json").read_text())
+    assert rec["hyperparameters"]["long_sentences"] == "truncate" and rec["truncated_words"] > 0 and "windowed_sentences" not in rec
 
 
 def test_fixed_seed_gives_identical_weights(tiny_bert, tmp_path):

@@ -45,7 +45,10 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=float, default=2.0)
     p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--max-length", type=int, default=128, help="subwords per sentence (longer sentences are cut, counted)")
+    p.add_argument("--max-length", type=int, default=128, help="subwords per training row (special tokens included)")
+    p.add_argument("--long-sentences", choices=("truncate", "window"), default="truncate",
+                   help="sentences longer than --max-length: cut them (words past the limit carry no label, counted) "
+                        "or split them into overlapping windows of whole words, each word labelled once (default truncate)")
     p.add_argument("--max-sentences", type=int, help="use the first N training sentences (per config)")
     p.add_argument("--max-steps", type=int, default=-1, help="stop after N optimiser steps (overrides --epochs)")
     p.add_argument("--freeze-embeddings", action="store_true", help="keep the word-embedding matrix fixed (about 3x faster on CPU)")
@@ -157,7 +160,7 @@ def run_train(args) -> int:
     settings = TrainSettings(
         epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, max_length=args.max_length,
         freeze_embeddings=args.freeze_embeddings, seed=args.seed, save_steps=args.save_steps, max_steps=args.max_steps,
-        group_by_length=not args.no_group_by_length,
+        group_by_length=not args.no_group_by_length, long_sentences=args.long_sentences,
     )
     print(f"training data: {len(data)} sentences, entity types {', '.join(data.source_types)}", file=sys.stderr)
     rec = train_token_classifier(
@@ -205,6 +208,9 @@ def training_summary(rec: dict, output: str) -> str:
         lines.append("  dropped        " + ", ".join(f"{k}: {v} entities" for k, v in rec["labels"]["dropped_entities"].items()))
     if rec.get("truncated_words"):
         lines.append(f"  truncated      {rec['truncated_words']} words past the subword limit carry no training label")
+    if rec.get("windowed_sentences"):
+        lines.append(f"  windowed       {rec['windowed_sentences']} long sentences split into overlapping windows "
+                     f"({rec['training_rows']} training rows in all)")
     if rec.get("eval"):
         lines.append("  validation     " + ", ".join(f"{k}={v:.4f}" for k, v in rec["eval"].items() if isinstance(v, float)))
     return "\n".join(lines)
