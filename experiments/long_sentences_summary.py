@@ -112,19 +112,19 @@ def render(s: dict) -> str:
         "same teacher, same silver builds, long sentences as overlapping windows of whole words). "
         "MasakhaNER 2.0, F1 x 100 on PER/ORG/LOC, strict IOB2.",
         "",
-        "| lang | silver sentences | words | words cut (share) | sentences windowed (rows) | test cut | test window | gain | dev cut | dev window | dev gain | training min cut | training min window |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| lang | silver sentences | words | words cut (share) | sentences windowed | training rows, windowed | test cut | test window | gain | dev cut | dev window | dev gain | training min cut | training min window |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in s["rows"]:
         if not r["comparable"]:
-            lines.append(f"| {r['language']} | not comparable: {r['why_not']} |" + " |" * 11)
+            lines.append(f"| {r['language']} | not comparable: {r['why_not']} |" + " |" * 12)
             continue
         gain = r["test_window"] - r["test_cut"]
         dev_gain = (r["dev_window"] - r["dev_cut"]) if r["dev_window"] is not None and r["dev_cut"] is not None else None
         share = f"{r['cut_words']:,} ({100 * r['cut_share']:.1f} %)" if r["cut_share"] is not None else f"{r['cut_words']:,}"
         lines.append(
-            f"| {r['language']} | {r['sentences']:,} | {r['words']:,} | {share} | {r['windowed_sentences']:,} "
-            f"({r['training_rows']:,}) | {pct(r['test_cut'])} | {pct(r['test_window'])} | {pct(gain, True)} | "
+            f"| {r['language']} | {r['sentences']:,} | {r['words']:,} | {share} | {r['windowed_sentences']:,} | "
+            f"{r['training_rows']:,} | {pct(r['test_cut'])} | {pct(r['test_window'])} | {pct(gain, True)} | "
             f"{pct(r['dev_cut'])} | {pct(r['dev_window'])} | {pct(dev_gain, True)} | "
             f"{r['train_s_cut'] / 60:.1f} | {r['train_s_window'] / 60:.1f} |")
     lines += ["", f"Languages compared: {len(s['languages'])} ({' '.join(s['languages'])}); windows ahead on test in "
