@@ -267,8 +267,16 @@ class TrainSettings:
     # "window" (overlapping windows of whole words, as the tagger reads them; each word labelled once)
     long_sentences: str = "truncate"
 
+    def __post_init__(self):
+        _check_long_sentences(self.long_sentences)
+
 
 LONG_SENTENCES = ("truncate", "window")
+
+
+def _check_long_sentences(mode: str) -> None:
+    if mode not in LONG_SENTENCES:
+        raise UserError(f"long_sentences must be one of {', '.join(LONG_SENTENCES)}, got {mode!r}")
 
 
 def encode_sentences(tokenizer, sentences, tag_ids, max_length: int, long_sentences: str = "truncate") -> tuple[dict, dict]:
@@ -281,8 +289,7 @@ def encode_sentences(tokenizer, sentences, tag_ids, max_length: int, long_senten
     encodings and counts: ``truncated_words``, ``windowed_sentences``, ``windows`` (rows of the
     windowed sentences).
     """
-    if long_sentences not in LONG_SENTENCES:
-        raise UserError(f"long_sentences must be one of {', '.join(LONG_SENTENCES)}, got {long_sentences!r}")
+    _check_long_sentences(long_sentences)
     stats = {"truncated_words": 0, "windowed_sentences": 0, "windows": 0}
     if long_sentences == "window":
         return _encode_windows(tokenizer, sentences, tag_ids, max_length, stats)
@@ -588,8 +595,6 @@ def train_token_classifier(
     if mask_model:
         train_ids, masked = _mask_where_model_disagrees(train_ids, data.sentences, label2id["O"], mask_model,
                                                      mask_min_prob, mask_keep_o, mask_keep_o_min_count)
-    if settings.long_sentences not in LONG_SENTENCES:
-        raise UserError(f"long_sentences must be one of {', '.join(LONG_SENTENCES)}, got {settings.long_sentences!r}")
     train_enc, long_stats = encode_sentences(tokenizer, data.sentences, train_ids, settings.max_length, settings.long_sentences)
     train_ds = Dataset.from_dict(train_enc)
     eval_ds, val_record = None, None

@@ -142,3 +142,16 @@ def load_script(folder: str, name: str):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def script_runner(script, env: dict, log):
+    """``run(**extra_env) -> (process, calls)``: run a bash script of the repository with a stub command
+    that logs its calls to ``log`` (emptied before each run)."""
+    import subprocess
+
+    def run(**extra):
+        log.write_text("")
+        proc = subprocess.run(["bash", str(script)], env={**env, **extra}, capture_output=True, text=True)
+        return proc, log.read_text().splitlines()
+
+    return run

@@ -3,13 +3,12 @@
 import json
 import os
 import stat
-import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import load_script
+from conftest import load_script, script_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "experiments" / "all_languages.sh"
@@ -152,12 +151,7 @@ def dry(tmp_path):
                DATA=str(data), STUB_LOG=str(log), PYTHON=sys.executable,
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
 
-    def run(**extra):
-        log.write_text("")
-        proc = subprocess.run(["bash", str(SCRIPT)], env={**env, **extra}, capture_output=True, text=True)
-        return proc, log.read_text().splitlines()
-
-    return tmp_path, run
+    return tmp_path, script_runner(SCRIPT, env, log)
 
 
 def test_dry_run_stages_per_language_then_a_rerun_skips_everything(dry):

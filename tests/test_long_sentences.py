@@ -3,12 +3,11 @@
 import json
 import os
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import load_script
+from conftest import load_script, script_runner
 from test_all_languages import STUB
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,12 +78,7 @@ def dry(tmp_path):
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     (tmp_path / "base").mkdir()
 
-    def run(**extra):
-        log.write_text("")
-        proc = subprocess.run(["bash", str(SCRIPT)], env={**env, **extra}, capture_output=True, text=True)
-        return proc, log.read_text().splitlines()
-
-    return tmp_path, run
+    return tmp_path, script_runner(SCRIPT, env, log)
 
 
 def test_dry_run_trains_windowed_students_on_the_existing_builds(dry):

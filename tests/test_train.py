@@ -89,6 +89,8 @@ def test_windows_label_every_word_once(tiny_bert):
     assert sum(len(row) - 2 for row in enc["input_ids"][:-1]) > len(first)
     with pytest.raises(ValueError, match="long_sentences must be one of truncate, window"):
         encode_sentences(tok, short, short_ids, 64, "split")
+    with pytest.raises(ValueError, match="long_sentences must be one of truncate, window, got 'split'"):
+        TrainSettings(long_sentences="split")
 
 
 def test_teacher_from_conll_writes_model_and_record(tiny_bert, tmp_path):
