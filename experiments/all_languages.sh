@@ -75,16 +75,17 @@ source_side() {  # source_side LANG: en or fr, the side MAFAND-MT pairs LANG wit
   fi
 }
 
-WIKI_LANGS=""
 for l in $LANGS; do
   if [ ! -f "$DATA/masakhaner2/$l/test.txt" ] || ! source_side "$l" > /dev/null; then
     echo "$l: no MasakhaNER 2.0 test set or no MAFAND-MT pairs in $DATA" >&2
     exit 2
   fi
-  if [ -f "$DATA/wikiann_rahimi/$l/test.txt" ]; then WIKI_LANGS="$WIKI_LANGS $l"; fi
 done
-ALL_WIKI=$(for l in $ALL_LANGS; do if [ -f "$DATA/wikiann_rahimi/$l/test.txt" ]; then echo "$l"; fi; done | xargs)
-stamp "languages: $LANGS (WikiANN:$WIKI_LANGS); runs in $RUNS, records in $OUT; $THREADS threads"
+# shellcheck disable=SC2086
+WIKI_LANGS=$(wikiann_langs $LANGS)
+# shellcheck disable=SC2086
+ALL_WIKI=$(wikiann_langs $ALL_LANGS)
+stamp "languages: $LANGS (WikiANN:${WIKI_LANGS:+ $WIKI_LANGS}); runs in $RUNS, records in $OUT; $THREADS threads"
 
 summarise() {  # the summary table so far (languages not yet run are marked missing)
   python -u "$HERE/robustness_summary.py" "$OUT" --published "$HERE/published_masakhaner2.csv" \
@@ -103,17 +104,15 @@ for lang in $ALL; do
     evaluate_dev "$TEACHER" direct-transfer "$lang"
   fi
   side=$(source_side "$lang")
-  datasets=()
   if [ -f "$DATA/tprojection_mt/$lang.train.txt" ]; then
     LANGS=$lang build_tpmt "$A/silver-tpmt-$lang" "tpmt-$lang"
-    datasets+=(--dataset "$A/silver-tpmt-$lang")
   fi
   source_lang=()
   if [ "$side" = fr ]; then source_lang=(--source-lang fra); fi
   LANGS=$lang SOURCE_SIDE=$side build_pool "$A/silver-pool-$lang" "mafand-pool-$lang" "$A/mafand-pool" \
     "$OUT/mafand_pool_overlap-$lang.json" "${source_lang[@]}"
-  datasets+=(--dataset "$A/silver-pool-$lang")
   if [ "$BUILD_ONLY" = 1 ]; then continue; fi
+  mapfile -t datasets < <(pool_student_data "$lang")
   student all/student "$SYSTEM" "$lang" "${datasets[@]}" --config "$lang" --mask-with "$TEACHER" --mask-min-prob 0.9
   summarise || stamp "summary failed (see above); the run goes on, the summary is made again at the end"
 done

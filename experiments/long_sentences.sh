@@ -36,20 +36,18 @@ if [ ! -f "$TEACHER/silver_ner_training.json" ]; then
   echo "$TEACHER: no teacher; run experiments/all_languages.sh first" >&2
   exit 2
 fi
-WIKI_LANGS=""
 for l in $LANGS; do
   if [ ! -f "$A/silver-pool-$l/silver_ner_build.json" ]; then
     echo "$A/silver-pool-$l: no silver build of $l; run LANGS=$l experiments/all_languages.sh first" >&2
     exit 2
   fi
-  if [ -f "$DATA/wikiann_rahimi/$l/test.txt" ]; then WIKI_LANGS="$WIKI_LANGS $l"; fi
 done
+# shellcheck disable=SC2086
+WIKI_LANGS=$(wikiann_langs $LANGS)
 stamp "languages: $LANGS; runs in $RUNS, records in $OUT; $THREADS threads"
 for lang in $LANGS; do
   stamp "== $lang"
-  datasets=()
-  if [ -f "$DATA/tprojection_mt/$lang.train.txt" ]; then datasets+=(--dataset "$A/silver-tpmt-$lang"); fi
-  datasets+=(--dataset "$A/silver-pool-$lang")
+  mapfile -t datasets < <(pool_student_data "$lang")
   student all/student-window "$SYSTEM" "$lang" "${datasets[@]}" --config "$lang" --mask-with "$TEACHER" \
     --mask-min-prob 0.9 --long-sentences window
 done

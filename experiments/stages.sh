@@ -54,6 +54,19 @@ train() {  # train OUTPUT ARGS...: train unless OUTPUT already holds a model; re
   timing train "${STAGE_LANG:-all}" "$(basename "$out")" "$t0" "\"resumed\": $([ -n "$resume" ] && echo true || echo false)"
 }
 
+wikiann_langs() {  # wikiann_langs LANG...: those of LANG with a WikiANN test set in $DATA, space-separated
+  local l
+  for l in "$@"; do
+    if [ -f "$DATA/wikiann_rahimi/$l/test.txt" ]; then echo "$l"; fi
+  done | xargs
+}
+
+pool_student_data() {  # pool_student_data LANG: the --dataset options of LANG's pool student, one word a line
+  # (T-Projection build where its translations exist, then the MAFAND-MT pool; both under $RUNS/all)
+  if [ -f "$DATA/tprojection_mt/$1.train.txt" ]; then printf '%s\n' --dataset "$RUNS/all/silver-tpmt-$1"; fi
+  printf '%s\n' --dataset "$RUNS/all/silver-pool-$1"
+}
+
 gold_specs() {  # gold_specs LANG: MasakhaNER test, plus WikiANN test where it exists
   echo "--gold masakhaner2:$1:test"
   case " $WIKI_LANGS " in *" $1 "*) echo "--gold wikiann:$1:test" ;; esac
